@@ -1,0 +1,48 @@
+# Common commands. `make dev` and `make test` are the two the README starts with.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: dev test lint typecheck unit integration crds bench binaries clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## dev: start the local control plane, the operator and the examples (Ctrl-C stops all)
+dev: $(STAMP)
+	$(BIN)/python -m tests.controlplane dev
+
+## test: everything CI runs: lint, types, CRD drift, unit and integration tests
+test: lint typecheck
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check operator tests bench
+	$(BIN)/ruff format --check operator tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration
+
+## crds: regenerate crds/ from the pydantic models
+crds: $(STAMP)
+	$(BIN)/python -m prompt_release.crdgen crds
+
+## binaries: build (or find) etcd, kube-apiserver, kube-controller-manager and kubectl
+binaries: $(STAMP)
+	$(BIN)/python -m tests.controlplane.binaries
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,262 @@
+"""The API of both kinds as pydantic models: the single source of truth for the CRD schemas.
+
+Field constraints here become the OpenAPI schema the API server enforces (see `crdgen`), and
+`x-kubernetes-*` extras (CEL rules, list types) ride along in `json_schema_extra`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+HASH_PATTERN = r"^sha256:[0-9a-f]{64}$"
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+MAX_TEMPLATE_CHARS = 1_048_576
+MAX_MESSAGES = 100
+MAX_MESSAGE_CHARS = 262_144
+MAX_VARIABLES = 100
+DEFAULT_HISTORY_LIMIT = 10
+TEMPLATE_FORMATS = ("f-string", "jinja2")
+CHAT_ROLES = ("system", "developer", "user", "assistant", "tool")
+
+PromptName = Annotated[str, Field(min_length=1, max_length=63, pattern=DNS_LABEL)]
+ObjectName = Annotated[str, Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN)]
+Hash = Annotated[str, Field(pattern=HASH_PATTERN, max_length=71)]
+
+
+class _Model(BaseModel):
+    """camelCase on the wire, snake_case in Python; unknown fields are the API server's job."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class ChatMessage(_Model):
+    """One message of a chat prompt; `content` may hold placeholders."""
+
+    role: Literal["system", "developer", "user", "assistant", "tool"] = Field(
+        description="Who speaks: system, developer, user, assistant or tool."
+    )
+    content: str = Field(max_length=MAX_MESSAGE_CHARS, description="The message text.")
+    name: str | None = Field(
+        default=None, max_length=64, description="Optional participant name."
+    )
+
+
+class ModelSpec(_Model):
+    """The model a prompt is written for; parameters are free-form and hashed as written."""
+
+    provider: str | None = Field(default=None, max_length=63, description="e.g. openai.")
+    name: str | None = Field(default=None, max_length=253, description="e.g. gpt-4o-mini.")
+    parameters: dict[str, Any] | None = Field(
+        default=None,
+        description="Free-form model parameters (temperature, max_tokens, ...).",
+        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True, "type": "object"},
+    )
+
+
+class PromptVersionSpec(_Model):
+    """An immutable snapshot of a prompt: text or chat, variables, model."""
+
+    prompt: PromptName = Field(description="The prompt family this version belongs to.")
+    template: str | None = Field(
+        default=None,
+        max_length=MAX_TEMPLATE_CHARS,
+        description="A text prompt. Exactly one of template and messages is set.",
+    )
+    messages: list[ChatMessage] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_MESSAGES,
+        description="A chat prompt. Exactly one of template and messages is set.",
+        json_schema_extra={"x-kubernetes-list-type": "atomic"},
+    )
+    template_format: Literal["f-string", "jinja2"] | None = Field(
+        default=None, description="How placeholders are written; f-string when unset."
+    )
+    variables: list[Annotated[str, Field(max_length=128, pattern=IDENTIFIER)]] | None = Field(
+        default=None,
+        max_length=MAX_VARIABLES,
+        description="Declared inputs; must match the placeholders in the template.",
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+    )
+    model: ModelSpec | None = Field(default=None, description="The model this prompt targets.")
+    description: str | None = Field(default=None, max_length=4096, description="Free text.")
+    hash: Hash | None = Field(
+        default=None,
+        description="Optional pin: the version is refused when its content hash differs.",
+    )
+
+
+PROMPT_VERSION_SPEC_RULES = [
+    {
+        "rule": "self == oldSelf",
+        "message": "PromptVersion spec is immutable: create a new PromptVersion for a new "
+        "prompt text",
+    },
+    {
+        "rule": "has(self.template) != has(self.messages)",
+        "message": "set exactly one of spec.template (a text prompt) and spec.messages "
+        "(a chat prompt)",
+    },
+]
+
+
+class PromptReleaseSpec(_Model):
+    """A label (production, staging, ...) pointing at one PromptVersion of a prompt."""
+
+    prompt: PromptName = Field(description="The prompt family released.")
+    label: PromptName = Field(description="The release label, e.g. production.")
+    version: ObjectName = Field(description="The PromptVersion (same namespace) to make live.")
+    hash: Hash | None = Field(
+        default=None, description="Optional pin of that version's content hash."
+    )
+    changelog: str | None = Field(
+        default=None, max_length=4096, description="Why this release; kept in the history."
+    )
+    config_map_name: ObjectName | None = Field(
+        default=None, description="The ConfigMap to write; the release's name when unset."
+    )
+    history_limit: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description=f"How many history entries to keep; {DEFAULT_HISTORY_LIMIT} when unset.",
+    )
+
+
+PROMPT_RELEASE_RULES = [
+    {
+        "rule": "self.metadata.name == self.spec.prompt + '-' + self.spec.label",
+        "message": "metadata.name must be <spec.prompt>-<spec.label>, which keeps each "
+        "(prompt, label) pair unique in a namespace",
+    },
+]
+
+
+class Condition(_Model):
+    """A kstatus-style condition (the shape of metav1.Condition)."""
+
+    type: str = Field(max_length=316)
+    status: Literal["True", "False", "Unknown"]
+    reason: str = Field(max_length=1024)
+    message: str = Field(max_length=32768)
+    last_transition_time: str
+    observed_generation: int | None = None
+
+
+class HistoryEntry(_Model):
+    """One revision of a release: what went live, when, by whom, and why."""
+
+    revision: int = Field(ge=1)
+    version: str
+    hash: str
+    changelog: str | None = None
+    released_at: str
+    released_by: str | None = None
+    restores: int | None = Field(
+        default=None, description="The earlier revision a rollback brings back."
+    )
+
+
+class PromptVersionStatus(_Model):
+    hash: str | None = Field(default=None, description="The content hash (see Hash).")
+    short_hash: str | None = Field(default=None, description="The hash's first 12 hex digits.")
+    observed_generation: int | None = None
+    conditions: list[Condition] | None = Field(
+        default=None,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    released_as: list[str] | None = Field(
+        default=None, description="Labels of releases that serve this version now."
+    )
+    held_by: list[str] | None = Field(
+        default=None, description="Releases that point here and so hold back its deletion."
+    )
+
+
+class PromptReleaseStatus(_Model):
+    observed_generation: int | None = None
+    conditions: list[Condition] | None = Field(
+        default=None,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    version: str | None = Field(default=None, description="The PromptVersion live now.")
+    hash: str | None = Field(default=None, description="Its content hash.")
+    short_hash: str | None = None
+    revision: int | None = Field(
+        default=None, description="Increases by one each time what is live changes."
+    )
+    released_at: str | None = None
+    config_map: str | None = Field(default=None, description="The ConfigMap workloads mount.")
+    history: list[HistoryEntry] | None = Field(default=None, description="Newest first.")
+
+
+class Kind(BaseModel):
+    """What a CRD needs to know about a kind besides its schema."""
+
+    kind: str
+    plural: str
+    singular: str
+    short_names: list[str]
+    spec: type[BaseModel]
+    status: type[BaseModel]
+    spec_rules: list[dict[str, str]] = []
+    root_rules: list[dict[str, str]] = []
+    printer_columns: list[dict[str, Any]]
+    description: str
+
+
+def _ready_column() -> dict[str, Any]:
+    return {
+        "name": "Ready",
+        "type": "string",
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+    }
+
+
+def _age_column() -> dict[str, Any]:
+    return {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
+
+
+PROMPT_VERSION = Kind(
+    kind="PromptVersion",
+    plural="promptversions",
+    singular="promptversion",
+    short_names=["pver"],
+    spec=PromptVersionSpec,
+    status=PromptVersionStatus,
+    spec_rules=PROMPT_VERSION_SPEC_RULES,
+    description="An immutable, content-hashed snapshot of a prompt.",
+    printer_columns=[
+        {"name": "Prompt", "type": "string", "jsonPath": ".spec.prompt"},
+        {"name": "Hash", "type": "string", "jsonPath": ".status.shortHash"},
+        _ready_column(),
+        _age_column(),
+    ],
+)
+
+PROMPT_RELEASE = Kind(
+    kind="PromptRelease",
+    plural="promptreleases",
+    singular="promptrelease",
+    short_names=["prel"],
+    spec=PromptReleaseSpec,
+    status=PromptReleaseStatus,
+    root_rules=PROMPT_RELEASE_RULES,
+    description="A label (production, staging, ...) pointing at a PromptVersion.",
+    printer_columns=[
+        {"name": "Prompt", "type": "string", "jsonPath": ".spec.prompt"},
+        {"name": "Label", "type": "string", "jsonPath": ".spec.label"},
+        {"name": "Version", "type": "string", "jsonPath": ".status.version"},
+        {"name": "Revision", "type": "integer", "jsonPath": ".status.revision"},
+        _ready_column(),
+        _age_column(),
+    ],
+)
+
+KINDS = (PROMPT_VERSION, PROMPT_RELEASE)

@@ -1,0 +1,85 @@
+"""Fixtures: one real cluster per session, a fresh namespace and a kubectl per test.
+
+Backends (PROMPT_RELEASE_BACKEND or the envtest variables):
+- local (default): etcd + kube-apiserver + kube-controller-manager built from Go modules;
+- USE_EXISTING_CLUSTER=true: the cluster of the current KUBECONFIG (kubectl from PATH);
+- kind: a cluster made by pytest-kind; needs Docker, which these machines don't have.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.kube import Kubectl
+
+log = logging.getLogger("tests")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    kubeconfig: Path
+    kubectl_binary: Path
+    backend: str
+    has_garbage_collector: bool = True
+
+
+def _truthy(name: str) -> bool:
+    return os.environ.get(name, "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    backend = os.environ.get("PROMPT_RELEASE_BACKEND", "local")
+    if _truthy("USE_EXISTING_CLUSTER"):
+        backend = "existing"
+    if backend == "existing":
+        kubeconfig = Path(os.environ.get("KUBECONFIG", Path.home() / ".kube" / "config"))
+        kubectl = shutil.which("kubectl")
+        if kubectl is None:
+            pytest.exit("USE_EXISTING_CLUSTER=true needs kubectl on PATH", returncode=2)
+        yield Cluster(kubeconfig, Path(kubectl), backend)
+    elif backend == "kind":
+        pytest_kind = pytest.importorskip("pytest_kind", reason="the kind backend needs pytest-kind")
+        kind = pytest_kind.KindCluster(f"prompt-release-{uuid.uuid4().hex[:6]}")
+        kind.create()
+        try:
+            yield Cluster(Path(kind.kubeconfig_path), Path(kind.kubectl_path), backend)
+        finally:
+            kind.delete()
+    elif backend == "local":
+        from tests.controlplane.cluster import running_control_plane
+
+        keep = _truthy("KEEP_CONTROL_PLANE_LOGS") or _truthy("CI")
+        with running_control_plane(keep_logs=keep) as plane:
+            yield Cluster(plane.kubeconfig, plane.kubectl, backend)
+    else:
+        pytest.exit(f"unknown PROMPT_RELEASE_BACKEND={backend!r} (local, existing, kind)", 2)
+
+
+@pytest.fixture(scope="session")
+def admin_kubectl(cluster: Cluster) -> Kubectl:
+    """kubectl with cluster-wide admin rights and no namespace."""
+    return Kubectl(cluster.kubectl_binary, cluster.kubeconfig)
+
+
+@pytest.fixture
+def namespace(admin_kubectl: Kubectl) -> Iterator[str]:
+    """A fresh namespace for one test, deleted afterwards (without waiting)."""
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    admin_kubectl("create", "namespace", name)
+    yield name
+    admin_kubectl.run("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture
+def kubectl(admin_kubectl: Kubectl, namespace: str) -> Kubectl:
+    """kubectl bound to the test's namespace."""
+    return admin_kubectl.in_namespace(namespace)

@@ -1,0 +1,340 @@
+"""Start and stop a real local control plane: etcd, kube-apiserver and kube-controller-manager.
+
+It runs them the way controller-runtime's envtest does (no kubelet, no nodes), on free loopback
+ports, with TLS, RBAC authorization and service-account tokens, and writes an admin kubeconfig.
+Every child process is tied to this one (it gets SIGTERM when this process dies), and `stop()`
+ends them and removes the working folder, keeping component logs only when asked to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import datetime as dt
+import logging
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+from tests.controlplane.binaries import ensure_binaries
+
+log = logging.getLogger("controlplane")
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Ask Linux to send SIGTERM to the child when the process that started it dies."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class _KeyPair:
+    key: rsa.RSAPrivateKey
+    cert: x509.Certificate
+
+    def write(self, folder: Path, name: str) -> tuple[Path, Path]:
+        cert_path, key_path = folder / f"{name}.crt", folder / f"{name}.key"
+        cert_path.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
+        key_path.write_bytes(
+            self.key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.TraditionalOpenSSL,
+                serialization.NoEncryption(),
+            )
+        )
+        key_path.chmod(0o600)
+        return cert_path, key_path
+
+
+def _issue(
+    subject: x509.Name, issuer: _KeyPair | None, *, ca: bool = False, server: bool = False
+) -> _KeyPair:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer.cert.subject if issuer else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=7))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if server:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1")),
+                ]
+            ),
+            critical=False,
+        )
+    signer = issuer.key if issuer else key
+    return _KeyPair(key, builder.sign(signer, hashes.SHA256()))
+
+
+def _name(common_name: str, organization: str | None = None) -> x509.Name:
+    attributes = [x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+    if organization:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
+    return x509.Name(attributes)
+
+
+@dataclass
+class LocalControlPlane:
+    """etcd + kube-apiserver + kube-controller-manager on loopback, with an admin kubeconfig."""
+
+    keep_logs: bool = False
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="prompt-cp-")))
+    binaries: dict[str, Path] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    api_port: int = 0
+    startup_seconds: float = 0.0
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.workdir / "kubeconfig"
+
+    @property
+    def kubectl(self) -> Path:
+        return self.binaries["kubectl"]
+
+    @property
+    def server(self) -> str:
+        return f"https://127.0.0.1:{self.api_port}"
+
+    @property
+    def logs(self) -> Path:
+        return self.workdir / "logs"
+
+    def start(self) -> LocalControlPlane:
+        started = time.monotonic()
+        self.binaries = ensure_binaries()
+        self.logs.mkdir(parents=True, exist_ok=True)
+        try:
+            pki = self._write_pki()
+            etcd_url = self._start_etcd()
+            self._start_apiserver(etcd_url, pki)
+            self._start_controller_manager()
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - started
+        log.warning(
+            "control plane ready at %s in %.1f s (kubeconfig %s)",
+            self.server,
+            self.startup_seconds,
+            self.kubeconfig,
+        )
+        return self
+
+    def stop(self) -> None:
+        for name in reversed(list(self.processes)):
+            process = self.processes.pop(name)
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        if self.keep_logs:
+            log.warning("control-plane logs kept in %s", self.logs)
+        else:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> LocalControlPlane:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- components -------------------------------------------------------------------------
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        logfile = (self.logs / f"{name}.log").open("wb")
+        process = subprocess.Popen(
+            [str(self.binaries[name]), *args],
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads hold locks at this point
+        )
+        self.processes[name] = process
+        return process
+
+    def _wait(self, name: str, probe: str, ctx: ssl.SSLContext | None, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            process = self.processes[name]
+            if process.poll() is not None:
+                tail = (self.logs / f"{name}.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{name} exited with {process.returncode}:\n{tail}")
+            with contextlib.suppress(OSError, urllib.error.URLError):
+                with urllib.request.urlopen(probe, context=ctx, timeout=2) as response:
+                    if response.status == 200:
+                        return
+            time.sleep(0.1)
+        raise TimeoutError(f"{name} was not ready within {timeout:.0f} s ({probe})")
+
+    def _write_pki(self) -> dict[str, Path]:
+        pki = self.workdir / "pki"
+        pki.mkdir()
+        ca = _issue(_name("prompt-release-local-ca"), None, ca=True)
+        serving = _issue(_name("kube-apiserver"), ca, server=True)
+        admin = _issue(_name("admin", "system:masters"), ca)
+        sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        paths = {"ca": ca.write(pki, "ca")[0]}
+        paths["serving_cert"], paths["serving_key"] = serving.write(pki, "serving")
+        paths["admin_cert"], paths["admin_key"] = admin.write(pki, "admin")
+        paths["sa_key"] = pki / "sa.key"
+        paths["sa_key"].write_bytes(
+            sa_key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.TraditionalOpenSSL,
+                serialization.NoEncryption(),
+            )
+        )
+        paths["sa_pub"] = pki / "sa.pub"
+        paths["sa_pub"].write_bytes(
+            sa_key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        self._pki = paths
+        return paths
+
+    def _start_etcd(self) -> str:
+        client, peer = free_port(), free_port()
+        client_url, peer_url = f"http://127.0.0.1:{client}", f"http://127.0.0.1:{peer}"
+        self._spawn(
+            "etcd",
+            [
+                f"--data-dir={self.workdir / 'etcd'}",
+                f"--listen-client-urls={client_url}",
+                f"--advertise-client-urls={client_url}",
+                f"--listen-peer-urls={peer_url}",
+                f"--initial-advertise-peer-urls={peer_url}",
+                f"--initial-cluster=default={peer_url}",
+                "--unsafe-no-fsync",
+                "--log-level=warn",
+            ],
+        )
+        self._wait("etcd", f"{client_url}/health", None, timeout=60)
+        return client_url
+
+    def _start_apiserver(self, etcd_url: str, pki: dict[str, Path]) -> None:
+        self.api_port = free_port()
+        self._spawn(
+            "kube-apiserver",
+            [
+                f"--etcd-servers={etcd_url}",
+                f"--cert-dir={self.workdir / 'apiserver-certs'}",
+                f"--tls-cert-file={pki['serving_cert']}",
+                f"--tls-private-key-file={pki['serving_key']}",
+                f"--client-ca-file={pki['ca']}",
+                f"--secure-port={self.api_port}",
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                "--endpoint-reconciler-type=none",
+                "--service-cluster-ip-range=10.0.0.0/24",
+                "--allow-privileged=true",
+                "--disable-admission-plugins=ServiceAccount",
+                "--authorization-mode=RBAC",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                f"--service-account-key-file={pki['sa_pub']}",
+                f"--service-account-signing-key-file={pki['sa_key']}",
+                "--v=1",
+            ],
+        )
+        self._write_kubeconfig(pki)
+        ctx = ssl.create_default_context(cafile=str(pki["ca"]))
+        ctx.load_cert_chain(str(pki["admin_cert"]), str(pki["admin_key"]))
+        self._wait("kube-apiserver", f"{self.server}/readyz", ctx, timeout=120)
+        self._wait(
+            "kube-apiserver", f"{self.server}/api/v1/namespaces/default", ctx, timeout=60
+        )
+
+    def _start_controller_manager(self) -> None:
+        self._spawn(
+            "kube-controller-manager",
+            [
+                f"--kubeconfig={self.kubeconfig}",
+                f"--authentication-kubeconfig={self.kubeconfig}",
+                f"--authorization-kubeconfig={self.kubeconfig}",
+                "--controllers=garbage-collector-controller,namespace-controller",
+                "--leader-elect=false",
+                f"--secure-port={free_port()}",
+                "--bind-address=127.0.0.1",
+                "--v=1",
+            ],
+        )
+
+    def _write_kubeconfig(self, pki: dict[str, Path]) -> None:
+        self.kubeconfig.write_text(
+            f"""apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster:
+    server: {self.server}
+    certificate-authority: {pki['ca']}
+users:
+- name: admin
+  user:
+    client-certificate: {pki['admin_cert']}
+    client-key: {pki['admin_key']}
+contexts:
+- name: local
+  context: {{cluster: local, user: admin}}
+current-context: local
+"""
+        )
+
+
+@contextlib.contextmanager
+def running_control_plane(keep_logs: bool = False) -> Iterator[LocalControlPlane]:
+    """A started control plane that is stopped on exit, on SIGTERM, and on Ctrl-C alike."""
+    plane = LocalControlPlane(keep_logs=keep_logs)
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def _terminate(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield plane.start()
+    finally:
+        plane.stop()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def kubectl_env(plane: LocalControlPlane) -> dict[str, str]:
+    env = dict(os.environ)
+    env["KUBECONFIG"] = str(plane.kubeconfig)
+    return env
