@@ -47,7 +47,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             pytest.exit("USE_EXISTING_CLUSTER=true needs kubectl on PATH", returncode=2)
         yield Cluster(kubeconfig, Path(kubectl), backend)
     elif backend == "kind":
-        pytest_kind = pytest.importorskip("pytest_kind", reason="the kind backend needs pytest-kind")
+        pytest_kind = pytest.importorskip(
+            "pytest_kind", reason="the kind backend needs pytest-kind"
+        )
         kind = pytest_kind.KindCluster(f"prompt-release-{uuid.uuid4().hex[:6]}")
         kind.create()
         try:

@@ -61,8 +61,9 @@ class Kubectl:
                     "kind": "Config",
                     "clusters": [{"name": "cluster", "cluster": cluster}],
                     "users": [{"name": "token", "user": {"token": token}}],
-                    "contexts": [{"name": "token", "context": {"cluster": "cluster",
-                                                              "user": "token"}}],
+                    "contexts": [
+                        {"name": "token", "context": {"cluster": "cluster", "user": "token"}}
+                    ],
                     "current-context": "token",
                 }
             )
@@ -95,7 +96,7 @@ def eventually(
             if value:
                 return value
             last = value
-        except Exception as error:  # noqa: BLE001 - remembered and reported below
+        except Exception as error:
             last = error
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}: {last!r}")

@@ -16,8 +16,19 @@ from prompt_release import GROUP, VERSION
 from prompt_release.models import KINDS, Kind
 
 _KEEP = {
-    "type", "properties", "required", "items", "enum", "pattern", "minLength", "maxLength",
-    "minimum", "maximum", "minItems", "maxItems", "description",
+    "type",
+    "properties",
+    "required",
+    "items",
+    "enum",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "minItems",
+    "maxItems",
+    "description",
 }
 CATEGORY = "prompts"
 LABELS = {

@@ -42,9 +42,7 @@ class ChatMessage(_Model):
         description="Who speaks: system, developer, user, assistant or tool."
     )
     content: str = Field(max_length=MAX_MESSAGE_CHARS, description="The message text.")
-    name: str | None = Field(
-        default=None, max_length=64, description="Optional participant name."
-    )
+    name: str | None = Field(default=None, max_length=64, description="Optional participant name.")
 
 
 class ModelSpec(_Model):

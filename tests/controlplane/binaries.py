@@ -1,4 +1,4 @@
-"""Find or build the real control-plane binaries: etcd, kube-apiserver, kube-controller-manager, kubectl.
+"""Find or build the control-plane binaries: etcd, kube-apiserver, kube-controller-manager, kubectl.
 
 The binaries are built from the Go modules beside this file and cached outside the repository,
 keyed by each module's go.mod/go.sum and the Go toolchain, so they are rebuilt only when a pin
@@ -128,8 +128,16 @@ def _build(module: GoModule, target: Path) -> None:
         )
         try:
             subprocess.run(
-                ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", str(staging) + "/",
-                 *module.packages.values()],
+                [
+                    "go",
+                    "build",
+                    "-trimpath",
+                    "-ldflags",
+                    ldflags,
+                    "-o",
+                    str(staging) + "/",
+                    *module.packages.values(),
+                ],
                 cwd=module.path,
                 env=_go_env(),
                 check=True,

@@ -183,7 +183,7 @@ class LocalControlPlane:
             stdout=logfile,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads hold locks at this point
+            preexec_fn=_die_with_parent,
         )
         self.processes[name] = process
         return process
@@ -195,10 +195,12 @@ class LocalControlPlane:
             if process.poll() is not None:
                 tail = (self.logs / f"{name}.log").read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"{name} exited with {process.returncode}:\n{tail}")
-            with contextlib.suppress(OSError, urllib.error.URLError):
-                with urllib.request.urlopen(probe, context=ctx, timeout=2) as response:
-                    if response.status == 200:
-                        return
+            with (
+                contextlib.suppress(OSError, urllib.error.URLError),
+                urllib.request.urlopen(probe, context=ctx, timeout=2) as response,
+            ):
+                if response.status == 200:
+                    return
             time.sleep(0.1)
         raise TimeoutError(f"{name} was not ready within {timeout:.0f} s ({probe})")
 
@@ -276,9 +278,7 @@ class LocalControlPlane:
         ctx = ssl.create_default_context(cafile=str(pki["ca"]))
         ctx.load_cert_chain(str(pki["admin_cert"]), str(pki["admin_key"]))
         self._wait("kube-apiserver", f"{self.server}/readyz", ctx, timeout=120)
-        self._wait(
-            "kube-apiserver", f"{self.server}/api/v1/namespaces/default", ctx, timeout=60
-        )
+        self._wait("kube-apiserver", f"{self.server}/api/v1/namespaces/default", ctx, timeout=60)
 
     def _start_controller_manager(self) -> None:
         self._spawn(
@@ -303,12 +303,12 @@ clusters:
 - name: local
   cluster:
     server: {self.server}
-    certificate-authority: {pki['ca']}
+    certificate-authority: {pki["ca"]}
 users:
 - name: admin
   user:
-    client-certificate: {pki['admin_cert']}
-    client-key: {pki['admin_key']}
+    client-certificate: {pki["admin_cert"]}
+    client-key: {pki["admin_key"]}
 contexts:
 - name: local
   context: {{cluster: local, user: admin}}

@@ -45,12 +45,18 @@ spec:
 def widget_crd(admin_kubectl: Kubectl) -> None:
     admin_kubectl.apply(WIDGET_CRD)
     admin_kubectl(
-        "wait", "--for=condition=Established", "crd/widgets.harness.promptrelease.io",
+        "wait",
+        "--for=condition=Established",
+        "crd/widgets.harness.promptrelease.io",
         "--timeout=60s",
     )
     # The new kind is served once discovery lists it.
-    eventually(lambda: "widgets" in admin_kubectl("api-resources", "--api-group",
-               "harness.promptrelease.io"), what="widgets in discovery")
+    eventually(
+        lambda: (
+            "widgets" in admin_kubectl("api-resources", "--api-group", "harness.promptrelease.io")
+        ),
+        what="widgets in discovery",
+    )
 
 
 def widget(name: str, size: int) -> str:
@@ -87,8 +93,11 @@ def test_dependent_is_garbage_collected_after_owner_is_deleted(
     }
     kubectl.apply(json.dumps(dependent))
     kubectl("delete", "configmap", "owner")
-    eventually(lambda: not kubectl.exists("configmap", "dependent"), timeout=90,
-               what="garbage collection of the dependent")
+    eventually(
+        lambda: not kubectl.exists("configmap", "dependent"),
+        timeout=90,
+        what="garbage collection of the dependent",
+    )
 
 
 def test_namespace_is_deleted_completely(admin_kubectl: Kubectl) -> None:
@@ -96,18 +105,37 @@ def test_namespace_is_deleted_completely(admin_kubectl: Kubectl) -> None:
     admin_kubectl("create", "namespace", name)
     admin_kubectl.in_namespace(name)("create", "configmap", "content", "--from-literal=a=b")
     admin_kubectl("delete", "namespace", name, "--wait=false")
-    eventually(lambda: not admin_kubectl.exists("namespace", name), timeout=90,
-               what=f"namespace {name} to be gone")
+    eventually(
+        lambda: not admin_kubectl.exists("namespace", name),
+        timeout=90,
+        what=f"namespace {name} to be gone",
+    )
 
 
 def test_kubectl_apply_get_wait_work_through_harness_kubeconfig(
     widget_crd: None, kubectl: Kubectl
 ) -> None:
     kubectl.apply(widget("ready", 3))
-    status = {"conditions": [{"type": "Ready", "status": "True", "reason": "Done",
-                              "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}
-    kubectl("patch", "widget", "ready", "--subresource=status", "--type=merge",
-            "-p", json.dumps({"status": status}))
+    status = {
+        "conditions": [
+            {
+                "type": "Ready",
+                "status": "True",
+                "reason": "Done",
+                "message": "",
+                "lastTransitionTime": "2026-01-01T00:00:00Z",
+            }
+        ]
+    }
+    kubectl(
+        "patch",
+        "widget",
+        "ready",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps({"status": status}),
+    )
     result = kubectl("wait", "--for=condition=Ready", "widget/ready", "--timeout=30s")
     assert "condition met" in result
     assert kubectl.get("widget", "ready")["status"]["conditions"][0]["reason"] == "Done"
@@ -118,8 +146,13 @@ def test_rbac_restricted_service_account_is_refused_where_it_should_be(
 ) -> None:
     kubectl("create", "serviceaccount", "reader")
     kubectl("create", "role", "configmap-reader", "--verb=get,list", "--resource=configmaps")
-    kubectl("create", "rolebinding", "reader", "--role=configmap-reader",
-            f"--serviceaccount={namespace}:reader")
+    kubectl(
+        "create",
+        "rolebinding",
+        "reader",
+        "--role=configmap-reader",
+        f"--serviceaccount={namespace}:reader",
+    )
     kubectl("create", "configmap", "visible", "--from-literal=k=v")
     token = kubectl("create", "token", "reader").strip()
     reader = kubectl.as_token(token, tmp_path / "reader.kubeconfig")

@@ -1,0 +1,90 @@
+"""kstatus-style conditions: Ready summarises, Reconciling and Stalled say why it isn't."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+READY = "Ready"
+RECONCILING = "Reconciling"
+STALLED = "Stalled"
+
+Conditions = list[dict[str, Any]]
+
+
+def find(conditions: Iterable[Mapping[str, Any]] | None, kind: str) -> Mapping[str, Any] | None:
+    return next((c for c in conditions or () if c.get("type") == kind), None)
+
+
+def _condition(
+    kind: str,
+    status: str,
+    reason: str,
+    message: str,
+    generation: int,
+    now: str,
+    previous: Iterable[Mapping[str, Any]] | None,
+) -> dict[str, Any]:
+    """One condition; lastTransitionTime moves only when the status flips."""
+    before = find(previous, kind)
+    changed = before is None or before.get("status") != status
+    return {
+        "type": kind,
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": now if changed else before["lastTransitionTime"],  # type: ignore[index]
+        "observedGeneration": generation,
+    }
+
+
+def ready(
+    reason: str, message: str, generation: int, now: str, previous: Conditions | None
+) -> Conditions:
+    """Done: Ready=True, nothing in progress, nothing stuck."""
+    return [
+        _condition(READY, "True", reason, message, generation, now, previous),
+        _condition(RECONCILING, "False", reason, message, generation, now, previous),
+        _condition(STALLED, "False", reason, message, generation, now, previous),
+    ]
+
+
+def stalled(
+    reason: str, message: str, generation: int, now: str, previous: Conditions | None
+) -> Conditions:
+    """Needs a human: Ready=False and Stalled=True, both with the same reason."""
+    return [
+        _condition(READY, "False", reason, message, generation, now, previous),
+        _condition(RECONCILING, "False", reason, message, generation, now, previous),
+        _condition(STALLED, "True", reason, message, generation, now, previous),
+    ]
+
+
+def reconciling(
+    reason: str, message: str, generation: int, now: str, previous: Conditions | None
+) -> Conditions:
+    """Working on it: Ready=Unknown, Reconciling=True (the first visit writes this)."""
+    return [
+        _condition(READY, "Unknown", reason, message, generation, now, previous),
+        _condition(RECONCILING, "True", reason, message, generation, now, previous),
+        _condition(STALLED, "False", reason, message, generation, now, previous),
+    ]
+
+
+def same(a: Conditions | None, b: Conditions | None) -> bool:
+    """Equal but for timestamps: used to skip writes that would change nothing."""
+
+    def strip(conditions: Conditions | None) -> list[dict[str, Any]]:
+        return [{k: v for k, v in c.items() if k != "lastTransitionTime"} for c in conditions or []]
+
+    return strip(a) == strip(b)
+
+
+def status_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> bool:
+    """Would writing `new` change anything but condition timestamps? (No write if not.)"""
+    before = dict(old or {})
+    if not same(before.get("conditions"), new.get("conditions")):
+        return True
+    return {k: v for k, v in before.items() if k != "conditions"} != {
+        k: v for k, v in new.items() if k != "conditions"
+    }

@@ -1,0 +1,73 @@
+"""Revisions and release history: what went live, when, by whom, and what a rollback restores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from prompt_release.models import DEFAULT_HISTORY_LIMIT
+
+
+def released_by(managed_fields: Iterable[Mapping[str, Any]] | None) -> str | None:
+    """The field manager that last set spec.version (the newest entry that owns it)."""
+    owners = [
+        entry
+        for entry in managed_fields or ()
+        if entry.get("subresource", "") == ""
+        and "f:version" in ((entry.get("fieldsV1") or {}).get("f:spec") or {})
+    ]
+    if not owners:
+        return None
+    newest = max(owners, key=lambda entry: str(entry.get("time", "")))
+    return str(newest.get("manager")) if newest.get("manager") else None
+
+
+def is_live(status: Mapping[str, Any], version: str, content_hash: str) -> bool:
+    """Is exactly this version (by name and hash) what the release serves now?"""
+    return bool(
+        status.get("revision")
+        and status.get("version") == version
+        and status.get("hash") == content_hash
+    )
+
+
+def new_entry(
+    status: Mapping[str, Any],
+    *,
+    version: str,
+    content_hash: str,
+    changelog: str | None,
+    released_at: str,
+    by: str | None,
+) -> dict[str, Any]:
+    """The history entry for the next revision; a return to an earlier state says which."""
+    revision = int(status.get("revision") or 0) + 1
+    entry: dict[str, Any] = {
+        "revision": revision,
+        "version": version,
+        "hash": content_hash,
+        "releasedAt": released_at,
+    }
+    if changelog:
+        entry["changelog"] = changelog
+    if by:
+        entry["releasedBy"] = by
+    earlier = next(
+        (
+            old
+            for old in status.get("history") or ()
+            if old.get("version") == version and old.get("hash") == content_hash
+        ),
+        None,
+    )
+    if earlier is not None:
+        entry["restores"] = int(earlier["revision"])
+    return entry
+
+
+def prepend(
+    history: Iterable[Mapping[str, Any]] | None, entry: Mapping[str, Any], limit: int | None
+) -> list[dict[str, Any]]:
+    """Newest first, at most `limit` entries."""
+    bound = limit or DEFAULT_HISTORY_LIMIT
+    return [dict(entry), *(dict(old) for old in history or ())][:bound]

@@ -1,0 +1,77 @@
+"""`prompt-release-operator run`: the operator process."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from prompt_release import __version__
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="prompt-release-operator",
+        description="Reconcile PromptVersions and PromptReleases into ConfigMaps.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the operator until stopped")
+    scope = run.add_mutually_exclusive_group()
+    scope.add_argument(
+        "-n",
+        "--namespace",
+        action="append",
+        default=[],
+        help="watch only this namespace (repeatable; globs allowed)",
+    )
+    scope.add_argument(
+        "-A",
+        "--all-namespaces",
+        action="store_true",
+        help="watch every namespace (the default when no --namespace)",
+    )
+    run.add_argument(
+        "--peering",
+        default=None,
+        metavar="NAME",
+        help="coordinate replicas through this kopf peering object (HA); "
+        "without it the operator runs standalone, as one replica",
+    )
+    run.add_argument("--priority", type=int, default=0, help="peering priority of this replica")
+    run.add_argument(
+        "--liveness", default=None, help="health endpoint, e.g. http://0.0.0.0:8080/healthz"
+    )
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    sub.add_parser("version", help="print the version")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    if args.command == "version":
+        print(__version__)
+        return 0
+    import kopf
+
+    import prompt_release.handlers  # noqa: F401 - registers the handlers
+
+    logging.basicConfig(
+        level=getattr(logging, args.log_level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("kubernetes").setLevel(logging.WARNING)
+    logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp").setLevel(logging.WARNING)
+    kopf.run(
+        standalone=args.peering is None,
+        peering_name=args.peering,
+        priority=args.priority,
+        namespaces=args.namespace,
+        clusterwide=not args.namespace,
+        liveness_endpoint=args.liveness,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
