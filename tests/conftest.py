@@ -12,13 +12,13 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.kube import Kubectl
+from tests.kube import Kubectl, OperatorProcess, eventually
 
 log = logging.getLogger("tests")
 
@@ -85,3 +85,45 @@ def namespace(admin_kubectl: Kubectl) -> Iterator[str]:
 def kubectl(admin_kubectl: Kubectl, namespace: str) -> Kubectl:
     """kubectl bound to the test's namespace."""
     return admin_kubectl.in_namespace(namespace)
+
+
+REPO = Path(__file__).resolve().parent.parent
+CRDS = REPO / "crds"
+
+
+@pytest.fixture(scope="session")
+def crds(admin_kubectl: Kubectl) -> None:
+    """The product's CRDs, installed once and served before any test uses them."""
+    admin_kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRDS))
+    for crd in ("promptversions.promptrelease.io", "promptreleases.promptrelease.io"):
+        admin_kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
+    eventually(
+        lambda: "promptreleases" in admin_kubectl("api-resources", "--api-group=promptrelease.io"),
+        what="the promptrelease.io kinds in discovery",
+    )
+
+
+@pytest.fixture
+def run_operator(
+    cluster: Cluster, crds: None, namespace: str, tmp_path: Path
+) -> Iterator[Callable[..., OperatorProcess]]:
+    """Start the operator as its own process, watching the test's namespace; stop it after."""
+    started: list[OperatorProcess] = []
+
+    def start(*extra: str, kubeconfig: Path | None = None) -> OperatorProcess:
+        process = OperatorProcess.start(
+            kubeconfig or cluster.kubeconfig,
+            ["-n", namespace, *extra],
+            tmp_path / f"operator-{len(started)}.log",
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture
+def operator(run_operator: Callable[..., OperatorProcess]) -> OperatorProcess:
+    return run_operator()

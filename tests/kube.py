@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
+import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,3 +105,55 @@ def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}: {last!r}")
         time.sleep(interval)
+
+
+@dataclass
+class OperatorProcess:
+    """`prompt-release-operator run` in its own process, with its log kept for failures."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+    health: str
+
+    @classmethod
+    def start(cls, kubeconfig: Path, args: list[str], log: Path) -> OperatorProcess:
+        port = _free_port()
+        health = f"http://127.0.0.1:{port}/healthz"
+        env = dict(os.environ, KUBECONFIG=str(kubeconfig), PYTHONUNBUFFERED="1")
+        with log.open("wb") as sink:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "prompt_release.runner", "run", "--liveness", health, *args],
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        running = cls(process, log, health)
+        eventually(running.healthy, timeout=60, what=f"the operator's {health}")
+        return running
+
+    def healthy(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"operator exited {self.process.returncode}:\n{self.output()}")
+        try:
+            with urllib.request.urlopen(self.health, timeout=1) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

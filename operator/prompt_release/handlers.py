@@ -28,6 +28,7 @@ VERSIONS = (GROUP, VERSION, kube.VERSIONS)
 RELEASES = (GROUP, VERSION, kube.RELEASES)
 FINALIZER = f"{GROUP}/in-use-protection"
 CONFLICT_RETRIES = 5
+RETRY_STALLED_SECONDS = 10
 
 _locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
 _locks_guard = threading.Lock()
@@ -72,6 +73,17 @@ def releases_by_version(namespace: str | None, name: str, spec: Any, **_: Any) -
 @kopf.on.create(*RELEASES)
 @kopf.on.update(*RELEASES)
 def release_changed(namespace: str | None, name: str, **_: Any) -> None:
+    reconcile_release(_namespaced(namespace), name)
+
+
+def _not_ready(status: Any, **_: Any) -> bool:
+    ready = conditions.find((status or {}).get("conditions"), conditions.READY)
+    return not ready or ready.get("status") != "True"
+
+
+@kopf.timer(*RELEASES, interval=RETRY_STALLED_SECONDS, idle=RETRY_STALLED_SECONDS, when=_not_ready)
+def release_retry(namespace: str | None, name: str, **_: Any) -> None:
+    """Causes we don't watch (an unmanaged ConfigMap deleted, say) clear without a spec change."""
     reconcile_release(_namespaced(namespace), name)
 
 
