@@ -1,0 +1,37 @@
+"""A PromptVersion's status."""
+
+from __future__ import annotations
+
+from prompt_release.hashing import content_hash
+from prompt_release.version import holders, status
+
+
+def test_valid_version_gets_hash_and_ready() -> None:
+    body = {"metadata": {"generation": 1}, "spec": {"prompt": "p", "template": "x"}}
+    result = status(body, "t")
+    assert result["hash"] == content_hash(body["spec"])
+    assert result["shortHash"] == result["hash"][:19]
+    assert result["conditions"][0]["status"] == "True" and result["observedGeneration"] == 1
+
+
+def test_invalid_version_says_why_and_keeps_other_fields() -> None:
+    body = {
+        "metadata": {"generation": 1},
+        "spec": {"prompt": "p", "template": "{x}"},
+        "status": {"heldBy": ["r"]},
+    }
+    result = status(body, "t")
+    ready = result["conditions"][0]
+    assert ready["status"] == "False" and ready["reason"] == "Invalid"
+    assert "not declared in variables: x" in ready["message"]
+    assert result["heldBy"] == ["r"]
+
+
+def test_holders_are_releases_whose_spec_points_here() -> None:
+    releases = [
+        {"metadata": {"name": "b"}, "spec": {"version": "v1"}},
+        {"metadata": {"name": "a"}, "spec": {"version": "v1"}},
+        {"metadata": {"name": "c"}, "spec": {"version": "v2"}},
+    ]
+    assert holders("v1", releases) == ["a", "b"]
+    assert holders("v3", releases) == []
