@@ -1,0 +1,95 @@
+"""`make dev`: the product on the embedded local control plane, with the examples applied.
+
+Starts etcd, kube-apiserver and kube-controller-manager (built on first use), installs the CRDs,
+runs the operator, applies manifests/examples and shows `kubectl get prompts`. It then keeps
+running until Ctrl-C, which stops everything. `.dev/kubeconfig` and `.dev/bin/kubectl` point
+at the running cluster for a second terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.controlplane.cluster import running_control_plane
+
+REPO = Path(__file__).resolve().parents[2]
+DEV = REPO / ".dev"
+
+
+def _kubectl(kubectl: Path, env: dict[str, str], *args: str) -> str:
+    return subprocess.run(
+        [str(kubectl), *args], env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def _wait_for_examples(kubectl: Path, env: dict[str, str]) -> None:
+    _kubectl(kubectl, env, "wait", "--for=condition=Ready", "promptreleases", "--all",
+             "-n", "prompts-demo", "--timeout=120s")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.controlplane")
+    parser.add_argument("command", choices=["dev"], nargs="?", default="dev")
+    parser.add_argument("--exit-when-ready", action="store_true",
+                        help="stop everything once the examples are Ready (a smoke test)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    with running_control_plane(keep_logs=True) as plane:
+        DEV.mkdir(exist_ok=True)
+        (DEV / "bin").mkdir(exist_ok=True)
+        shutil.copy(plane.kubeconfig, DEV / "kubeconfig")
+        link = DEV / "bin" / "kubectl"
+        link.unlink(missing_ok=True)
+        link.symlink_to(plane.kubectl)
+        env = dict(os.environ, KUBECONFIG=str(plane.kubeconfig))
+        kubectl = plane.kubectl
+
+        print("installing the CRDs ...", flush=True)
+        _kubectl(kubectl, env, "apply", "--server-side", "-f", str(REPO / "crds"))
+        for crd in ("promptversions", "promptreleases"):
+            _kubectl(kubectl, env, "wait", "--for=condition=Established",
+                     f"crd/{crd}.promptrelease.io", "--timeout=60s")
+
+        operator_log = (plane.logs / "operator.log").open("wb")
+        operator = subprocess.Popen(
+            [sys.executable, "-m", "prompt_release.runner", "run", "--all-namespaces"],
+            env=env, stdout=operator_log, stderr=subprocess.STDOUT,
+        )
+        try:
+            print("applying manifests/examples ...", flush=True)
+            print(_kubectl(kubectl, env, "apply", "-k", str(REPO / "manifests" / "examples")))
+            _wait_for_examples(kubectl, env)
+            print(_kubectl(kubectl, env, "get", "prompts", "-n", "prompts-demo"))
+            print(
+                "The control plane, the operator and the examples are running.\n"
+                f"  export KUBECONFIG={DEV / 'kubeconfig'} PATH={DEV / 'bin'}:$PATH\n"
+                "  kubectl get prompts -n prompts-demo\n"
+                f"  logs: {plane.logs}\n"
+                "Ctrl-C stops everything.",
+                flush=True,
+            )
+            while not args.exit_when_ready:
+                if operator.poll() is not None:
+                    print(f"the operator exited with {operator.returncode}; see "
+                          f"{plane.logs / 'operator.log'}", file=sys.stderr)
+                    return 1
+                time.sleep(1)
+        except KeyboardInterrupt:
+            print("\nstopping ...")
+        finally:
+            operator.terminate()
+            operator.wait(timeout=20)
+            operator_log.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
