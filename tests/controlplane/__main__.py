@@ -30,15 +30,27 @@ def _kubectl(kubectl: Path, env: dict[str, str], *args: str) -> str:
 
 
 def _wait_for_examples(kubectl: Path, env: dict[str, str]) -> None:
-    _kubectl(kubectl, env, "wait", "--for=condition=Ready", "promptreleases", "--all",
-             "-n", "prompts-demo", "--timeout=120s")
+    _kubectl(
+        kubectl,
+        env,
+        "wait",
+        "--for=condition=Ready",
+        "promptreleases",
+        "--all",
+        "-n",
+        "prompts-demo",
+        "--timeout=120s",
+    )
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.controlplane")
     parser.add_argument("command", choices=["dev"], nargs="?", default="dev")
-    parser.add_argument("--exit-when-ready", action="store_true",
-                        help="stop everything once the examples are Ready (a smoke test)")
+    parser.add_argument(
+        "--exit-when-ready",
+        action="store_true",
+        help="stop everything once the examples are Ready (a smoke test)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -55,13 +67,21 @@ def main(argv: list[str]) -> int:
         print("installing the CRDs ...", flush=True)
         _kubectl(kubectl, env, "apply", "--server-side", "-f", str(REPO / "crds"))
         for crd in ("promptversions", "promptreleases"):
-            _kubectl(kubectl, env, "wait", "--for=condition=Established",
-                     f"crd/{crd}.promptrelease.io", "--timeout=60s")
+            _kubectl(
+                kubectl,
+                env,
+                "wait",
+                "--for=condition=Established",
+                f"crd/{crd}.promptrelease.io",
+                "--timeout=60s",
+            )
 
         operator_log = (plane.logs / "operator.log").open("wb")
         operator = subprocess.Popen(
             [sys.executable, "-m", "prompt_release.runner", "run", "--all-namespaces"],
-            env=env, stdout=operator_log, stderr=subprocess.STDOUT,
+            env=env,
+            stdout=operator_log,
+            stderr=subprocess.STDOUT,
         )
         try:
             print("applying manifests/examples ...", flush=True)
@@ -78,8 +98,11 @@ def main(argv: list[str]) -> int:
             )
             while not args.exit_when_ready:
                 if operator.poll() is not None:
-                    print(f"the operator exited with {operator.returncode}; see "
-                          f"{plane.logs / 'operator.log'}", file=sys.stderr)
+                    print(
+                        f"the operator exited with {operator.returncode}; see "
+                        f"{plane.logs / 'operator.log'}",
+                        file=sys.stderr,
+                    )
                     return 1
                 time.sleep(1)
         except KeyboardInterrupt:

@@ -26,11 +26,13 @@ def test_examples_release_and_the_deployment_mounts_production(
     kubectl("wait", "--for=condition=Ready", "promptversions", "--all", "--timeout=60s")
     deployment = kubectl.get("deployment", "ticket-summarizer")
     volume = deployment["spec"]["template"]["spec"]["volumes"][0]
-    payload = json.loads(kubectl.get("configmap", volume["configMap"]["name"])["data"][
-        "prompt.json"])
+    payload = json.loads(
+        kubectl.get("configmap", volume["configMap"]["name"])["data"]["prompt.json"]
+    )
     assert (payload["label"], payload["version"]) == ("production", "ticket-summarizer-v1")
-    staging = json.loads(kubectl.get("configmap", "support-assistant-staging")["data"][
-        "prompt.json"])
+    staging = json.loads(
+        kubectl.get("configmap", "support-assistant-staging")["data"]["prompt.json"]
+    )
     assert staging["templateFormat"] == "jinja2" and len(staging["messages"]) == 2
 
 
@@ -39,7 +41,9 @@ def test_dev_command_starts_everything_and_applies_the_examples(cluster: Cluster
         pytest.skip("the dev command runs its own local control plane")
     result = subprocess.run(
         [sys.executable, "-m", "tests.controlplane", "dev", "--exit-when-ready"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
         cwd=Path(__file__).resolve().parents[2],
     )
     assert result.returncode == 0, result.stderr[-3000:]
