@@ -15,6 +15,7 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,20 +60,19 @@ def release_latency(kubectl: Kubectl, samples: int) -> dict[str, float]:
     _apply(kubectl, *(_version(f"lat-v{n}", "lat") for n in range(samples + 1)))
     _apply(kubectl, _release("lat", "lat-v0"))
     eventually(lambda: _ready_revision(kubectl, "lat-production", 1), timeout=60)
-    release, baseline = [], []
+    release: list[float] = []
+    baseline: list[float] = []
     for n in range(1, samples + 1):
         started = time.perf_counter()
         _apply(kubectl, _release("lat", f"lat-v{n}"))
         eventually(
-            lambda n=n: _ready_revision(kubectl, "lat-production", n + 1), timeout=60, interval=0.02
+            partial(_ready_revision, kubectl, "lat-production", n + 1), timeout=60, interval=0.02
         )
         release.append(time.perf_counter() - started)
 
         started = time.perf_counter()
         kubectl("create", "configmap", f"baseline-{n}", f"--from-literal=n={n}")
-        eventually(
-            lambda n=n: kubectl.exists("configmap", f"baseline-{n}"), timeout=60, interval=0.02
-        )
+        eventually(partial(kubectl.exists, "configmap", f"baseline-{n}"), timeout=60, interval=0.02)
         baseline.append(time.perf_counter() - started)
     return {
         "release_median_s": statistics.median(release),

@@ -168,43 +168,45 @@ def _snapshot(kubectl: Kubectl, name: str) -> dict[str, Any]:
 
 Breaker = Callable[[Kubectl], None]
 
+
+def _release_missing_version(k: Kubectl) -> None:
+    apply(k, release("summarizer-v9"))
+
+
+def _release_other_prompts_version(k: Kubectl) -> None:
+    apply(k, version("other-v1", prompt="other"))
+    apply(k, release("other-v1"))
+
+
+def _pin_a_wrong_hash(k: Kubectl) -> None:
+    apply(k, release("summarizer-v2", hash="sha256:" + "0" * 64))
+
+
+def _release_invalid_version(k: Kubectl) -> None:
+    apply(k, version("summarizer-bad", template="Hi {name}", variables=["ticket"]))
+    apply(k, release("summarizer-bad"))
+
+
+def _release_huge_version(k: Kubectl) -> None:
+    huge = version("summarizer-huge", template="x" * 600_000 + " {ticket}")
+    k("create", "-f", "-", input=json.dumps(huge))
+    apply(k, release("summarizer-huge"))
+
+
+def _create_missing_version(k: Kubectl) -> None:
+    apply(k, version("summarizer-v9"))
+
+
+def _release_v2(k: Kubectl) -> None:
+    apply(k, release("summarizer-v2"))
+
+
 FAILURES: dict[str, tuple[Breaker, str, Breaker]] = {
-    "missing version": (
-        lambda k: apply(k, release("summarizer-v9")),
-        "VersionNotFound",
-        lambda k: apply(k, version("summarizer-v9")),
-    ),
-    "version of another prompt": (
-        lambda k: (apply(k, version("other-v1", prompt="other")), apply(k, release("other-v1"))),
-        "PromptMismatch",
-        lambda k: apply(k, release("summarizer-v2")),
-    ),
-    "hash pin mismatch": (
-        lambda k: apply(k, release("summarizer-v2", hash="sha256:" + "0" * 64)),
-        "HashMismatch",
-        lambda k: apply(k, release("summarizer-v2")),
-    ),
-    "invalid version": (
-        lambda k: (
-            apply(k, version("summarizer-bad", template="Hi {name}", variables=["ticket"])),
-            apply(k, release("summarizer-bad")),
-        ),
-        "VersionInvalid",
-        lambda k: apply(k, release("summarizer-v2")),
-    ),
-    "payload over the ConfigMap limit": (
-        lambda k: (
-            k(
-                "create",
-                "-f",
-                "-",
-                input=json.dumps(version("summarizer-huge", template="x" * 600_000 + " {ticket}")),
-            ),
-            apply(k, release("summarizer-huge")),
-        ),
-        "PayloadTooLarge",
-        lambda k: apply(k, release("summarizer-v2")),
-    ),
+    "missing version": (_release_missing_version, "VersionNotFound", _create_missing_version),
+    "version of another prompt": (_release_other_prompts_version, "PromptMismatch", _release_v2),
+    "hash pin mismatch": (_pin_a_wrong_hash, "HashMismatch", _release_v2),
+    "invalid version": (_release_invalid_version, "VersionInvalid", _release_v2),
+    "payload over the ConfigMap limit": (_release_huge_version, "PayloadTooLarge", _release_v2),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from prompt_release import crdgen
+from prompt_release.models import KINDS
 
 CRDS = Path(__file__).resolve().parents[2] / "crds"
 
@@ -16,7 +17,7 @@ def test_committed_crds_match_the_models() -> None:
 
 
 def test_names_categories_and_columns() -> None:
-    version, release = (crdgen.crd(kind) for kind in crdgen.KINDS)
+    version, release = (crdgen.crd(kind) for kind in KINDS)
     assert version["spec"]["names"]["shortNames"] == ["pver"]
     assert release["spec"]["names"]["shortNames"] == ["prel"]
     for crd in (version, release):
@@ -27,7 +28,7 @@ def test_names_categories_and_columns() -> None:
 
 
 def test_schema_bounds_and_rules() -> None:
-    version, release = (crdgen.crd(kind) for kind in crdgen.KINDS)
+    version, release = (crdgen.crd(kind) for kind in KINDS)
     vspec = version["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
     assert vspec["required"] == ["prompt"]
     assert vspec["properties"]["templateFormat"]["enum"] == ["f-string", "jinja2"]

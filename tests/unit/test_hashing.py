@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from prompt_release.hashing import content_hash, short_hash
 
-SPEC = {
+SPEC: dict[str, Any] = {
     "prompt": "ticket-summarizer",
     "template": "Summarize this ticket in three bullet points:\n{ticket}\n",
     "variables": ["ticket"],

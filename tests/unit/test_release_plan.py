@@ -38,7 +38,7 @@ def release(ver: str = "p-v1", status: dict[str, Any] | None = None, **spec: Any
 
 
 def ready_reason(result: ReleasePlan) -> str:
-    return next(c["reason"] for c in result.status["conditions"] if c["type"] == "Ready")
+    return str(next(c["reason"] for c in result.status["conditions"] if c["type"] == "Ready"))
 
 
 def test_first_release_writes_the_config_map_and_revision_one() -> None:

@@ -7,9 +7,9 @@ from prompt_release.version import holders, status
 
 
 def test_valid_version_gets_hash_and_ready() -> None:
-    body = {"metadata": {"generation": 1}, "spec": {"prompt": "p", "template": "x"}}
-    result = status(body, "t")
-    assert result["hash"] == content_hash(body["spec"])
+    spec = {"prompt": "p", "template": "x"}
+    result = status({"metadata": {"generation": 1}, "spec": spec}, "t")
+    assert result["hash"] == content_hash(spec)
     assert result["shortHash"] == result["hash"][:19]
     assert result["conditions"][0]["status"] == "True" and result["observedGeneration"] == 1
 
