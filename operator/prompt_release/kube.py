@@ -21,7 +21,7 @@ def load_config() -> None:
         config.load_kube_config()  # type: ignore[no-untyped-call]
 
 
-def _plain(found: object) -> dict[str, Any]:
+def plain(found: object) -> dict[str, Any]:
     """The client returns dicts for custom objects and models for built-ins: always a dict."""
     if isinstance(found, dict):
         return found
@@ -42,7 +42,7 @@ def is_status(error: Exception, *codes: int) -> bool:
 
 def get_custom(plural: str, namespace: str, name: str) -> dict[str, Any] | None:
     try:
-        return _plain(
+        return plain(
             _custom().get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
         )
     except ApiException as error:
@@ -52,7 +52,7 @@ def get_custom(plural: str, namespace: str, name: str) -> dict[str, Any] | None:
 
 
 def list_custom(plural: str, namespace: str) -> list[dict[str, Any]]:
-    listed = _plain(_custom().list_namespaced_custom_object(GROUP, VERSION, namespace, plural))
+    listed = plain(_custom().list_namespaced_custom_object(GROUP, VERSION, namespace, plural))
     return list(listed.get("items") or [])
 
 
@@ -65,7 +65,7 @@ def patch_status(
     patch: dict[str, Any] = {"status": status}
     if guarded:
         patch["metadata"] = {"resourceVersion": meta["resourceVersion"]}
-    return _plain(
+    return plain(
         _custom().patch_namespaced_custom_object_status(
             GROUP, VERSION, meta["namespace"], plural, meta["name"], patch
         )
@@ -79,7 +79,7 @@ def get_config_map(namespace: str, name: str) -> dict[str, Any] | None:
         if error.status == 404:
             return None
         raise
-    return _plain(found)
+    return plain(found)
 
 
 def write_config_map(desired: dict[str, Any], existing: dict[str, Any] | None) -> None:
