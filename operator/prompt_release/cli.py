@@ -191,7 +191,12 @@ def _emit(output: str, rows: list[dict[str, Any]], columns: Sequence[str], raw: 
     if output == "json":
         print(json.dumps(raw, indent=2, ensure_ascii=False))
     elif output == "yaml":
-        print(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), end="")
+        print(
+            _manifest(raw)
+            if isinstance(raw, Mapping)
+            else yaml.dump(raw, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True),
+            end="",
+        )
     else:
         _table(rows, columns)
 
@@ -223,8 +228,20 @@ def _ready(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     return next((c for c in conditions if c.get("type") == "Ready"), {})
 
 
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line strings as `|` blocks, so a template in Git reads like the template."""
+
+
+def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value and not any(c in value for c in "\r\t") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_BlockDumper.add_representer(str, _str_presenter)
+
+
 def _manifest(body: Mapping[str, Any]) -> str:
-    return yaml.safe_dump(dict(body), sort_keys=False, allow_unicode=True)
+    return yaml.dump(dict(body), Dumper=_BlockDumper, sort_keys=False, allow_unicode=True)
 
 
 # -- verbs ----------------------------------------------------------------------------------

@@ -21,9 +21,15 @@ from prompt_release.sdk import MountedPrompt, PayloadError, RenderError, load_pa
 def _payload(version: str, revision: int, **spec: Any) -> dict[str, Any]:
     body = {"prompt": "summarizer", "template": f"{version}: {{ticket}}", "variables": ["ticket"]}
     body.update(spec)
-    return payload.build(body, label="production", version=version,
-                         content_hash=content_hash(body), revision=revision,
-                         released_at="2026-11-24T10:00:00Z", changelog="c")
+    return payload.build(
+        body,
+        label="production",
+        version=version,
+        content_hash=content_hash(body),
+        revision=revision,
+        released_at="2026-11-24T10:00:00Z",
+        changelog="c",
+    )
 
 
 class AtomicWriterVolume:
@@ -98,9 +104,15 @@ def test_chat_prompt_renders_messages_with_jinja2(tmp_path: Path) -> None:
             {"role": "user", "content": "{% for o in orders %}{{ o }};{% endfor %}"},
         ],
     }
-    body = payload.build(spec, label="staging", version="assistant-v2",
-                         content_hash=content_hash(spec), revision=2, released_at="t",
-                         changelog="")
+    body = payload.build(
+        spec,
+        label="staging",
+        version="assistant-v2",
+        content_hash=content_hash(spec),
+        revision=2,
+        released_at="t",
+        changelog="",
+    )
     AtomicWriterVolume(tmp_path).release(body)
     prompt = MountedPrompt(tmp_path)
     assert prompt.current.is_chat
@@ -156,12 +168,10 @@ def test_a_missing_or_unknown_payload_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_plain_files_without_the_atomic_writer_reload_on_change(tmp_path: Path) -> None:
-    (tmp_path / "prompt.json").write_text(payload.data(_payload("summarizer-v1", 1))[
-        "prompt.json"])
+    (tmp_path / "prompt.json").write_text(payload.data(_payload("summarizer-v1", 1))["prompt.json"])
     prompt = MountedPrompt(tmp_path, check_interval=0)
     time.sleep(0.01)
-    (tmp_path / "prompt.json").write_text(payload.data(_payload("summarizer-v2", 2))[
-        "prompt.json"])
+    (tmp_path / "prompt.json").write_text(payload.data(_payload("summarizer-v2", 2))["prompt.json"])
     assert prompt.version == "summarizer-v2"
 
 
@@ -181,7 +191,7 @@ def test_concurrent_readers_during_swaps_always_see_a_consistent_good_prompt(
                 assert text == f"{current.version}: t"
                 assert current.version == f"summarizer-v{current.revision}"
                 seen.add(current.revision)
-            except BaseException as error:  # noqa: BLE001 - collected for the assertion
+            except BaseException as error:
                 errors.append(error)
                 return
 
