@@ -33,7 +33,7 @@ def _payload(version: str, revision: int, **spec: Any) -> dict[str, Any]:
 
 
 class AtomicWriterVolume:
-    """What the kubelet's atomic writer makes: `..<timestamp>/`, `..data` -> it, key -> ..data/key."""
+    """The kubelet atomic writer layout: `..<timestamp>/`, `..data` -> it, key -> ..data/key."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
