@@ -53,9 +53,10 @@ def test_each_response_carries_the_version_and_follows_a_swap(
     assert first["gen_ai.prompt.version"] == "summarizer-v1"
     assert str(first["promptrelease.hash"]).startswith("sha256:")
     volume.release(_payload("summarizer-v2", 2))
-    swapped = eventually(
-        lambda: (r := _post(url, "ticket=t"))["gen_ai.prompt.version"] == "summarizer-v2" and r,
-        timeout=10,
-        what="the service to serve v2",
-    )
+
+    def serves_v2() -> dict[str, object] | None:
+        reply = _post(url, "ticket=t")
+        return reply if reply["gen_ai.prompt.version"] == "summarizer-v2" else None
+
+    swapped = eventually(serves_v2, timeout=10, what="the service to serve v2")
     assert swapped["prompt"] == "summarizer-v2: t" and swapped["promptrelease.revision"] == 2
