@@ -35,11 +35,11 @@ integration: $(STAMP)
 
 ## crds: regenerate crds/ from the pydantic models
 crds: $(STAMP)
-	$(BIN)/python -m prompt_release.crdgen crds
+	$(BIN)/python -m prompt_release.crdgen crds charts/prompt-release-operator/crds
 
 ## binaries: build (or find) etcd, kube-apiserver, kube-controller-manager and kubectl
 binaries: $(STAMP)
-	$(BIN)/python -m tests.controlplane.binaries
+	$(BIN)/python -m tests.controlplane.binaries etcd kube-apiserver kube-controller-manager kubectl helm kstatus
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

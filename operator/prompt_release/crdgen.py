@@ -1,7 +1,8 @@
 """Generate the CustomResourceDefinitions from the pydantic models.
 
-`python -m prompt_release.crdgen crds` writes one YAML file per kind; a unit test fails when the
-committed files differ from what this produces, so the models stay the single source of truth.
+`python -m prompt_release.crdgen crds charts/prompt-release-operator/crds` writes one YAML file
+per kind into each folder; a unit test fails when the committed files differ from what this
+produces, so the models stay the single source of truth.
 """
 
 from __future__ import annotations
@@ -128,11 +129,12 @@ def files() -> dict[str, str]:
 
 
 def main(argv: list[str]) -> int:
-    target = Path(argv[0] if argv else "crds")
-    target.mkdir(parents=True, exist_ok=True)
-    for name, text in files().items():
-        (target / name).write_text(text)
-        print(f"wrote {target / name}")
+    for folder in argv or ["crds"]:
+        target = Path(folder)
+        target.mkdir(parents=True, exist_ok=True)
+        for name, text in files().items():
+            (target / name).write_text(text)
+            print(f"wrote {target / name}")
     return 0
 
 

@@ -17,7 +17,7 @@ from typing import Any, cast
 
 import kopf
 
-from prompt_release import GROUP, VERSION, conditions, kube, payload
+from prompt_release import GROUP, VERSION, conditions, kube, metrics, payload
 from prompt_release import release as release_core
 from prompt_release import version as version_core
 from prompt_release.bookkeeping import SpecDigestStorage
@@ -29,6 +29,9 @@ RELEASES = (GROUP, VERSION, kube.RELEASES)
 FINALIZER = f"{GROUP}/in-use-protection"
 CONFLICT_RETRIES = 5
 RETRY_STALLED_SECONDS = 10
+PEERING_LIFETIME = (
+    0  # seconds a silent peer counts as alive; 0 keeps kopf's default (set by runner)
+)
 
 _locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
 _locks_guard = threading.Lock()
@@ -55,6 +58,9 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 300
     settings.execution.max_workers = 8
+    settings.scanning.disabled = True  # no cluster-wide CRD watch: least privilege
+    if PEERING_LIFETIME:
+        settings.peering.lifetime = PEERING_LIFETIME
     kube.load_config()
 
 
@@ -102,9 +108,18 @@ def reconcile_release(namespace: str, name: str) -> None:
 
 
 def _reconcile_release_once(namespace: str, name: str) -> None:
-    body = kube.get_custom(kube.RELEASES, namespace, name)
-    if body is None or body["metadata"].get("deletionTimestamp"):
-        return
+    with metrics.reconciling("PromptRelease") as outcome:
+        body = kube.get_custom(kube.RELEASES, namespace, name)
+        if body is None or body["metadata"].get("deletionTimestamp"):
+            metrics.RELEASES.forget(namespace, name)
+            return
+        if not _release_once(body):
+            outcome["result"] = "refused"
+
+
+def _release_once(body: dict[str, Any]) -> bool:
+    """One pass over a release; True when it ends Ready."""
+    namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
     if not (body.get("status") or {}).get("conditions"):
         body = kube.patch_status(kube.RELEASES, body, release_core.first_visit(body, now()))
     spec = body["spec"]
@@ -117,6 +132,7 @@ def _reconcile_release_once(namespace: str, name: str) -> None:
         kube.patch_status(kube.RELEASES, body, plan.status)
     for event in plan.events:
         kopf.event(cast(Any, body), type=event.type, reason=event.reason, message=event.message)
+    metrics.RELEASES.record(namespace, name, spec, plan.status)
     ready = conditions.find(plan.status.get("conditions"), conditions.READY) or {}
     if plan.events or plan.config_map is not None:
         log.info(
@@ -126,6 +142,7 @@ def _reconcile_release_once(namespace: str, name: str) -> None:
             ready.get("reason"),
             ready.get("message"),
         )
+    return plan.ready
 
 
 # -- PromptVersion ---------------------------------------------------------------------------
@@ -136,11 +153,15 @@ def _reconcile_release_once(namespace: str, name: str) -> None:
 @kopf.on.update(*VERSIONS)
 def version_changed(body: Any, namespace: str | None, name: str, **_: Any) -> None:
     """Hash and validate the version; then re-check the releases that point at it."""
-    current = dict(body)
-    status = version_core.status(current, now())
-    if conditions.status_changed(current.get("status"), status):
-        kube.patch_status(kube.VERSIONS, _plain(current), status, guarded=False)
+    with metrics.reconciling("PromptVersion") as outcome:
+        current = dict(body)
+        status = version_core.status(current, now())
         ready = conditions.find(status["conditions"], conditions.READY) or {}
+        if ready.get("status") != "True":
+            outcome["result"] = "refused"
+        if not conditions.status_changed(current.get("status"), status):
+            return
+        kube.patch_status(kube.VERSIONS, _plain(current), status, guarded=False)
         log.info(
             "PromptVersion %s/%s: %s %s", namespace, name, ready.get("reason"), status.get("hash")
         )

@@ -37,7 +37,25 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="coordinate replicas through this kopf peering object (HA); "
         "without it the operator runs standalone, as one replica",
     )
-    run.add_argument("--priority", type=int, default=0, help="peering priority of this replica")
+    run.add_argument(
+        "--priority",
+        type=int,
+        default=None,
+        help="peering priority of this replica (default: random, so replicas never tie)",
+    )
+    run.add_argument(
+        "--peering-lifetime",
+        type=int,
+        default=60,
+        metavar="SECONDS",
+        help="how long a silent replica counts as alive (default 60)",
+    )
+    run.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve Prometheus metrics on this port (/metrics)",
+    )
     run.add_argument(
         "--liveness", default=None, help="health endpoint, e.g. http://0.0.0.0:8080/healthz"
     )
@@ -51,9 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "version":
         print(__version__)
         return 0
+    import random
+
     import kopf
 
-    import prompt_release.handlers  # noqa: F401 - registers the handlers
+    from prompt_release import handlers, metrics
 
     logging.basicConfig(
         level=getattr(logging, args.log_level),
@@ -62,10 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("kubernetes").setLevel(logging.WARNING)
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     logging.getLogger("aiohttp").setLevel(logging.WARNING)
+    handlers.PEERING_LIFETIME = args.peering_lifetime
+    if args.metrics_port:
+        metrics.serve(args.metrics_port)
+    priority = args.priority if args.priority is not None else random.randint(1, 1_000_000)
     kopf.run(
         standalone=args.peering is None,
         peering_name=args.peering,
-        priority=args.priority,
+        priority=priority,
         namespaces=args.namespace,
         clusterwide=not args.namespace,
         liveness_endpoint=args.liveness,

@@ -14,8 +14,10 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,8 +72,10 @@ KUBERNETES = GoModule(
     },
 )
 ETCD = GoModule(folder="etcd", packages={"etcd": "go.etcd.io/etcd/server/v3"})
-MODULES = (ETCD, KUBERNETES)
-BINARIES = tuple(name for module in MODULES for name in module.packages)
+HELM = GoModule(folder="helm", packages={"helm": "helm.sh/helm/v3/cmd/helm"})
+KSTATUS = GoModule(folder="kstatus", packages={"kstatus": "promptrelease.io/controlplane/kstatus"})
+MODULES = (ETCD, KUBERNETES, HELM, KSTATUS)
+CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kubectl")
 
 
 def _go_env() -> dict[str, str]:
@@ -153,18 +157,19 @@ def _build(module: GoModule, target: Path) -> None:
         log.warning("built %s in %.0f s", module.folder, time.monotonic() - started)
 
 
-def ensure_binaries() -> dict[str, Path]:
-    """Return the path of each control-plane binary, building what is missing."""
+def ensure_binaries(names: Iterable[str] = CONTROL_PLANE) -> dict[str, Path]:
+    """Return the path of each binary asked for, building what is missing."""
+    wanted = set(names)
     found: dict[str, Path] = {}
     assets = os.environ.get("KUBEBUILDER_ASSETS")
     if assets:
-        for name in BINARIES:
+        for name in wanted:
             candidate = Path(assets) / name
             if candidate.is_file() and os.access(candidate, os.X_OK):
                 found[name] = candidate
     for module in MODULES:
-        if all(name in found for name in module.packages):
-            continue
+        if not (wanted & set(module.packages)) - set(found):
+            continue  # nothing asked for from this module, or all of it found already
         target = CACHE_ROOT / "bin" / cache_key(module)
         if not target.is_dir():
             _build(module, target)
@@ -175,5 +180,5 @@ def ensure_binaries() -> dict[str, Path]:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for binary, path in ensure_binaries().items():
+    for binary, path in ensure_binaries(sys.argv[1:] or CONTROL_PLANE).items():
         print(f"{binary}\t{path}")

@@ -1,0 +1,103 @@
+"""Prometheus metrics: reconciles by kind and result, their duration, and what is live now."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from prompt_release import conditions
+
+REGISTRY = CollectorRegistry()
+
+RECONCILES = Counter(
+    "promptrelease_reconciles",
+    "Reconciles by kind and result (success, refused, error).",
+    ["kind", "result"],
+    registry=REGISTRY,
+)
+DURATION = Histogram(
+    "promptrelease_reconcile_duration_seconds",
+    "How long one reconcile takes, reads and writes included.",
+    ["kind"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=REGISTRY,
+)
+
+
+class _Releases(Collector):
+    """Releases by readiness and the live revision of each, from the last reconcile of each."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def record(
+        self, namespace: str, name: str, spec: dict[str, Any], status: dict[str, Any]
+    ) -> None:
+        ready = conditions.find(status.get("conditions"), conditions.READY) or {}
+        with self._lock:
+            self._known[(namespace, name)] = {
+                "prompt": str(spec.get("prompt", "")),
+                "label": str(spec.get("label", "")),
+                "ready": str(ready.get("status", "Unknown")).lower(),
+                "revision": status.get("revision"),
+            }
+
+    def forget(self, namespace: str, name: str) -> None:
+        with self._lock:
+            self._known.pop((namespace, name), None)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        with self._lock:
+            known = dict(self._known)
+        by_ready = GaugeMetricFamily(
+            "promptrelease_releases", "PromptReleases by readiness.", labels=["ready"]
+        )
+        counts = {"true": 0, "false": 0, "unknown": 0}
+        for release in known.values():
+            counts[release["ready"]] = counts.get(release["ready"], 0) + 1
+        for ready, count in counts.items():
+            by_ready.add_metric([ready], count)
+        yield by_ready
+        revision = GaugeMetricFamily(
+            "promptrelease_release_revision",
+            "The revision live now, per release.",
+            labels=["namespace", "release", "prompt", "label"],
+        )
+        for (namespace, name), release in sorted(known.items()):
+            if release["revision"] is not None:
+                revision.add_metric(
+                    [namespace, name, release["prompt"], release["label"]],
+                    float(release["revision"]),
+                )
+        yield revision
+
+
+RELEASES = _Releases()
+REGISTRY.register(RELEASES)
+
+
+@contextmanager
+def reconciling(kind: str) -> Iterator[dict[str, str]]:
+    """Time a reconcile and count it; the body sets outcome["result"] (default success)."""
+    outcome = {"result": "success"}
+    started = time.perf_counter()
+    try:
+        yield outcome
+    except Exception:
+        outcome["result"] = "error"
+        raise
+    finally:
+        DURATION.labels(kind).observe(time.perf_counter() - started)
+        RECONCILES.labels(kind, outcome["result"]).inc()
+
+
+def serve(port: int, address: str = "0.0.0.0") -> None:
+    start_http_server(port, addr=address, registry=REGISTRY)
