@@ -89,7 +89,7 @@ def main() -> int:
     args = parser.parse_args()
     with running_control_plane() as plane, tempfile.TemporaryDirectory() as tmp:
         admin = Kubectl(plane.kubectl, plane.kubeconfig)
-        admin("apply", "--server-side", "-f", str(REPO / "crds"))
+        admin("apply", "--server-side", "-k", str(REPO / "crds"))
         for crd in ("promptversions", "promptreleases"):
             admin("wait", "--for=condition=Established", f"crd/{crd}.promptrelease.io")
         admin("create", "namespace", "bench")

@@ -94,7 +94,7 @@ CRDS = REPO / "crds"
 @pytest.fixture(scope="session")
 def crds(admin_kubectl: Kubectl) -> None:
     """The product's CRDs, installed once and served before any test uses them."""
-    admin_kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRDS))
+    admin_kubectl("apply", "--server-side", "--force-conflicts", "-k", str(CRDS))
     for crd in ("promptversions.promptrelease.io", "promptreleases.promptrelease.io"):
         admin_kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
     eventually(

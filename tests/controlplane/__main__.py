@@ -65,7 +65,7 @@ def main(argv: list[str]) -> int:
         kubectl = plane.kubectl
 
         print("installing the CRDs ...", flush=True)
-        _kubectl(kubectl, env, "apply", "--server-side", "-f", str(REPO / "crds"))
+        _kubectl(kubectl, env, "apply", "--server-side", "-k", str(REPO / "crds"))
         for crd in ("promptversions", "promptreleases"):
             _kubectl(
                 kubectl,

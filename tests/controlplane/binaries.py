@@ -97,10 +97,11 @@ def _go_version() -> str:
 
 
 def cache_key(module: GoModule) -> str:
-    """Digest of what decides the binaries: the pins, the checksums, the toolchain."""
+    """Digest of what decides the binaries: the pins, the checksums, our own Go source (if
+    any), the toolchain."""
     digest = hashlib.sha256()
-    for name in ("go.mod", "go.sum"):
-        digest.update((module.path / name).read_bytes())
+    for path in [module.path / "go.mod", module.path / "go.sum", *sorted(module.path.glob("*.go"))]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
     digest.update(_go_version().encode())
     return f"{module.folder}-{digest.hexdigest()[:16]}"
 

@@ -15,8 +15,11 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("folder", ["crds", "charts/prompt-release-operator/crds"])
 def test_committed_crds_match_the_models(folder: str) -> None:
     generated = crdgen.files()
-    committed = {path.name: path.read_text() for path in (REPO / folder).glob("*.yaml")
-                 if path.name in generated}
+    committed = {
+        path.name: path.read_text()
+        for path in (REPO / folder).glob("*.yaml")
+        if path.name in generated
+    }
     assert committed == generated, f"{folder}/ drifted from the models: run `make crds`"
 
 

@@ -6,9 +6,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	k8sjson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 )
 
@@ -20,7 +22,11 @@ type reading struct {
 
 func main() {
 	var objects []map[string]interface{}
-	if err := json.NewDecoder(os.Stdin).Decode(&objects); err != nil {
+	input, err := io.ReadAll(os.Stdin)
+	if err == nil {
+		err = k8sjson.Unmarshal(input, &objects) // integers as int64, as the API machinery has them
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "kstatus: reading a JSON list of objects from stdin:", err)
 		os.Exit(2)
 	}
