@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck unit integration crds bench binaries clean
+.PHONY: dev test lint typecheck unit integration crds manifests bench binaries clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,3 +46,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+## manifests: regenerate manifests/install from the Helm chart's defaults
+manifests: $(STAMP)
+	$(BIN)/python -m tests.chart
