@@ -23,62 +23,31 @@ sys.path.insert(0, str(REPO))
 
 from tests.controlplane.cluster import running_control_plane  # noqa: E402
 from tests.kube import Kubectl, OperatorProcess, eventually  # noqa: E402
-
-API = "promptrelease.io/v1alpha1"
-
-
-def _version(name: str, prompt: str) -> dict[str, object]:
-    return {
-        "apiVersion": API,
-        "kind": "PromptVersion",
-        "metadata": {"name": name},
-        "spec": {"prompt": prompt, "template": f"{name}: {{ticket}}", "variables": ["ticket"]},
-    }
-
-
-def _release(prompt: str, version: str) -> dict[str, object]:
-    return {
-        "apiVersion": API,
-        "kind": "PromptRelease",
-        "metadata": {"name": f"{prompt}-production"},
-        "spec": {"prompt": prompt, "label": "production", "version": version},
-    }
-
-
-def _apply(kubectl: Kubectl, *objects: dict[str, object]) -> None:
-    kubectl.apply("\n---\n".join(json.dumps(obj) for obj in objects))
-
-
-def _ready_revision(kubectl: Kubectl, name: str, revision: int) -> bool:
-    status = kubectl.get("promptrelease", name).get("status", {})
-    ready = [c for c in status.get("conditions", []) if c["type"] == "Ready"]
-    return status.get("revision") == revision and bool(ready) and ready[0]["status"] == "True"
+from tests.prompts import apply, release, released, version  # noqa: E402
 
 
 def release_latency(kubectl: Kubectl, samples: int) -> dict[str, float]:
     """apply → Ready of a new revision, against apply → visible of a plain ConfigMap."""
-    _apply(kubectl, *(_version(f"lat-v{n}", "lat") for n in range(samples + 1)))
-    _apply(kubectl, _release("lat", "lat-v0"))
-    eventually(lambda: _ready_revision(kubectl, "lat-production", 1), timeout=60)
-    release: list[float] = []
+    apply(kubectl, *(version(f"lat-v{n}", "lat") for n in range(samples + 1)))
+    apply(kubectl, release("lat-v0", prompt="lat"))
+    released(kubectl, "lat-production", 1)
+    latencies: list[float] = []
     baseline: list[float] = []
     for n in range(1, samples + 1):
         started = time.perf_counter()
-        _apply(kubectl, _release("lat", f"lat-v{n}"))
-        eventually(
-            partial(_ready_revision, kubectl, "lat-production", n + 1), timeout=60, interval=0.02
-        )
-        release.append(time.perf_counter() - started)
+        apply(kubectl, release(f"lat-v{n}", prompt="lat"))
+        released(kubectl, "lat-production", n + 1, interval=0.02)
+        latencies.append(time.perf_counter() - started)
 
         started = time.perf_counter()
         kubectl("create", "configmap", f"baseline-{n}", f"--from-literal=n={n}")
         eventually(partial(kubectl.exists, "configmap", f"baseline-{n}"), timeout=60, interval=0.02)
         baseline.append(time.perf_counter() - started)
     return {
-        "release_median_s": statistics.median(release),
-        "release_p90_s": sorted(release)[int(0.9 * (len(release) - 1))],
+        "release_median_s": statistics.median(latencies),
+        "release_p90_s": sorted(latencies)[int(0.9 * (len(latencies) - 1))],
         "baseline_median_s": statistics.median(baseline),
-        "ratio_median": statistics.median(release) / statistics.median(baseline),
+        "ratio_median": statistics.median(latencies) / statistics.median(baseline),
     }
 
 
@@ -106,8 +75,8 @@ def main() -> int:
         )
 
         prompts = [f"r{n:03d}" for n in range(args.releases)]
-        _apply(kubectl, *(_version(f"{p}-v1", p) for p in prompts))
-        _apply(kubectl, *(_release(p, f"{p}-v1") for p in prompts))
+        apply(kubectl, *(version(f"{p}-v1", p) for p in prompts))
+        apply(kubectl, *(release(f"{p}-v1", prompt=p) for p in prompts))
         started = time.perf_counter()
         kubectl("wait", "--for=condition=Ready", "promptreleases", "--all", "--timeout=600s")
         print(f"{args.releases} new releases Ready in {time.perf_counter() - started:.1f} s")

@@ -244,6 +244,23 @@ def _manifest(body: Mapping[str, Any]) -> str:
     return yaml.dump(dict(body), Dumper=_BlockDumper, sort_keys=False, allow_unicode=True)
 
 
+def _object(kind: str, name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": kind,
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
+
+
+def _printed_for_git(args: argparse.Namespace, manifest: Mapping[str, Any]) -> bool:
+    """--dry-run=client: print the manifest (for a Git commit) instead of writing it."""
+    if args.dry_run != "client":
+        return False
+    print(_manifest(manifest), end="")
+    return True
+
+
 # -- verbs ----------------------------------------------------------------------------------
 
 
@@ -439,14 +456,8 @@ def _apply_release(
         spec["changelog"] = changelog
     if pin:
         spec["hash"] = pin
-    manifest = {
-        "apiVersion": API_VERSION,
-        "kind": "PromptRelease",
-        "metadata": {"name": name, "namespace": cluster.namespace},
-        "spec": spec,
-    }
-    if args.dry_run == "client":
-        print(_manifest(manifest), end="")
+    manifest = _object("PromptRelease", name, cluster.namespace, spec)
+    if _printed_for_git(args, manifest):
         return OK
     target = cluster.get(VERSIONS, version)
     if (target.get("spec") or {}).get("prompt") != prompt:
@@ -688,14 +699,8 @@ def cmd_new_version(args: argparse.Namespace) -> int:
     if found:
         raise CliError(f"{args.file}: " + "; ".join(found), USAGE)
     name = args.name or _next_version_name(cluster, args.prompt)
-    manifest = {
-        "apiVersion": API_VERSION,
-        "kind": "PromptVersion",
-        "metadata": {"name": name, "namespace": cluster.namespace},
-        "spec": spec,
-    }
-    if args.dry_run == "client":
-        print(_manifest(manifest), end="")
+    manifest = _object("PromptVersion", name, cluster.namespace, spec)
+    if _printed_for_git(args, manifest):
         return OK
     created = cluster.create(VERSIONS, manifest)
     if args.output != "table":

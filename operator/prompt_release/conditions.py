@@ -38,37 +38,40 @@ def _condition(
     }
 
 
+def _summary(
+    statuses: tuple[str, str, str],
+    reason: str,
+    message: str,
+    generation: int,
+    now: str,
+    previous: Conditions | None,
+) -> Conditions:
+    """Ready, Reconciling and Stalled with these statuses, one reason and one message."""
+    return [
+        _condition(kind, status, reason, message, generation, now, previous)
+        for kind, status in zip((READY, RECONCILING, STALLED), statuses, strict=True)
+    ]
+
+
 def ready(
     reason: str, message: str, generation: int, now: str, previous: Conditions | None
 ) -> Conditions:
     """Done: Ready=True, nothing in progress, nothing stuck."""
-    return [
-        _condition(READY, "True", reason, message, generation, now, previous),
-        _condition(RECONCILING, "False", reason, message, generation, now, previous),
-        _condition(STALLED, "False", reason, message, generation, now, previous),
-    ]
+    return _summary(("True", "False", "False"), reason, message, generation, now, previous)
 
 
 def stalled(
     reason: str, message: str, generation: int, now: str, previous: Conditions | None
 ) -> Conditions:
     """Needs a human: Ready=False and Stalled=True, both with the same reason."""
-    return [
-        _condition(READY, "False", reason, message, generation, now, previous),
-        _condition(RECONCILING, "False", reason, message, generation, now, previous),
-        _condition(STALLED, "True", reason, message, generation, now, previous),
-    ]
+    return _summary(("False", "False", "True"), reason, message, generation, now, previous)
 
 
 def reconciling(
     reason: str, message: str, generation: int, now: str, previous: Conditions | None
 ) -> Conditions:
     """Working on it: Ready=Unknown, Reconciling=True (the first visit writes this)."""
-    return [
-        _condition(READY, "Unknown", reason, message, generation, now, previous),
-        _condition(RECONCILING, "True", reason, message, generation, now, previous),
-        _condition(STALLED, "False", reason, message, generation, now, previous),
-    ]
+    return _summary(("Unknown", "True", "False"), reason, message, generation, now, previous)
 
 
 def same(a: Conditions | None, b: Conditions | None) -> bool:

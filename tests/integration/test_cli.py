@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_operator import apply, release, released, version
 from tests.kube import Kubectl, OperatorProcess
+from tests.prompts import apply, release, released, version
 
 pytestmark = pytest.mark.integration
 

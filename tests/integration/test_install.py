@@ -19,8 +19,8 @@ from lupa import LuaRuntime
 
 from tests.chart import CHART, INSTALL, helm, objects, plain_install_manifests, template
 from tests.controlplane.binaries import ensure_binaries
-from tests.integration.test_operator import apply, release, released, version, wait_reason
 from tests.kube import Kubectl, OperatorProcess, _free_port, eventually
+from tests.prompts import apply, release, released, version, wait_reason
 
 pytestmark = pytest.mark.integration
 

@@ -13,62 +13,9 @@ import pytest
 from prompt_release.hashing import content_hash
 from prompt_release.manifests import load_all
 from tests.kube import Kubectl, KubectlError, OperatorProcess, eventually
+from tests.prompts import apply, condition, ready, release, released, version, wait_reason
 
 pytestmark = pytest.mark.integration
-
-API = "promptrelease.io/v1alpha1"
-
-
-def version(name: str, prompt: str = "summarizer", **spec: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"prompt": prompt}
-    if "messages" not in spec:
-        body["template"] = f"Summarize for {name}: {{ticket}}"
-        body["variables"] = ["ticket"]
-    body.update(spec)
-    return {"apiVersion": API, "kind": "PromptVersion", "metadata": {"name": name}, "spec": body}
-
-
-def release(
-    version_name: str, label: str = "production", prompt: str = "summarizer", **spec: Any
-) -> dict[str, Any]:
-    return {
-        "apiVersion": API,
-        "kind": "PromptRelease",
-        "metadata": {"name": f"{prompt}-{label}"},
-        "spec": {"prompt": prompt, "label": label, "version": version_name, **spec},
-    }
-
-
-def apply(kubectl: Kubectl, *objects: dict[str, Any]) -> None:
-    kubectl.apply("\n---\n".join(json.dumps(obj) for obj in objects))
-
-
-def ready(kubectl: Kubectl, kind: str, name: str) -> dict[str, Any]:
-    kubectl("wait", "--for=condition=Ready", f"{kind}/{name}", "--timeout=60s")
-    return kubectl.get(kind, name)
-
-
-def condition(obj: dict[str, Any], kind: str = "Ready") -> dict[str, Any]:
-    found = [c for c in obj.get("status", {}).get("conditions", []) if c["type"] == kind]
-    return found[0] if found else {}
-
-
-def wait_reason(kubectl: Kubectl, name: str, reason: str, timeout: float = 60) -> dict[str, Any]:
-    def probe() -> dict[str, Any] | None:
-        obj = kubectl.get("promptrelease", name)
-        return obj if condition(obj).get("reason") == reason else None
-
-    return eventually(probe, timeout=timeout, what=f"{name} Ready reason {reason}")
-
-
-def released(kubectl: Kubectl, name: str, revision: int) -> dict[str, Any]:
-    def probe() -> dict[str, Any] | None:
-        obj = kubectl.get("promptrelease", name)
-        status = obj.get("status", {})
-        ok = status.get("revision") == revision and condition(obj).get("status") == "True"
-        return obj if ok else None
-
-    return eventually(probe, timeout=60, what=f"{name} at revision {revision}")
 
 
 def payload_of(kubectl: Kubectl, config_map: str) -> dict[str, Any]:
