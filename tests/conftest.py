@@ -31,12 +31,20 @@ class Cluster:
     has_garbage_collector: bool = True
 
 
+_SUMMARY: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    for line in _SUMMARY:
+        terminalreporter.write_line(line)
+
+
 def _truthy(name: str) -> bool:
     return os.environ.get(name, "").lower() in {"1", "true", "yes"}
 
 
 @pytest.fixture(scope="session")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
     backend = os.environ.get("PROMPT_RELEASE_BACKEND", "local")
     if _truthy("USE_EXISTING_CLUSTER"):
         backend = "existing"
@@ -61,7 +69,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
         keep = _truthy("KEEP_CONTROL_PLANE_LOGS") or _truthy("CI")
         with running_control_plane(keep_logs=keep) as plane:
+            _SUMMARY.append(
+                f"local control plane: started in {plane.startup_seconds:.1f} s "
+                f"({', '.join(sorted(p.name for p in plane.binaries.values()))})"
+            )
             yield Cluster(plane.kubeconfig, plane.kubectl, backend)
+            # Component logs outlive the run when something failed, to debug it.
+            plane.keep_logs = plane.keep_logs or request.session.testsfailed > 0
     else:
         pytest.exit(f"unknown PROMPT_RELEASE_BACKEND={backend!r} (local, existing, kind)", 2)
 
