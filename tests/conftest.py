@@ -65,13 +65,15 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
         finally:
             kind.delete()
     elif backend == "local":
+        from tests.controlplane.binaries import ETCD, KUBERNETES
         from tests.controlplane.cluster import running_control_plane
 
         keep = _truthy("KEEP_CONTROL_PLANE_LOGS") or _truthy("CI")
         with running_control_plane(keep_logs=keep) as plane:
             _SUMMARY.append(
-                f"local control plane: started in {plane.startup_seconds:.1f} s "
-                f"({', '.join(sorted(p.name for p in plane.binaries.values()))})"
+                f"local control plane: Kubernetes {KUBERNETES.version_of('k8s.io/kubernetes')}, "
+                f"etcd {ETCD.version_of('go.etcd.io/etcd/server/v3')}, "
+                f"started in {plane.startup_seconds:.1f} s"
             )
             yield Cluster(plane.kubeconfig, plane.kubectl, backend)
             # Component logs outlive the run when something failed, to debug it.
