@@ -29,9 +29,8 @@ RELEASES = (GROUP, VERSION, kube.RELEASES)
 FINALIZER = f"{GROUP}/in-use-protection"
 CONFLICT_RETRIES = 5
 RETRY_STALLED_SECONDS = 10
-PEERING_LIFETIME = (
-    0  # seconds a silent peer counts as alive; 0 keeps kopf's default (set by runner)
-)
+# Seconds a silent peer counts as alive (set by the runner); 0 keeps kopf's default.
+PEERING_LIFETIME = 0
 
 _locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
 _locks_guard = threading.Lock()
@@ -152,7 +151,7 @@ def _release_once(body: dict[str, Any]) -> bool:
 @kopf.on.create(*VERSIONS)
 @kopf.on.update(*VERSIONS)
 def version_changed(body: Any, namespace: str | None, name: str, **_: Any) -> None:
-    """Hash and validate the version; then re-check the releases that point at it."""
+    """Hash and validate the version (the releases naming it react in `version_event`)."""
     with metrics.reconciling("PromptVersion") as outcome:
         current = dict(body)
         status = version_core.status(current, now())
@@ -189,16 +188,17 @@ def version_deleted(body: Any, namespace: str | None, name: str, **_: Any) -> No
     holders = version_core.holders(name, releases)
     current = _plain(dict(body))
     old_status = dict(current.get("status") or {})
-    if old_status.get("heldBy") != (holders or None):
+    message = f"deletion waits until no release points here; held by: {', '.join(holders)}"
+    if old_status.get("heldBy") != (holders or None):  # say it once per change, not per retry
         status = {**old_status, "heldBy": holders or None}
         try:
             kube.patch_status(kube.VERSIONS, current, status, guarded=False)
         except Exception as error:
             if not kube.is_status(error, 404, 409):
                 raise
+        if holders:
+            kopf.event(body, type="Warning", reason="InUse", message=message)
     if holders:
-        message = f"deletion waits until no release points here; held by: {', '.join(holders)}"
-        kopf.event(body, type="Warning", reason="InUse", message=message)
         raise kopf.TemporaryError(message, delay=3)
 
 
