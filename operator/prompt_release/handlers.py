@@ -129,6 +129,9 @@ def _release_once(body: dict[str, Any]) -> bool:
         kube.write_config_map(plan.config_map, existing)
     if conditions.status_changed(body.get("status"), plan.status):
         kube.patch_status(kube.RELEASES, body, plan.status)
+        was = (body.get("status") or {}).get("version")
+        if was != plan.status.get("version"):
+            _refresh_released_as(namespace, {was, plan.status.get("version")})
     for event in plan.events:
         kopf.event(cast(Any, body), type=event.type, reason=event.reason, message=event.message)
     metrics.RELEASES.record(namespace, name, spec, plan.status)
@@ -200,6 +203,30 @@ def version_deleted(body: Any, namespace: str | None, name: str, **_: Any) -> No
             kopf.event(body, type="Warning", reason="InUse", message=message)
     if holders:
         raise kopf.TemporaryError(message, delay=3)
+
+
+@kopf.on.event(*RELEASES)
+def release_event(type: str, body: Any, namespace: str | None, **_: Any) -> None:
+    """A deleted release no longer serves its version: say so on the version."""
+    if type == "DELETED":
+        metrics.RELEASES.forget(_namespaced(namespace), body["metadata"]["name"])
+        _refresh_released_as(_namespaced(namespace), {(body.get("status") or {}).get("version")})
+
+
+def _refresh_released_as(namespace: str, version_names: set[Any]) -> None:
+    """Write status.releasedAs on these versions from what the releases serve now."""
+    names = sorted(str(name) for name in version_names if name)
+    if not names:
+        return
+    releases = kube.list_custom(kube.RELEASES, namespace)
+    for name in names:
+        found = kube.get_custom(kube.VERSIONS, namespace, name)
+        if found is None:
+            continue
+        labels = version_core.released_as(name, releases) or None
+        old = dict(found.get("status") or {})
+        if old.get("releasedAs") != labels:
+            kube.patch_status(kube.VERSIONS, found, {**old, "releasedAs": labels}, guarded=False)
 
 
 # -- ConfigMaps we manage --------------------------------------------------------------------

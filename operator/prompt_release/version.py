@@ -46,3 +46,13 @@ def holders(version_name: str, releases: Iterable[Mapping[str, Any]]) -> list[st
         for release in releases
         if (release.get("spec") or {}).get("version") == version_name
     )
+
+
+def released_as(version_name: str, releases: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Labels of the releases serving this version now (their status, not their spec)."""
+    return sorted(
+        str((release.get("spec") or {}).get("label"))
+        for release in releases
+        if (release.get("status") or {}).get("version") == version_name
+        and (release.get("status") or {}).get("revision")
+    )

@@ -48,9 +48,21 @@ def test_full_lifecycle_release_rerelease_rollback_and_history(
     assert body["version"] == "summarizer-v1" and body["changelog"] == "first release"
     assert body["variables"] == ["ticket"] and body["templateFormat"] == "f-string"
 
+    assert eventually(
+        lambda: kubectl.get("pver", "summarizer-v1")["status"].get("releasedAs"),
+        what="v1 to say it is released",
+    ) == ["production"]
+
     apply(kubectl, release("summarizer-v2", changelog="shorter"))
     second = released(kubectl, "summarizer-production", 2)
     assert payload_of(kubectl, "summarizer-production")["version"] == "summarizer-v2"
+    eventually(
+        lambda: (
+            kubectl.get("pver", "summarizer-v2")["status"].get("releasedAs") == ["production"]
+            and "releasedAs" not in kubectl.get("pver", "summarizer-v1")["status"]
+        ),
+        what="releasedAs to move from v1 to v2",
+    )
 
     apply(kubectl, release("summarizer-v1", changelog="back to v1"))
     third = released(kubectl, "summarizer-production", 3)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prompt_release.hashing import content_hash
-from prompt_release.version import holders, status
+from prompt_release.version import holders, released_as, status
 
 
 def test_valid_version_gets_hash_and_ready() -> None:
@@ -35,3 +37,16 @@ def test_holders_are_releases_whose_spec_points_here() -> None:
     ]
     assert holders("v1", releases) == ["a", "b"]
     assert holders("v3", releases) == []
+
+
+def test_released_as_lists_labels_whose_status_serves_the_version() -> None:
+    releases: list[dict[str, Any]] = [
+        {"spec": {"label": "staging", "version": "v2"}, "status": {"version": "v1", "revision": 3}},
+        {
+            "spec": {"label": "production", "version": "v1"},
+            "status": {"version": "v1", "revision": 1},
+        },
+        {"spec": {"label": "canary", "version": "v1"}, "status": {}},
+    ]
+    assert released_as("v1", releases) == ["production", "staging"]  # what is live, not asked
+    assert released_as("v2", releases) == []
