@@ -30,17 +30,18 @@ def _kubectl(kubectl: Path, env: dict[str, str], *args: str) -> str:
 
 
 def _wait_for_examples(kubectl: Path, env: dict[str, str]) -> None:
-    _kubectl(
-        kubectl,
-        env,
-        "wait",
-        "--for=condition=Ready",
-        "promptreleases",
-        "--all",
-        "-n",
-        "prompts-demo",
-        "--timeout=120s",
-    )
+    for kind in ("promptversions", "promptreleases"):
+        _kubectl(
+            kubectl,
+            env,
+            "wait",
+            "--for=condition=Ready",
+            kind,
+            "--all",
+            "-n",
+            "prompts-demo",
+            "--timeout=120s",
+        )
 
 
 def main(argv: list[str]) -> int:
