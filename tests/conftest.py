@@ -28,7 +28,6 @@ class Cluster:
     kubeconfig: Path
     kubectl_binary: Path
     backend: str
-    has_garbage_collector: bool = True
 
 
 _SUMMARY: list[str] = []

@@ -21,8 +21,6 @@ MAX_MESSAGES = 100
 MAX_MESSAGE_CHARS = 262_144
 MAX_VARIABLES = 100
 DEFAULT_HISTORY_LIMIT = 10
-TEMPLATE_FORMATS = ("f-string", "jinja2")
-CHAT_ROLES = ("system", "developer", "user", "assistant", "tool")
 
 PromptName = Annotated[str, Field(min_length=1, max_length=63, pattern=DNS_LABEL)]
 ObjectName = Annotated[str, Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN)]

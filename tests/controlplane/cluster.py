@@ -12,7 +12,6 @@ import contextlib
 import ctypes
 import datetime as dt
 import logging
-import os
 import shutil
 import signal
 import socket
@@ -332,9 +331,3 @@ def running_control_plane(keep_logs: bool = False) -> Iterator[LocalControlPlane
     finally:
         plane.stop()
         signal.signal(signal.SIGTERM, previous)
-
-
-def kubectl_env(plane: LocalControlPlane) -> dict[str, str]:
-    env = dict(os.environ)
-    env["KUBECONFIG"] = str(plane.kubeconfig)
-    return env
