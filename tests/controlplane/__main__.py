@@ -2,8 +2,8 @@
 
 Starts etcd, kube-apiserver and kube-controller-manager (built on first use), installs the CRDs,
 runs the operator, applies manifests/examples and shows `kubectl get prompts`. It then keeps
-running until Ctrl-C, which stops everything. `.dev/kubeconfig` and `.dev/bin/kubectl` point
-at the running cluster for a second terminal.
+running until Ctrl-C, which stops everything. `.dev/kubeconfig` and `.dev/bin` (kubectl and the
+`kubectl prompt` plugin) serve a second terminal.
 """
 
 from __future__ import annotations
@@ -59,9 +59,13 @@ def main(argv: list[str]) -> int:
         DEV.mkdir(exist_ok=True)
         (DEV / "bin").mkdir(exist_ok=True)
         shutil.copy(plane.kubeconfig, DEV / "kubeconfig")
-        link = DEV / "bin" / "kubectl"
-        link.unlink(missing_ok=True)
-        link.symlink_to(plane.kubectl)
+        plugin = Path(sys.executable).parent / "kubectl-prompt"
+        for link, target in (
+            (DEV / "bin" / "kubectl", plane.kubectl),
+            (DEV / "bin" / "kubectl-prompt", plugin),
+        ):
+            link.unlink(missing_ok=True)
+            link.symlink_to(target)
         env = dict(os.environ, KUBECONFIG=str(plane.kubeconfig))
         kubectl = plane.kubectl
 
@@ -93,6 +97,7 @@ def main(argv: list[str]) -> int:
                 "The control plane, the operator and the examples are running.\n"
                 f"  export KUBECONFIG={DEV / 'kubeconfig'} PATH={DEV / 'bin'}:$PATH\n"
                 "  kubectl get prompts -n prompts-demo\n"
+                "  kubectl prompt history ticket-summarizer -n prompts-demo\n"
                 f"  logs: {plane.logs}\n"
                 "Ctrl-C stops everything.",
                 flush=True,
