@@ -242,7 +242,7 @@ def test_argocd_health_and_kstatus_agree_on_live_states(
     assert disagreements == {"summarizer-canary": ("Progressing", "Current")}
 
 
-def test_argocd_cm_patch_embeds_the_lua(kubectl: Kubectl) -> None:
+def test_argocd_cm_patch_embeds_the_lua() -> None:
     patch = yaml.safe_load((ARGOCD / "argocd-cm-patch.yaml").read_text())["data"]
     lua = (ARGOCD / "health.lua").read_text()
     for kind in ("PromptVersion", "PromptRelease"):
