@@ -26,7 +26,7 @@ from typing import Any, NoReturn
 
 import yaml
 
-from prompt_release import API_VERSION, GROUP, VERSION
+from prompt_release import API_VERSION, GROUP, VERSION, conditions
 from prompt_release.hashing import content_hash, short_hash
 from prompt_release.kube import plain
 from prompt_release.manifests import load_all
@@ -224,8 +224,7 @@ def _age(timestamp: str | None) -> str:
 
 
 def _ready(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    conditions = (obj.get("status") or {}).get("conditions") or []
-    return next((c for c in conditions if c.get("type") == "Ready"), {})
+    return conditions.ready_of(obj.get("status"))
 
 
 class _BlockDumper(yaml.SafeDumper):

@@ -16,6 +16,15 @@ def find(conditions: Iterable[Mapping[str, Any]] | None, kind: str) -> Mapping[s
     return next((c for c in conditions or () if c.get("type") == kind), None)
 
 
+def ready_of(status: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """The Ready condition of a status, or {} when it has none yet."""
+    return find((status or {}).get("conditions"), READY) or {}
+
+
+def is_ready(status: Mapping[str, Any] | None) -> bool:
+    return ready_of(status).get("status") == "True"
+
+
 def _condition(
     kind: str,
     status: str,

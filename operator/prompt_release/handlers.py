@@ -82,8 +82,7 @@ def release_changed(namespace: str | None, name: str, **_: Any) -> None:
 
 
 def _not_ready(status: Any, **_: Any) -> bool:
-    ready = conditions.find((status or {}).get("conditions"), conditions.READY)
-    return not ready or ready.get("status") != "True"
+    return not conditions.is_ready(status)
 
 
 @kopf.timer(*RELEASES, interval=RETRY_STALLED_SECONDS, idle=RETRY_STALLED_SECONDS, when=_not_ready)
@@ -135,7 +134,7 @@ def _release_once(body: dict[str, Any]) -> bool:
     for event in plan.events:
         kopf.event(cast(Any, body), type=event.type, reason=event.reason, message=event.message)
     metrics.RELEASES.record(namespace, name, spec, plan.status)
-    ready = conditions.find(plan.status.get("conditions"), conditions.READY) or {}
+    ready = conditions.ready_of(plan.status)
     if plan.events or plan.config_map is not None:
         log.info(
             "PromptRelease %s/%s: %s %s",
@@ -158,7 +157,7 @@ def version_changed(body: Any, namespace: str | None, name: str, **_: Any) -> No
     with metrics.reconciling("PromptVersion") as outcome:
         current = dict(body)
         status = version_core.status(current, now())
-        ready = conditions.find(status["conditions"], conditions.READY) or {}
+        ready = conditions.ready_of(status)
         if ready.get("status") != "True":
             outcome["result"] = "refused"
         if not conditions.status_changed(current.get("status"), status):

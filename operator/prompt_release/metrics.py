@@ -41,7 +41,7 @@ class _Releases(Collector):
     def record(
         self, namespace: str, name: str, spec: dict[str, Any], status: dict[str, Any]
     ) -> None:
-        ready = conditions.find(status.get("conditions"), conditions.READY) or {}
+        ready = conditions.ready_of(status)
         with self._lock:
             self._known[(namespace, name)] = {
                 "prompt": str(spec.get("prompt", "")),

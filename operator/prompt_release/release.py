@@ -44,8 +44,7 @@ class ReleasePlan:
 
     @property
     def ready(self) -> bool:
-        found = conditions.find(self.status.get("conditions"), conditions.READY)
-        return bool(found and found.get("status") == "True")
+        return conditions.is_ready(self.status)
 
 
 class _RefusedError(Exception):
@@ -229,7 +228,6 @@ def _refusal(
     status["conditions"] = conditions.stalled(
         refused.reason, message, generation, now, old.get("conditions")
     )
-    previous = conditions.find(old.get("conditions"), conditions.READY)
-    repeated = previous is not None and previous.get("message") == message
+    repeated = conditions.ready_of(old).get("message") == message
     events = [] if repeated else [Event(WARNING, refused.reason, message)]
     return ReleasePlan(status=status, events=events)
