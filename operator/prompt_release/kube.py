@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from kubernetes import client, config
@@ -40,15 +41,20 @@ def is_status(error: Exception, *codes: int) -> bool:
     return isinstance(error, ApiException) and error.status in codes
 
 
-def get_custom(plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+def _absent_as_none(read: Callable[[], object]) -> dict[str, Any] | None:
+    """Read one object; None when the API server says it doesn't exist."""
     try:
-        return plain(
-            _custom().get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
-        )
+        return plain(read())
     except ApiException as error:
         if error.status == 404:
             return None
         raise
+
+
+def get_custom(plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+    return _absent_as_none(
+        lambda: _custom().get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
+    )
 
 
 def list_custom(plural: str, namespace: str) -> list[dict[str, Any]]:
@@ -73,13 +79,7 @@ def patch_status(
 
 
 def get_config_map(namespace: str, name: str) -> dict[str, Any] | None:
-    try:
-        found = _core().read_namespaced_config_map(name, namespace)
-    except ApiException as error:
-        if error.status == 404:
-            return None
-        raise
-    return plain(found)
+    return _absent_as_none(lambda: _core().read_namespaced_config_map(name, namespace))
 
 
 def write_config_map(desired: dict[str, Any], existing: dict[str, Any] | None) -> None:
