@@ -1,6 +1,8 @@
 """The content hash of a PromptVersion: what production is tied to.
 
-`sha256:` + hex SHA-256 of the RFC 8785 canonical JSON of the spec without its `hash` field.
+`sha256:` + hex SHA-256 of the RFC 8785 canonical JSON of the spec without its `hash` field,
+with null members of objects dropped (at any depth) and nulls inside lists kept: that is what
+the API server stores for a manifest kubectl accepts, so an offline hash equals the live one.
 """
 
 from __future__ import annotations
@@ -15,10 +17,23 @@ PREFIX = "sha256:"
 SHORT_HEX = 12
 
 
+def without_null_members(value: Any) -> Any:
+    """Drop object members whose value is null, at any depth; keep nulls that are list items.
+
+    The API server prunes a null member of an object (`description: null`, `{z: null}` inside
+    parameters) before storing it, but keeps a null item of a list (`[1, null]`).
+    """
+    if isinstance(value, Mapping):
+        return {key: without_null_members(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list | tuple):
+        return [without_null_members(item) for item in value]
+    return value
+
+
 def content_hash(spec: Mapping[str, Any]) -> str:
-    """Hash a PromptVersion spec exactly as written, ignoring its own `hash` pin."""
+    """Hash a PromptVersion spec as the API server stores it, ignoring its own `hash` pin."""
     unpinned = {key: value for key, value in spec.items() if key != "hash"}
-    return PREFIX + hashlib.sha256(canonical_json(unpinned)).hexdigest()
+    return PREFIX + hashlib.sha256(canonical_json(without_null_members(unpinned))).hexdigest()
 
 
 def short_hash(full: str) -> str:
