@@ -35,7 +35,7 @@ integration: $(STAMP)
 
 ## crds: regenerate crds/ from the pydantic models
 crds: $(STAMP)
-	$(BIN)/python -m prompt_release.crdgen crds charts/prompt-release-operator/crds
+	$(BIN)/python -m prompt_release.core.crdgen crds charts/prompt-release-operator/crds
 
 ## binaries: build (or find) etcd, kube-apiserver, kube-controller-manager and kubectl
 binaries: $(STAMP)

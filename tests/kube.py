@@ -122,7 +122,15 @@ class OperatorProcess:
         env = dict(os.environ, KUBECONFIG=str(kubeconfig), PYTHONUNBUFFERED="1")
         with log.open("wb") as sink:
             process = subprocess.Popen(
-                [sys.executable, "-m", "prompt_release.runner", "run", "--liveness", health, *args],
+                [
+                    sys.executable,
+                    "-m",
+                    "prompt_release.operator",
+                    "run",
+                    "--liveness",
+                    health,
+                    *args,
+                ],
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 env=env,

@@ -2,6 +2,6 @@
 
 import sys
 
-from prompt_release.cli import main
+from prompt_release.plugin.parser import main
 
 sys.exit(main())

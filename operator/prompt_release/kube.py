@@ -1,100 +1,195 @@
-"""The operator's few Kubernetes calls, through the official client. No logic lives here."""
+"""The one Kubernetes client the operator and `kubectl prompt` share. No rules live here.
+
+A read of an object that doesn't exist answers None; every other API error is raised as the
+client's `ApiException` for the caller's edge to turn into a retry (the operator) or an exit
+code (the plugin).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, cast
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from prompt_release import GROUP, VERSION
+from prompt_release import CRD_VERSION, GROUP
 
-VERSIONS = "promptversions"
-RELEASES = "promptreleases"
-
-
-def load_config() -> None:
-    """In-cluster credentials in a Pod, else the current kubeconfig."""
-    try:
-        config.load_incluster_config()  # type: ignore[no-untyped-call]
-    except config.ConfigException:
-        config.load_kube_config()  # type: ignore[no-untyped-call]
+ApiError = ApiException
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
-def plain(found: object) -> dict[str, Any]:
-    """The client returns dicts for custom objects and models for built-ins: always a dict."""
-    if isinstance(found, dict):
-        return found
-    return cast(dict[str, Any], client.ApiClient().sanitize_for_serialization(found))  # type: ignore[no-untyped-call]
-
-
-def _custom() -> client.CustomObjectsApi:
-    return client.CustomObjectsApi()
-
-
-def _core() -> client.CoreV1Api:
-    return client.CoreV1Api()
-
-
-def is_status(error: Exception, *codes: int) -> bool:
+def is_status(error: BaseException, *codes: int) -> bool:
     return isinstance(error, ApiException) and error.status in codes
 
 
-def _absent_as_none(read: Callable[[], object]) -> dict[str, Any] | None:
-    """Read one object; None when the API server says it doesn't exist."""
-    try:
-        return plain(read())
-    except ApiException as error:
-        if error.status == 404:
-            return None
-        raise
+def merge_patch_of(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON merge patch turning `old` into `new` at the top level: removed keys are null."""
+    return {**{key: None for key in old if key not in new}, **new}
 
 
-def get_custom(plural: str, namespace: str, name: str) -> dict[str, Any] | None:
-    return _absent_as_none(
-        lambda: _custom().get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
-    )
+class Kube:
+    """Typed-enough calls on one API client; `timeout` bounds each request (None: none)."""
 
+    def __init__(self, api: client.ApiClient | None = None, timeout: float | None = None):
+        self.api = api or client.ApiClient()
+        self.custom = client.CustomObjectsApi(self.api)
+        self.core = client.CoreV1Api(self.api)
+        self._options: dict[str, Any] = {} if timeout is None else {"_request_timeout": timeout}
 
-def list_custom(plural: str, namespace: str) -> list[dict[str, Any]]:
-    listed = plain(_custom().list_namespaced_custom_object(GROUP, VERSION, namespace, plural))
-    return list(listed.get("items") or [])
+    @classmethod
+    def in_operator(cls) -> Kube:
+        """In-cluster credentials in a Pod, else the current kubeconfig."""
+        try:
+            config.load_incluster_config()  # type: ignore[no-untyped-call]
+        except config.ConfigException:
+            config.load_kube_config()  # type: ignore[no-untyped-call]
+        return cls()
 
+    @classmethod
+    def for_user(
+        cls, kubeconfig: str | None, context: str | None, timeout: float
+    ) -> tuple[Kube, str]:
+        """kubectl's choice of credentials, and the namespace its context names."""
+        if (
+            kubeconfig is None
+            and "KUBERNETES_SERVICE_HOST" in os.environ
+            and not os.environ.get("KUBECONFIG")
+        ):
+            config.load_incluster_config()  # type: ignore[no-untyped-call]
+            api = client.ApiClient()
+            namespace = (
+                SERVICE_ACCOUNT_NAMESPACE.read_text().strip()
+                if SERVICE_ACCOUNT_NAMESPACE.exists()
+                else "default"
+            )
+        else:
+            api = config.new_client_from_config(  # type: ignore[no-untyped-call]
+                config_file=kubeconfig, context=context
+            )
+            namespace = _kubeconfig_namespace(kubeconfig, context)
+        api.configuration.retries = 1
+        return cls(api, timeout), namespace
 
-def patch_status(
-    plural: str, body: dict[str, Any], status: dict[str, Any], *, guarded: bool = True
-) -> dict[str, Any]:
-    """Write the whole status once; guarded, it fails with 409 if the object changed since
-    `body` was read (what the status was planned from)."""
-    meta = body["metadata"]
-    patch: dict[str, Any] = {"status": status}
-    if guarded:
-        patch["metadata"] = {"resourceVersion": meta["resourceVersion"]}
-    return plain(
-        _custom().patch_namespaced_custom_object_status(
-            GROUP, VERSION, meta["namespace"], plural, meta["name"], patch
+    def plain(self, found: object) -> dict[str, Any]:
+        """Custom objects come back as dicts and built-ins as models: always a dict."""
+        if isinstance(found, dict):
+            return found
+        return cast(dict[str, Any], self.api.sanitize_for_serialization(found))  # type: ignore[no-untyped-call]
+
+    def _absent_as_none(self, read: Callable[[], object]) -> dict[str, Any] | None:
+        try:
+            return self.plain(read())
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+
+    # -- the two kinds -------------------------------------------------------------------------
+
+    def find(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        return self._absent_as_none(
+            lambda: self.custom.get_namespaced_custom_object(
+                GROUP, CRD_VERSION, namespace, plural, name, **self._options
+            )
         )
-    )
+
+    def list(self, plural: str, namespace: str) -> list[dict[str, Any]]:
+        listed = self.custom.list_namespaced_custom_object(
+            GROUP, CRD_VERSION, namespace, plural, **self._options
+        )
+        return list(self.plain(listed).get("items") or [])
+
+    def create(self, plural: str, body: Mapping[str, Any], field_manager: str) -> dict[str, Any]:
+        namespace = body["metadata"]["namespace"]
+        return self.plain(
+            self.custom.create_namespaced_custom_object(
+                GROUP,
+                CRD_VERSION,
+                namespace,
+                plural,
+                dict(body),
+                field_manager=field_manager,
+                **self._options,
+            )
+        )
+
+    def merge_patch(
+        self, plural: str, namespace: str, name: str, patch: Mapping[str, Any], field_manager: str
+    ) -> dict[str, Any]:
+        return self.plain(
+            self.custom.patch_namespaced_custom_object(
+                GROUP,
+                CRD_VERSION,
+                namespace,
+                plural,
+                name,
+                dict(patch),
+                field_manager=field_manager,
+                _content_type="application/merge-patch+json",
+                **self._options,
+            )
+        )
+
+    def write_status(
+        self, plural: str, body: Mapping[str, Any], status: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Write the whole status once, guarded: 409 if the object changed since `body` was
+        read (what the status was computed from). Fields the new status drops are removed."""
+        meta = body["metadata"]
+        patch = {
+            "metadata": {"resourceVersion": meta["resourceVersion"]},
+            "status": merge_patch_of(body.get("status") or {}, status),
+        }
+        return self.plain(
+            self.custom.patch_namespaced_custom_object_status(
+                GROUP,
+                CRD_VERSION,
+                meta["namespace"],
+                plural,
+                meta["name"],
+                patch,
+                _content_type="application/merge-patch+json",
+                **self._options,
+            )
+        )
+
+    # -- ConfigMaps ----------------------------------------------------------------------------
+
+    def find_config_map(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self._absent_as_none(
+            lambda: self.core.read_namespaced_config_map(name, namespace, **self._options)
+        )
+
+    def write_config_map(
+        self, desired: Mapping[str, Any], existing: Mapping[str, Any] | None
+    ) -> None:
+        """Create, or replace guarded by the live resourceVersion (a hand edit in between wins
+        a conflict, and the next pass reverts it)."""
+        meta = desired["metadata"]
+        if existing is None:
+            self.core.create_namespaced_config_map(
+                meta["namespace"], cast(Any, dict(desired)), **self._options
+            )
+            return
+        live_meta = existing["metadata"]
+        replacement = {
+            **desired,
+            "metadata": {
+                **meta,
+                "resourceVersion": live_meta["resourceVersion"],
+                "labels": {**(live_meta.get("labels") or {}), **meta["labels"]},
+                "annotations": {**(live_meta.get("annotations") or {}), **meta["annotations"]},
+            },
+        }
+        self.core.replace_namespaced_config_map(
+            meta["name"], meta["namespace"], cast(Any, replacement), **self._options
+        )
 
 
-def get_config_map(namespace: str, name: str) -> dict[str, Any] | None:
-    return _absent_as_none(lambda: _core().read_namespaced_config_map(name, namespace))
-
-
-def write_config_map(desired: dict[str, Any], existing: dict[str, Any] | None) -> None:
-    """Create, or replace guarded by the live resourceVersion (a hand edit in between wins a
-    conflict, and the next pass reverts it)."""
-    meta = desired["metadata"]
-    if existing is None:
-        _core().create_namespaced_config_map(meta["namespace"], cast(Any, desired))
-        return
-    replacement = dict(desired)
-    live_meta = existing["metadata"]
-    replacement["metadata"] = {
-        **meta,
-        "resourceVersion": live_meta["resourceVersion"],
-        "labels": {**(live_meta.get("labels") or {}), **meta["labels"]},
-        "annotations": {**(live_meta.get("annotations") or {}), **meta["annotations"]},
-    }
-    _core().replace_namespaced_config_map(meta["name"], meta["namespace"], cast(Any, replacement))
+def _kubeconfig_namespace(kubeconfig: str | None, context: str | None) -> str:
+    contexts, active = config.list_kube_config_contexts(config_file=kubeconfig)  # type: ignore[no-untyped-call]
+    chosen = next((c for c in contexts if c["name"] == context), active) if context else active
+    return str(((chosen or {}).get("context") or {}).get("namespace") or "default")

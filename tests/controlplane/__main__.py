@@ -83,7 +83,7 @@ def main(argv: list[str]) -> int:
 
         operator_log = (plane.logs / "operator.log").open("wb")
         operator = subprocess.Popen(
-            [sys.executable, "-m", "prompt_release.runner", "run", "--all-namespaces"],
+            [sys.executable, "-m", "prompt_release.operator", "run", "--all-namespaces"],
             env=env,
             stdout=operator_log,
             stderr=subprocess.STDOUT,

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from prompt_release.hashing import content_hash
-from prompt_release.manifests import load_all
+from prompt_release.core.hashing import content_hash
+from prompt_release.core.manifests import load_all
 from tests.kube import Kubectl, KubectlError, OperatorProcess, eventually
 from tests.prompts import apply, condition, ready, release, released, version, wait_reason
 

@@ -10,7 +10,7 @@ import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
-from prompt_release.canonical import CanonicalizationError, canonical_json
+from prompt_release.core.canonical import CanonicalizationError, canonical_json
 
 json_values = st.recursive(
     st.none()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prompt_release import conditions as c
+from prompt_release.core import conditions as c
 
 
 def test_ready_stalled_reconciling_shapes() -> None:

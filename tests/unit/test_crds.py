@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from prompt_release import crdgen
-from prompt_release.models import KINDS
+from prompt_release.core import crdgen
+from prompt_release.core.api import KINDS
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from prompt_release.hashing import content_hash, short_hash
+from prompt_release.core.hashing import content_hash, short_hash
 
 SPEC: dict[str, Any] = {
     "prompt": "ticket-summarizer",

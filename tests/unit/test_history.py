@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prompt_release.history import is_live, new_entry, prepend, released_by
+from prompt_release.core.history import is_live, new_entry, prepend, released_by
 
 H1, H2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
 

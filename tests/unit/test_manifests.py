@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prompt_release.manifests import load_all
+from prompt_release.core.manifests import load_all
 
 
 def test_scalars_resolve_as_kubectl_does() -> None:

@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
-from prompt_release import payload
-from prompt_release.hashing import content_hash
-from prompt_release.release import ReleasePlan, config_map_name, first_visit, plan
+from prompt_release.core import configmap
+from prompt_release.core import release as core
+from prompt_release.core.hashing import content_hash
+from prompt_release.core.release import ReleasePlan
+from prompt_release.core.views import ReleaseView, VersionView
 
 UID = "11111111-2222-3333-4444-555555555555"
 
@@ -35,6 +37,21 @@ def release(ver: str = "p-v1", status: dict[str, Any] | None = None, **spec: Any
         "spec": {"prompt": "p", "label": "production", "version": ver, **spec},
         "status": status or {},
     }
+
+
+def plan(
+    rel: dict[str, Any], ver: dict[str, Any] | None, cm: dict[str, Any] | None, now: str
+) -> ReleasePlan:
+    """The plan over raw objects, parsed into views as the operator parses them."""
+    return core.plan(ReleaseView.of(rel), None if ver is None else VersionView.of(ver), cm, now)
+
+
+def config_map_name(rel: dict[str, Any]) -> str:
+    return ReleaseView.of(rel).config_map_name
+
+
+def first_visit(rel: dict[str, Any], now: str) -> dict[str, Any]:
+    return core.first_visit(ReleaseView.of(rel), now)
 
 
 def ready_reason(result: ReleasePlan) -> str:
@@ -156,7 +173,7 @@ def test_an_unmanaged_config_map_is_a_conflict() -> None:
     assert "nothing released yet" in result.status["conditions"][0]["message"]
     other_owner = {
         "metadata": {
-            "labels": {payload.MANAGED_BY: payload.OPERATOR},
+            "labels": {configmap.MANAGED_BY: configmap.OPERATOR},
             "ownerReferences": [{"controller": True, "uid": "other"}],
         }
     }

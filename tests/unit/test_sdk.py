@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from prompt_release import payload
-from prompt_release.hashing import content_hash
+from prompt_release.core import payload
+from prompt_release.core.hashing import content_hash
 from prompt_release.sdk import MountedPrompt, PayloadError, RenderError, load_payload
 
 

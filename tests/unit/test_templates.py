@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from prompt_release.templates import (
+from prompt_release.core.templates import (
     TemplateError,
     check_variables,
     placeholders,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from prompt_release.validation import MAX_PROMPT_BYTES, problems
+from prompt_release.core.validation import MAX_PROMPT_BYTES, problems
 
 TEXT = {"prompt": "p", "template": "Hi {name}", "variables": ["name"]}
 CHAT = {

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from prompt_release.hashing import content_hash
-from prompt_release.version import holders, released_as, status
+from prompt_release.core import version as core
+from prompt_release.core.hashing import content_hash
+from prompt_release.core.version import holders, released_as
+from prompt_release.core.views import VersionView
+
+
+def status(body: dict[str, Any], now: str) -> dict[str, Any]:
+    return core.status(VersionView.of(body), now)
 
 
 def test_valid_version_gets_hash_and_ready() -> None:

@@ -1,6 +1,6 @@
 """Generate the CustomResourceDefinitions from the pydantic models.
 
-`python -m prompt_release.crdgen crds charts/prompt-release-operator/crds` writes one YAML file
+`python -m prompt_release.core.crdgen crds charts/prompt-release-operator/crds` writes one YAML file
 per kind into each folder; a unit test fails when the committed files differ from what this
 produces, so the models stay the single source of truth.
 """
@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from prompt_release import GROUP, VERSION
-from prompt_release.models import KINDS, Kind
+from prompt_release import CRD_VERSION, GROUP
+from prompt_release.core.api import KINDS, Kind
 
 _KEEP = {
     "type",
@@ -107,7 +107,7 @@ def crd(kind: Kind) -> dict[str, Any]:
             },
             "versions": [
                 {
-                    "name": VERSION,
+                    "name": CRD_VERSION,
                     "served": True,
                     "storage": True,
                     "subresources": {"status": {}},

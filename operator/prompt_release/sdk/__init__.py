@@ -17,19 +17,17 @@ hash, and keeps serving the last good prompt if the new files can't be read or d
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prompt_release.canonical import CanonicalizationError
-from prompt_release.hashing import content_hash
-from prompt_release.templates import TemplateError, check_variables, render_text
+from prompt_release.core import payload as schema
+from prompt_release.core.payload import PayloadError, PromptError
+from prompt_release.core.templates import TemplateError, check_variables, render_text
 
 __all__ = [
     "MountedPrompt",
@@ -43,43 +41,16 @@ __all__ = [
 
 log = logging.getLogger("prompt_release.sdk")
 
-PAYLOAD_FILE = "prompt.json"
-SUPPORTED_FORMAT = 1
-
-
-class PromptError(Exception):
-    """Base of the SDK's errors."""
-
-
-class PayloadError(PromptError):
-    """The payload is missing, unreadable, of an unknown format, or fails its hash check."""
+PAYLOAD_FILE = schema.PAYLOAD_KEY
+SUPPORTED_FORMAT = schema.PAYLOAD_FORMAT
 
 
 class RenderError(PromptError, ValueError):
     """Variables don't fit the prompt (missing or unexpected), or the template failed."""
 
 
-@dataclass(frozen=True)
-class Prompt:
-    """One released prompt, exactly as the operator wrote it. Immutable: safe to share."""
-
-    name: str
-    label: str
-    version: str
-    hash: str
-    revision: int
-    released_at: str
-    changelog: str
-    template_format: str
-    variables: tuple[str, ...]
-    model: Mapping[str, Any] | None
-    template: str | None
-    messages: tuple[Mapping[str, Any], ...] | None
-    payload: Mapping[str, Any] = field(repr=False)
-
-    @property
-    def is_chat(self) -> bool:
-        return self.messages is not None
+class Prompt(schema.Payload):
+    """One released prompt, exactly as the operator wrote it, ready to render."""
 
     def render(self, **variables: Any) -> str:
         """The text prompt with its variables filled in."""
@@ -123,54 +94,7 @@ class Prompt:
 
 def parse_payload(text: str, *, verify: bool = True) -> Prompt:
     """A Prompt from the text of prompt.json; with `verify`, refuse it unless it re-hashes."""
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise PayloadError(f"{PAYLOAD_FILE} is not valid JSON: {error}") from error
-    if not isinstance(payload, dict):
-        raise PayloadError(f"{PAYLOAD_FILE} must hold a JSON object")
-    if payload.get("format") != SUPPORTED_FORMAT:
-        raise PayloadError(
-            f"{PAYLOAD_FILE} has format {payload.get('format')!r}; this SDK reads format "
-            f"{SUPPORTED_FORMAT}: upgrade prompt-release-operator"
-        )
-    try:
-        if verify:
-            _verify(payload)
-        messages = payload.get("messages")
-        return Prompt(
-            name=str(payload["prompt"]),
-            label=str(payload["label"]),
-            version=str(payload["version"]),
-            hash=str(payload["hash"]),
-            revision=int(payload["revision"]),
-            released_at=str(payload.get("releasedAt", "")),
-            changelog=str(payload.get("changelog") or ""),
-            template_format=str(payload.get("templateFormat") or "f-string"),
-            variables=tuple(payload.get("variables") or ()),
-            model=payload.get("model"),
-            template=payload.get("template"),
-            messages=None if messages is None else tuple(messages),
-            payload=payload,
-        )
-    except KeyError as error:
-        raise PayloadError(f"{PAYLOAD_FILE} lacks the key {error}") from error
-
-
-def _verify(payload: Mapping[str, Any]) -> None:
-    fields = payload.get("specFields")
-    if not isinstance(fields, list):
-        raise PayloadError(f"{PAYLOAD_FILE} lacks specFields: cannot verify its hash")
-    try:
-        spec = {key: payload[key] for key in fields}
-        computed = content_hash(spec)
-    except (KeyError, CanonicalizationError) as error:
-        raise PayloadError(f"{PAYLOAD_FILE} cannot be re-hashed: {error}") from error
-    if computed != payload.get("hash"):
-        raise PayloadError(
-            f"{PAYLOAD_FILE} was altered: its content hashes to {computed}, not "
-            f"{payload.get('hash')}"
-        )
+    return schema.parse(text, verify=verify, into=Prompt)
 
 
 def load_payload(directory: str | os.PathLike[str], *, verify: bool = True) -> Prompt:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from prompt_release.models import DEFAULT_HISTORY_LIMIT
+DEFAULT_HISTORY_LIMIT = 10
 
 
 def released_by(managed_fields: Iterable[Mapping[str, Any]] | None) -> str | None:
@@ -71,3 +71,39 @@ def prepend(
     """Newest first, at most `limit` entries."""
     bound = limit or DEFAULT_HISTORY_LIMIT
     return [dict(entry), *(dict(old) for old in history or ())][:bound]
+
+
+def live_entry(status: Mapping[str, Any]) -> dict[str, Any]:
+    """The history entry of what is live now (or a stand-in built from the status)."""
+    for entry in status.get("history") or ():
+        if entry.get("revision") == status.get("revision"):
+            return dict(entry)
+    return {
+        "revision": status["revision"],
+        "releasedAt": status.get("releasedAt"),
+        "version": status.get("version"),
+        "hash": status.get("hash"),
+    }
+
+
+def previous_entry(status: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What a plain rollback brings back: the newest earlier revision serving something else."""
+    live = (status.get("version"), status.get("hash"))
+    current = int(status.get("revision") or 0)
+    return next(
+        (
+            dict(entry)
+            for entry in status.get("history") or ()
+            if int(entry.get("revision") or 0) < current
+            and (entry.get("version"), entry.get("hash")) != live
+        ),
+        None,
+    )
+
+
+def entry_at(status: Mapping[str, Any], revision: int) -> dict[str, Any] | None:
+    """The kept history entry of one revision, if it is still kept."""
+    return next(
+        (dict(entry) for entry in status.get("history") or () if entry.get("revision") == revision),
+        None,
+    )

@@ -15,7 +15,7 @@ from typing import Any
 import kopf
 
 from prompt_release import GROUP
-from prompt_release.canonical import canonical_json
+from prompt_release.core.canonical import canonical_json
 
 DIGEST_ANNOTATION = f"{GROUP}/handled-spec-digest"
 

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from prompt_release.core.history import DEFAULT_HISTORY_LIMIT
+
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 HASH_PATTERN = r"^sha256:[0-9a-f]{64}$"
@@ -20,7 +22,6 @@ MAX_TEMPLATE_CHARS = 1_048_576
 MAX_MESSAGES = 100
 MAX_MESSAGE_CHARS = 262_144
 MAX_VARIABLES = 100
-DEFAULT_HISTORY_LIMIT = 10
 
 PromptName = Annotated[str, Field(min_length=1, max_length=63, pattern=DNS_LABEL)]
 ObjectName = Annotated[str, Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN)]

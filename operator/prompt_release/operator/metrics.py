@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -12,7 +12,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from prompt_release import conditions
+from prompt_release.core import conditions
+from prompt_release.core.views import ReleaseView
 
 REGISTRY = CollectorRegistry()
 
@@ -38,14 +39,12 @@ class _Releases(Collector):
         self._lock = threading.Lock()
         self._known: dict[tuple[str, str], dict[str, Any]] = {}
 
-    def record(
-        self, namespace: str, name: str, spec: dict[str, Any], status: dict[str, Any]
-    ) -> None:
+    def record(self, release: ReleaseView, status: Mapping[str, Any]) -> None:
         ready = conditions.ready_of(status)
         with self._lock:
-            self._known[(namespace, name)] = {
-                "prompt": str(spec.get("prompt", "")),
-                "label": str(spec.get("label", "")),
+            self._known[(release.namespace, release.name)] = {
+                "prompt": release.prompt,
+                "label": release.label,
                 "ready": str(ready.get("status", "Unknown")).lower(),
                 "revision": status.get("revision"),
             }

@@ -14,6 +14,11 @@ F_STRING = "f-string"
 JINJA2 = "jinja2"
 
 
+def template_format_of(spec_or_payload: Mapping[str, Any]) -> str:
+    """The `templateFormat` of a spec or payload: f-string when unset (the one default)."""
+    return str(spec_or_payload.get("templateFormat") or F_STRING)
+
+
 class TemplateError(ValueError):
     """The template cannot be parsed, or the variables given don't fit it."""
 

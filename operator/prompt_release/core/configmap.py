@@ -1,17 +1,13 @@
-"""The ConfigMap a workload mounts: its payload, keys, labels, annotations and owner."""
+"""The ConfigMap a workload mounts: its keys' size, labels, annotations, owner, ownership."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from prompt_release import GROUP
-from prompt_release.templates import F_STRING
+from prompt_release.core.views import ReleaseView
 
-PAYLOAD_FORMAT = 1
-PAYLOAD_KEY = "prompt.json"
-TEMPLATE_KEY = "template.txt"
 CONFIGMAP_LIMIT = 1_048_576  # the API server's limit on a ConfigMap's data, in bytes
 MANAGED_BY = "app.kubernetes.io/managed-by"
 OPERATOR = "prompt-release-operator"
@@ -20,77 +16,23 @@ LABEL_LABEL = f"{GROUP}/label"
 VERSION_ANNOTATION = f"{GROUP}/version"
 HASH_ANNOTATION = f"{GROUP}/hash"
 REVISION_ANNOTATION = f"{GROUP}/revision"
-SPEC_FIELDS = (
-    "prompt",
-    "template",
-    "messages",
-    "templateFormat",
-    "variables",
-    "model",
-    "description",
-)
-
-
-def build(
-    version_spec: Mapping[str, Any],
-    *,
-    label: str,
-    version: str,
-    content_hash: str,
-    revision: int,
-    released_at: str,
-    changelog: str | None,
-) -> dict[str, Any]:
-    """The release payload (prompt.json). `specFields` lets a reader re-hash the spec."""
-    payload: dict[str, Any] = {
-        "format": PAYLOAD_FORMAT,
-        "prompt": version_spec["prompt"],
-        "label": label,
-        "version": version,
-        "hash": content_hash,
-        "revision": revision,
-        "releasedAt": released_at,
-        "changelog": changelog or "",
-        "templateFormat": version_spec.get("templateFormat") or F_STRING,
-        "variables": list(version_spec.get("variables") or []),
-        "model": version_spec.get("model"),
-    }
-    if version_spec.get("template") is not None:
-        payload["template"] = version_spec["template"]
-    else:
-        payload["messages"] = version_spec.get("messages") or []
-    if version_spec.get("description") is not None:
-        payload["description"] = version_spec["description"]
-    payload["specFields"] = [key for key in SPEC_FIELDS if key in version_spec]
-    return payload
-
-
-def data(payload: Mapping[str, Any]) -> dict[str, str]:
-    """The ConfigMap keys: prompt.json always, template.txt for text prompts."""
-    keys = {PAYLOAD_KEY: json.dumps(payload, indent=2, ensure_ascii=False) + "\n"}
-    if "template" in payload:
-        keys[TEMPLATE_KEY] = str(payload["template"])
-    return keys
+MANAGED_SELECTOR = f"{MANAGED_BY}={OPERATOR}"
 
 
 def size(config_data: Mapping[str, str]) -> int:
     return sum(len(value.encode("utf-8")) for value in config_data.values())
 
 
-def config_map(
-    release: Mapping[str, Any],
-    name: str,
-    config_data: Mapping[str, str],
-    payload: Mapping[str, Any],
+def desired(
+    release: ReleaseView, config_data: Mapping[str, str], payload: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The whole desired ConfigMap, controlled by the release. No tracking labels are copied."""
-    meta = release["metadata"]
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {
-            "name": name,
-            "namespace": meta["namespace"],
+            "name": release.config_map_name,
+            "namespace": release.namespace,
             "labels": {
                 MANAGED_BY: OPERATOR,
                 PROMPT_LABEL: str(payload["prompt"]),
@@ -103,10 +45,10 @@ def config_map(
             },
             "ownerReferences": [
                 {
-                    "apiVersion": release["apiVersion"],
-                    "kind": release["kind"],
-                    "name": meta["name"],
-                    "uid": meta["uid"],
+                    "apiVersion": release.api_version,
+                    "kind": release.kind,
+                    "name": release.name,
+                    "uid": release.uid,
                     "controller": True,
                     "blockOwnerDeletion": True,
                 }
@@ -116,11 +58,17 @@ def config_map(
     }
 
 
-def controller_uid(existing: Mapping[str, Any]) -> str | None:
+def controller_of(existing: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The ownerReference marked controller, if any."""
     for owner in existing.get("metadata", {}).get("ownerReferences") or ():
         if owner.get("controller"):
-            return str(owner.get("uid"))
+            return owner  # type: ignore[no-any-return]
     return None
+
+
+def controller_uid(existing: Mapping[str, Any]) -> str | None:
+    owner = controller_of(existing)
+    return None if owner is None else str(owner.get("uid"))
 
 
 def managed_by(existing: Mapping[str, Any], release_uid: str) -> bool:

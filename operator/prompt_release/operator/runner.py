@@ -73,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import kopf
 
-    from prompt_release import handlers, metrics
+    from prompt_release.kube import Kube
+    from prompt_release.operator import metrics, wiring
+    from prompt_release.operator.options import Options
 
     logging.basicConfig(
         level=getattr(logging, args.log_level),
@@ -82,11 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("kubernetes").setLevel(logging.WARNING)
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     logging.getLogger("aiohttp").setLevel(logging.WARNING)
-    handlers.PEERING_LIFETIME = args.peering_lifetime
+    options = Options(peering_lifetime=args.peering_lifetime)
     if args.metrics_port:
         metrics.serve(args.metrics_port)
     priority = args.priority if args.priority is not None else random.randint(1, 1_000_000)
     kopf.run(
+        registry=wiring.registry(options, Kube.in_operator()),
         standalone=args.peering is None,
         peering_name=args.peering,
         priority=priority,

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from prompt_release.canonical import canonical_json
+from prompt_release.core.canonical import canonical_json
 
 PREFIX = "sha256:"
 SHORT_HEX = 12

@@ -1,0 +1,156 @@
+"""The release payload (`prompt.json`): the one schema the operator writes and the SDK reads.
+
+Standard library only, so the workload SDK can import it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from prompt_release.core.canonical import CanonicalizationError
+from prompt_release.core.hashing import content_hash
+from prompt_release.core.templates import template_format_of
+
+PAYLOAD_FORMAT = 1
+PAYLOAD_KEY = "prompt.json"
+TEMPLATE_KEY = "template.txt"
+SPEC_FIELDS = (
+    "prompt",
+    "template",
+    "messages",
+    "templateFormat",
+    "variables",
+    "model",
+    "description",
+)
+
+
+class PromptError(Exception):
+    """Base of the errors a reader of released prompts sees."""
+
+
+class PayloadError(PromptError):
+    """The payload is missing, unreadable, of an unknown format, or fails its hash check."""
+
+
+def build(
+    version_spec: Mapping[str, Any],
+    *,
+    label: str,
+    version: str,
+    content_hash: str,
+    revision: int,
+    released_at: str,
+    changelog: str | None,
+) -> dict[str, Any]:
+    """The release payload (prompt.json). `specFields` lets a reader re-hash the spec."""
+    payload: dict[str, Any] = {
+        "format": PAYLOAD_FORMAT,
+        "prompt": version_spec["prompt"],
+        "label": label,
+        "version": version,
+        "hash": content_hash,
+        "revision": revision,
+        "releasedAt": released_at,
+        "changelog": changelog or "",
+        "templateFormat": template_format_of(version_spec),
+        "variables": list(version_spec.get("variables") or []),
+        "model": version_spec.get("model"),
+    }
+    if version_spec.get("template") is not None:
+        payload["template"] = version_spec["template"]
+    else:
+        payload["messages"] = version_spec.get("messages") or []
+    if version_spec.get("description") is not None:
+        payload["description"] = version_spec["description"]
+    payload["specFields"] = [key for key in SPEC_FIELDS if key in version_spec]
+    return payload
+
+
+def data(payload: Mapping[str, Any]) -> dict[str, str]:
+    """The ConfigMap keys: prompt.json always, template.txt for text prompts."""
+    keys = {PAYLOAD_KEY: json.dumps(payload, indent=2, ensure_ascii=False) + "\n"}
+    if "template" in payload:
+        keys[TEMPLATE_KEY] = str(payload["template"])
+    return keys
+
+
+@dataclass(frozen=True)
+class Payload:
+    """One released prompt, exactly as the operator wrote it. Immutable: safe to share."""
+
+    name: str
+    label: str
+    version: str
+    hash: str
+    revision: int
+    released_at: str
+    changelog: str
+    template_format: str
+    variables: tuple[str, ...]
+    model: Mapping[str, Any] | None
+    template: str | None
+    messages: tuple[Mapping[str, Any], ...] | None
+    payload: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def is_chat(self) -> bool:
+        return self.messages is not None
+
+
+P = TypeVar("P", bound=Payload)
+
+
+def parse(text: str, *, verify: bool = True, into: type[P] = Payload) -> P:  # type: ignore[assignment]
+    """The payload in the text of prompt.json; with `verify`, refused unless it re-hashes."""
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise PayloadError(f"{PAYLOAD_KEY} is not valid JSON: {error}") from error
+    if not isinstance(payload, dict):
+        raise PayloadError(f"{PAYLOAD_KEY} must hold a JSON object")
+    if payload.get("format") != PAYLOAD_FORMAT:
+        raise PayloadError(
+            f"{PAYLOAD_KEY} has format {payload.get('format')!r}; this SDK reads format "
+            f"{PAYLOAD_FORMAT}: upgrade prompt-release-operator"
+        )
+    try:
+        if verify:
+            _verify(payload)
+        messages = payload.get("messages")
+        return into(
+            name=str(payload["prompt"]),
+            label=str(payload["label"]),
+            version=str(payload["version"]),
+            hash=str(payload["hash"]),
+            revision=int(payload["revision"]),
+            released_at=str(payload.get("releasedAt", "")),
+            changelog=str(payload.get("changelog") or ""),
+            template_format=template_format_of(payload),
+            variables=tuple(payload.get("variables") or ()),
+            model=payload.get("model"),
+            template=payload.get("template"),
+            messages=None if messages is None else tuple(messages),
+            payload=payload,
+        )
+    except KeyError as error:
+        raise PayloadError(f"{PAYLOAD_KEY} lacks the key {error}") from error
+
+
+def _verify(payload: Mapping[str, Any]) -> None:
+    fields = payload.get("specFields")
+    if not isinstance(fields, list):
+        raise PayloadError(f"{PAYLOAD_KEY} lacks specFields: cannot verify its hash")
+    try:
+        spec = {key: payload[key] for key in fields}
+        computed = content_hash(spec)
+    except (KeyError, CanonicalizationError) as error:
+        raise PayloadError(f"{PAYLOAD_KEY} cannot be re-hashed: {error}") from error
+    if computed != payload.get("hash"):
+        raise PayloadError(
+            f"{PAYLOAD_KEY} was altered: its content hashes to {computed}, not "
+            f"{payload.get('hash')}"
+        )

@@ -1,0 +1,224 @@
+"""What happens when a release changes: one pure function from what is to what should be.
+
+`plan()` takes the PromptRelease, the PromptVersion it names (or None) and the ConfigMap that
+exists now (or None), and returns the status to write, the ConfigMap to write (None: leave it
+exactly as it is) and the Events worth telling a human. A failure never produces a ConfigMap,
+so production keeps serving the last good prompt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from prompt_release.core import conditions, configmap, history, payload
+from prompt_release.core.hashing import short_hash
+from prompt_release.core.views import ReleaseView, VersionView
+
+# Condition reasons: part of the API (see docs/api.md).
+RELEASED = "Released"
+VERSION_NOT_FOUND = "VersionNotFound"
+PROMPT_MISMATCH = "PromptMismatch"
+VERSION_INVALID = "VersionInvalid"
+HASH_MISMATCH = "HashMismatch"
+PAYLOAD_TOO_LARGE = "PayloadTooLarge"
+CONFIGMAP_CONFLICT = "ConfigMapConflict"
+PROGRESSING = "Progressing"
+
+NORMAL, WARNING = "Normal", "Warning"
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ReleasePlan:
+    status: dict[str, Any]
+    config_map: dict[str, Any] | None = None
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        return conditions.is_ready(self.status)
+
+
+class _RefusedError(Exception):
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason, self.message = reason, message
+
+
+def first_visit(release: ReleaseView, now: str) -> dict[str, Any]:
+    """The status written before any work, so nobody reads an empty status as done."""
+    status = dict(release.status.raw)
+    status["observedGeneration"] = release.generation
+    status["conditions"] = conditions.reconciling(
+        PROGRESSING,
+        "Resolving the PromptVersion",
+        release.generation,
+        now,
+        status.get("conditions"),
+    )
+    return status
+
+
+def resolve(release: ReleaseView, version: VersionView | None) -> str:
+    """Check the version can be released here and return its content hash."""
+    if version is None:
+        raise _RefusedError(
+            VERSION_NOT_FOUND,
+            f"PromptVersion {release.version} not found in namespace {release.namespace}",
+        )
+    mismatch = version.mismatch(release.prompt)
+    if mismatch:
+        raise _RefusedError(PROMPT_MISMATCH, mismatch)
+    if version.problems:
+        raise _RefusedError(
+            VERSION_INVALID,
+            f"PromptVersion {release.version} is invalid: " + "; ".join(version.problems),
+        )
+    computed = version.content_hash
+    assert computed is not None  # a spec without a hash has a problem that says so
+    if release.pin and release.pin != computed:
+        raise _RefusedError(
+            HASH_MISMATCH,
+            f"spec.hash pins {release.pin}, but PromptVersion {release.version} hashes to "
+            f"{computed}",
+        )
+    return computed
+
+
+def plan(
+    release: ReleaseView,
+    version: VersionView | None,
+    existing: Mapping[str, Any] | None,
+    now: str,
+) -> ReleasePlan:
+    old = dict(release.status.raw)
+    name = release.config_map_name
+    try:
+        computed = resolve(release, version)
+        assert version is not None
+        if existing is not None and not configmap.managed_by(existing, release.uid):
+            raise _RefusedError(
+                CONFIGMAP_CONFLICT,
+                f"ConfigMap {name} exists and is not managed by this release; rename or delete "
+                "it, or set spec.configMapName",
+            )
+        entry: dict[str, Any] | None = None
+        if not release.status.serves(release.version, computed):
+            entry = history.new_entry(
+                old,
+                version=release.version,
+                content_hash=computed,
+                changelog=release.changelog,
+                released_at=now,
+                by=release.released_by,
+            )
+        live = entry or history.live_entry(old)
+        body = payload.build(
+            version.spec,
+            label=release.label,
+            version=release.version,
+            content_hash=computed,
+            revision=int(live["revision"]),
+            released_at=str(live["releasedAt"]),
+            changelog=live.get("changelog"),
+        )
+        config_data = payload.data(body)
+        size = configmap.size(config_data)
+        if size > configmap.CONFIGMAP_LIMIT:
+            raise _RefusedError(
+                PAYLOAD_TOO_LARGE,
+                f"the payload of PromptVersion {release.version} is {size} bytes, over the "
+                f"ConfigMap limit of {configmap.CONFIGMAP_LIMIT} bytes",
+            )
+    except _RefusedError as refused:
+        return _refusal(release, now, refused)
+
+    desired = configmap.desired(release, config_data, body)
+    write = existing is None or not configmap.up_to_date(existing, desired)
+    status = dict(old)
+    status.update(
+        observedGeneration=release.generation,
+        version=release.version,
+        hash=computed,
+        shortHash=short_hash(computed),
+        revision=int(live["revision"]),
+        releasedAt=str(live["releasedAt"]),
+        configMap=name,
+    )
+    if entry is not None:
+        status["history"] = history.prepend(old.get("history"), entry, release.history_limit)
+    elif release.history_limit_override and len(old.get("history") or []) > release.history_limit:
+        status["history"] = list(old["history"])[: release.history_limit]
+    message = (
+        f"Revision {live['revision']}: PromptVersion {release.version} "
+        f"({short_hash(computed)}) is live in ConfigMap {name}"
+    )
+    status["conditions"] = conditions.ready(
+        RELEASED, message, release.generation, now, old.get("conditions")
+    )
+    return ReleasePlan(
+        status=status,
+        config_map=desired if write else None,
+        events=_events(entry, message, name, int(live["revision"]), write, existing is not None),
+    )
+
+
+def _events(
+    entry: Mapping[str, Any] | None,
+    message: str,
+    config_map: str,
+    revision: int,
+    write: bool,
+    existed: bool,
+) -> list[Event]:
+    """What a human wants to hear of a successful pass."""
+    if entry is not None:
+        if "restores" in entry:
+            return [
+                Event(NORMAL, "RolledBack", f"{message}, restoring revision {entry['restores']}")
+            ]
+        return [Event(NORMAL, RELEASED, message)]
+    if write and existed:
+        return [
+            Event(
+                WARNING,
+                "DriftReverted",
+                f"ConfigMap {config_map} was changed by hand; restored revision {revision}",
+            )
+        ]
+    if write:
+        return [
+            Event(
+                NORMAL,
+                "ConfigMapRestored",
+                f"ConfigMap {config_map} was missing; restored revision {revision}",
+            )
+        ]
+    return []
+
+
+def _refusal(release: ReleaseView, now: str, refused: _RefusedError) -> ReleasePlan:
+    """Ready=False with the cause; the live fields and the ConfigMap stay as they were."""
+    status = dict(release.status.raw)
+    status["observedGeneration"] = release.generation
+    if release.status.revision:
+        message = (
+            f"{refused.message}; still serving revision {release.status.revision} "
+            f"({release.status.version})"
+        )
+    else:
+        message = f"{refused.message}; nothing released yet"
+    status["conditions"] = conditions.stalled(
+        refused.reason, message, release.generation, now, status.get("conditions")
+    )
+    repeated = release.status.ready.get("message") == message
+    events = [] if repeated else [Event(WARNING, refused.reason, message)]
+    return ReleasePlan(status=status, events=events)

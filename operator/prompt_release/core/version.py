@@ -1,0 +1,92 @@
+"""What a PromptVersion's status should say, computed in one place from fresh reads.
+
+Its hash and validity come from the version itself; `releasedAs` (the labels serving it now)
+and `heldBy` (the releases holding back its deletion) from the releases that name it. The
+operator writes the result in one guarded write, so no field is ever erased by another writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from prompt_release.core import conditions
+from prompt_release.core.hashing import short_hash
+from prompt_release.core.views import ReleaseView, VersionView
+
+VALID = "Valid"
+INVALID = "Invalid"
+
+
+def status(
+    version: VersionView,
+    now: str,
+    *,
+    released_as: Iterable[str] | None = None,
+    held_by: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """The whole status of a version. `None` for released_as/held_by keeps what it says now."""
+    old = dict(version.status)
+    new = dict(old)
+    new["observedGeneration"] = version.generation
+    if version.content_hash is not None:
+        new["hash"] = version.content_hash
+        new["shortHash"] = short_hash(version.content_hash)
+    else:
+        new.pop("hash", None)
+        new.pop("shortHash", None)
+    if version.problems:
+        new["conditions"] = conditions.stalled(
+            INVALID, "; ".join(version.problems), version.generation, now, old.get("conditions")
+        )
+    else:
+        new["conditions"] = conditions.ready(
+            VALID, "Valid; can be released", version.generation, now, old.get("conditions")
+        )
+    if released_as is not None:
+        _set_list(new, "releasedAs", released_as)
+    if held_by is not None:
+        _set_list(new, "heldBy", held_by)
+    return new
+
+
+def _set_list(status: dict[str, Any], key: str, values: Iterable[str]) -> None:
+    """A sorted list, or no key at all when empty (what the API shows as unset)."""
+    listed = sorted(set(values))
+    if listed:
+        status[key] = listed
+    else:
+        status.pop(key, None)
+
+
+HOLDS, SERVES = "holds", "serves"
+Link = tuple[str, str, str]
+"""(version name, relation, value): a release holds a version by name, or serves it by label."""
+
+
+def release_links(release: ReleaseView) -> list[Link]:
+    """What one release says about versions: which it holds (spec) and which it serves (status)."""
+    links = [(release.version, HOLDS, release.name)]
+    if release.status.revision and release.status.version:
+        links.append((release.status.version, SERVES, release.label))
+    return links
+
+
+def linked(version_name: str, relation: str, links: Iterable[Link]) -> list[str]:
+    return sorted(
+        {value for name, kind, value in links if name == version_name and kind == relation}
+    )
+
+
+def _links(releases: Iterable[Mapping[str, Any]]) -> list[Link]:
+    return [link for body in releases for link in release_links(ReleaseView.of(body))]
+
+
+def holders(version_name: str, releases: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Releases whose spec points at this version: they hold back its deletion."""
+    return linked(version_name, HOLDS, _links(releases))
+
+
+def released_as(version_name: str, releases: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Labels of the releases serving this version now (their status, not their spec)."""
+    return linked(version_name, SERVES, _links(releases))

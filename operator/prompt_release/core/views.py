@@ -1,0 +1,200 @@
+"""Typed views of the two kinds: each object parsed once, carrying the rules about it.
+
+The operator and `kubectl prompt` read objects through these, so a rule (the release name, the
+ConfigMap name, the template format's default, the history limit, the live entry, what a
+rollback restores, which prompt a version belongs to) exists in one place. The raw spec stays
+on the version view only for hashing, which must see it exactly as stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from prompt_release.core import conditions, history
+from prompt_release.core.templates import template_format_of
+from prompt_release.core.validation import HashResult, hash_result, problems
+
+EMPTY: Mapping[str, Any] = {}
+
+
+def release_name(prompt: str, label: str) -> str:
+    """A release's name: one (prompt, label) pair per namespace (the CRD enforces it too)."""
+    return f"{prompt}-{label}"
+
+
+def _generation(meta: Mapping[str, Any]) -> int:
+    return int(meta.get("generation") or 1)
+
+
+@dataclass(frozen=True)
+class VersionView:
+    """A PromptVersion: its spec as stored (for hashing) and what the rules need of it."""
+
+    name: str
+    namespace: str
+    generation: int
+    spec: Mapping[str, Any]
+    status: Mapping[str, Any]
+    deleting: bool = False
+
+    @classmethod
+    def of(cls, body: Mapping[str, Any]) -> VersionView:
+        meta = body.get("metadata") or EMPTY
+        return cls(
+            name=str(meta.get("name", "")),
+            namespace=str(meta.get("namespace", "")),
+            generation=_generation(meta),
+            spec=body.get("spec") or {},
+            status=body.get("status") or {},
+            deleting=bool(meta.get("deletionTimestamp")),
+        )
+
+    @property
+    def prompt(self) -> str:
+        return str(self.spec.get("prompt", ""))
+
+    @property
+    def template_format(self) -> str:
+        return template_format_of(self.spec)
+
+    @property
+    def is_chat(self) -> bool:
+        return self.spec.get("template") is None and self.spec.get("messages") is not None
+
+    @cached_property
+    def hashed(self) -> HashResult:
+        """The content hash, or why there is none: computed once per view."""
+        return hash_result(self.spec)
+
+    @property
+    def content_hash(self) -> str | None:
+        return self.hashed if isinstance(self.hashed, str) else None
+
+    @cached_property
+    def problems(self) -> list[str]:
+        return problems(self.spec, self.hashed)
+
+    def mismatch(self, prompt: str) -> str | None:
+        """Why this version can't be released as `prompt`; None when it belongs to it."""
+        if self.prompt == prompt:
+            return None
+        return f"PromptVersion {self.name} belongs to prompt {self.prompt!r}, not {prompt!r}"
+
+
+@dataclass(frozen=True)
+class ReleaseStatusView:
+    """What a release serves now, and its history (newest first)."""
+
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def revision(self) -> int:
+        return int(self.raw.get("revision") or 0)
+
+    @property
+    def version(self) -> str | None:
+        found = self.raw.get("version")
+        return None if found is None else str(found)
+
+    @property
+    def hash(self) -> str | None:
+        found = self.raw.get("hash")
+        return None if found is None else str(found)
+
+    @property
+    def config_map(self) -> str | None:
+        found = self.raw.get("configMap")
+        return None if found is None else str(found)
+
+    @property
+    def history(self) -> Sequence[Mapping[str, Any]]:
+        return list(self.raw.get("history") or ())
+
+    @property
+    def ready(self) -> Mapping[str, Any]:
+        return conditions.ready_of(self.raw)
+
+    @property
+    def is_ready(self) -> bool:
+        return conditions.is_ready(self.raw)
+
+    def serves(self, version: str, content_hash: str) -> bool:
+        return history.is_live(self.raw, version, content_hash)
+
+    def live_entry(self) -> dict[str, Any] | None:
+        """The history entry of what is live; None before the first release."""
+        return history.live_entry(self.raw) if self.revision else None
+
+    def previous_entry(self) -> dict[str, Any] | None:
+        return history.previous_entry(self.raw)
+
+    def entry_at(self, revision: int) -> dict[str, Any] | None:
+        return history.entry_at(self.raw, revision)
+
+
+@dataclass(frozen=True)
+class ReleaseView:
+    """A PromptRelease: its spec's fields by name, its identity, and its status."""
+
+    name: str
+    namespace: str
+    uid: str
+    generation: int
+    api_version: str
+    kind: str
+    prompt: str
+    label: str
+    version: str
+    pin: str | None
+    changelog: str | None
+    config_map_override: str | None
+    history_limit_override: int | None
+    status: ReleaseStatusView
+    managed_fields: Sequence[Mapping[str, Any]] = ()
+    creation_timestamp: str | None = None
+    deleting: bool = False
+
+    @classmethod
+    def of(cls, body: Mapping[str, Any]) -> ReleaseView:
+        meta, spec = body.get("metadata") or EMPTY, body.get("spec") or EMPTY
+        limit = spec.get("historyLimit")
+        return cls(
+            name=str(meta.get("name", "")),
+            namespace=str(meta.get("namespace", "")),
+            uid=str(meta.get("uid", "")),
+            generation=_generation(meta),
+            api_version=str(body.get("apiVersion", "")),
+            kind=str(body.get("kind", "")),
+            prompt=str(spec.get("prompt", "")),
+            label=str(spec.get("label", "")),
+            version=str(spec.get("version", "")),
+            pin=spec.get("hash") or None,
+            changelog=spec.get("changelog") or None,
+            config_map_override=spec.get("configMapName") or None,
+            history_limit_override=None if limit is None else int(limit),
+            status=ReleaseStatusView(body.get("status") or {}),
+            managed_fields=list(meta.get("managedFields") or ()),
+            creation_timestamp=meta.get("creationTimestamp"),
+            deleting=bool(meta.get("deletionTimestamp")),
+        )
+
+    @property
+    def config_map_name(self) -> str:
+        """The ConfigMap to write: spec.configMapName, else the release's own name."""
+        return self.config_map_override or self.name
+
+    @property
+    def served_config_map(self) -> str:
+        """The ConfigMap workloads read now: what the status says was written, else the rule."""
+        return self.status.config_map or self.config_map_name
+
+    @property
+    def history_limit(self) -> int:
+        return self.history_limit_override or history.DEFAULT_HISTORY_LIMIT
+
+    @property
+    def released_by(self) -> str | None:
+        return history.released_by(self.managed_fields)

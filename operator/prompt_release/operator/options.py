@@ -1,0 +1,19 @@
+"""Everything the operator's handlers are configured with, passed explicitly at wiring time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Options:
+    peering_lifetime: int = 0
+    """Seconds a silent peer counts as alive; 0 keeps kopf's default."""
+    max_workers: int = 8
+    """Threads running the (synchronous) handlers."""
+    retry_stalled_seconds: float = 10
+    """How often a release that isn't Ready is tried again without any change."""
+    conflict_retries: int = 5
+    """Guarded writes that meet a newer object re-plan from fresh reads this many times."""
+    deletion_retry_seconds: float = 3
+    """How often a held-back PromptVersion deletion looks again for its holders."""

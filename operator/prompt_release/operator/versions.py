@@ -1,0 +1,166 @@
+"""PromptVersion: the one writer of its status (hash, validity, releasedAs, heldBy).
+
+The status is computed in one place (`core.version.status`) from a fresh read of the version
+and from kopf's index of what every release says about versions, then written once, guarded by
+resourceVersion. Releases never write it; when what they serve changes, `release_event` asks
+for a refresh here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import kopf
+
+from prompt_release import CRD_VERSION, GROUP, RELEASE_PLURAL, VERSION_PLURAL
+from prompt_release.core import conditions
+from prompt_release.core import version as version_core
+from prompt_release.core.views import ReleaseView, VersionView
+from prompt_release.kube import Kube, is_status
+from prompt_release.operator import metrics
+from prompt_release.operator.options import Options
+from prompt_release.operator.shell import namespaced, now, until_no_conflict
+
+log = logging.getLogger("prompt_release")
+
+VERSIONS = (GROUP, CRD_VERSION, VERSION_PLURAL)
+RELEASES = (GROUP, CRD_VERSION, RELEASE_PLURAL)
+
+LinkIndex = kopf.Index[tuple[str, str], tuple[version_core.Link, ...]]
+LabelIndex = kopf.Index[tuple[str, str, str], str]
+ServingIndex = kopf.Index[tuple[str, str], tuple[str, ...]]
+
+
+# -- indexes: kopf keeps them from its watches, so lookups cost no API call --------------------
+
+
+def release_links(namespace: str | None, body: Any, **_: Any) -> Any:
+    """Per version a release names: what it says of it (holds it, serves it as a label)."""
+    by_version: dict[tuple[str | None, str], list[version_core.Link]] = {}
+    for link in version_core.release_links(ReleaseView.of(body)):
+        by_version.setdefault((namespace, link[0]), []).append(link)
+    return {key: tuple(links) for key, links in by_version.items()}
+
+
+def versions_by_label(namespace: str | None, name: str, spec: Any, status: Any, **_: Any) -> Any:
+    """The versions whose status says they serve a (prompt, label): those to refresh when it
+    moves elsewhere."""
+    prompt = spec.get("prompt")
+    return {(namespace, prompt, label): name for label in (status or {}).get("releasedAs") or ()}
+
+
+def version_serving(namespace: str | None, name: str, status: Any, **_: Any) -> Any:
+    """What each version's status says it serves now (to skip refreshes that change nothing)."""
+    return {(namespace, name): tuple((status or {}).get("releasedAs") or ())}
+
+
+def _links(index: LinkIndex, namespace: str, name: str) -> list[version_core.Link]:
+    return [link for links in index.get((namespace, name), ()) for link in links]
+
+
+class Versions:
+    """Handlers of PromptVersions, and the refresh releases trigger."""
+
+    def __init__(self, kube: Kube, options: Options) -> None:
+        self.kube = kube
+        self.options = options
+
+    def changed(self, namespace: str | None, name: str, **indexes: Any) -> None:
+        """Hash and validate the version (the releases naming it react in their own module)."""
+        self.reconcile(namespaced(namespace), name, indexes["release_links"])
+
+    def deleted(self, namespace: str | None, name: str, **indexes: Any) -> None:
+        """Hold back deletion while any release points here (the finalizer stays)."""
+        holders = self.reconcile(namespaced(namespace), name, indexes["release_links"])
+        if holders:
+            raise kopf.TemporaryError(
+                f"deletion waits until no release points here; held by: {', '.join(holders)}",
+                delay=self.options.deletion_retry_seconds,
+            )
+
+    def release_event(self, body: Any, namespace: str | None, **indexes: Any) -> None:
+        """A release changed what it serves, or went: refresh the versions whose releasedAs
+        no longer says the truth (the indexes already reflect this event)."""
+        namespace = namespaced(namespace)
+        release_links: LinkIndex = indexes["release_links"]
+        versions_by_label: LabelIndex = indexes["versions_by_label"]
+        version_serving: ServingIndex = indexes["version_serving"]
+        release = ReleaseView.of(body)
+        candidates = set(versions_by_label.get((namespace, release.prompt, release.label), ()))
+        if release.status.version:
+            candidates.add(release.status.version)
+        for name in sorted(candidates):
+            wanted = version_core.linked(
+                name, version_core.SERVES, _links(release_links, namespace, name)
+            )
+            said = sorted(
+                {label for labels in version_serving.get((namespace, name), ()) for label in labels}
+            )
+            if wanted != said:
+                self.reconcile(namespace, name, release_links)
+
+    def reconcile(self, namespace: str, name: str, release_links: LinkIndex) -> list[str]:
+        """Write the version's whole status if it changed; the releases holding it back."""
+        return until_no_conflict(
+            lambda: self._once(namespace, name, release_links), self.options.conflict_retries
+        )
+
+    def _once(self, namespace: str, name: str, release_links: LinkIndex) -> list[str]:
+        with metrics.reconciling("PromptVersion") as outcome:
+            body = self.kube.find(VERSION_PLURAL, namespace, name)
+            if body is None:
+                return []
+            version = VersionView.of(body)
+            links = _links(release_links, namespace, name)
+            holders = version_core.linked(name, version_core.HOLDS, links)
+            status = version_core.status(
+                version,
+                now(),
+                released_as=version_core.linked(name, version_core.SERVES, links),
+                held_by=holders if version.deleting else None,
+            )
+            ready = conditions.ready_of(status)
+            if ready.get("status") != "True":
+                outcome["result"] = "refused"
+            if not conditions.status_changed(version.status, status):
+                return holders
+            try:
+                self.kube.write_status(VERSION_PLURAL, body, status)
+            except Exception as error:
+                if version.deleting and is_status(error, 404):
+                    return []  # gone while we looked
+                raise
+            self._tell(body, version, status, holders)
+            return holders
+
+    def _tell(
+        self, body: Any, version: VersionView, status: dict[str, Any], holders: Iterable[str]
+    ) -> None:
+        """Log and post what a human wants to know of a status change."""
+        ready = conditions.ready_of(status)
+        old_ready = conditions.ready_of(version.status)
+        if ready != old_ready or status.get("hash") != version.status.get("hash"):
+            log.info(
+                "PromptVersion %s/%s: %s %s",
+                version.namespace,
+                version.name,
+                ready.get("reason"),
+                status.get("hash"),
+            )
+        if ready.get("status") == "False" and not conditions.same([dict(ready)], [dict(old_ready)]):
+            kopf.event(
+                body,
+                type="Warning",
+                reason=str(ready.get("reason")),
+                message=str(ready.get("message")),
+            )
+        held = sorted(holders)
+        if version.deleting and held and version.status.get("heldBy") != held:
+            kopf.event(
+                body,
+                type="Warning",
+                reason="InUse",
+                message="deletion waits until no release points here; held by: " + ", ".join(held),
+            )

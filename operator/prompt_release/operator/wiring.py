@@ -1,0 +1,74 @@
+"""Wire the handlers into a kopf registry, explicitly, from one Options object."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from prompt_release import GROUP
+from prompt_release.core.configmap import MANAGED_BY, OPERATOR
+from prompt_release.kube import Kube
+from prompt_release.operator import releases as release_handlers
+from prompt_release.operator import versions as version_handlers
+from prompt_release.operator.bookkeeping import SpecDigestStorage
+from prompt_release.operator.options import Options
+from prompt_release.operator.versions import RELEASES, VERSIONS
+
+FINALIZER = f"{GROUP}/in-use-protection"
+
+
+def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
+    """Every handler of the operator, bound to this client and these options."""
+    reg = kopf.OperatorRegistry()
+    on = kopf.on
+    releases = release_handlers.Releases(kube, options)
+    versions = version_handlers.Versions(kube, options)
+
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        settings.persistence.finalizer = FINALIZER
+        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+        settings.persistence.diffbase_storage = SpecDigestStorage()
+        settings.posting.level = logging.INFO
+        settings.watching.server_timeout = 300
+        settings.execution.max_workers = options.max_workers
+        settings.scanning.disabled = True  # no cluster-wide CRD watch: least privilege
+        if options.peering_lifetime:
+            settings.peering.lifetime = options.peering_lifetime
+
+    on.startup(registry=reg, id="configure")(configure)
+    on.login(registry=reg, id="login")(kopf.login_via_client)  # the kubernetes client's config
+
+    # Indexes first: kopf fills them from its watches before any handler runs.
+    kopf.index(*RELEASES, registry=reg, id="releases_by_version")(
+        release_handlers.releases_by_version
+    )
+    kopf.index(*RELEASES, registry=reg, id="release_links")(version_handlers.release_links)
+    kopf.index(*VERSIONS, registry=reg, id="versions_by_label")(version_handlers.versions_by_label)
+    kopf.index(*VERSIONS, registry=reg, id="version_serving")(version_handlers.version_serving)
+
+    # PromptRelease
+    for handler in (on.resume, on.create, on.update):
+        handler(*RELEASES, registry=reg, id="release_changed")(releases.changed)
+    retry = options.retry_stalled_seconds
+    kopf.timer(
+        *RELEASES,
+        registry=reg,
+        id="release_retry",
+        interval=retry,
+        idle=retry,
+        when=release_handlers.not_ready,
+    )(releases.retry)
+    on.event(*RELEASES, registry=reg, id="release_event")(releases.event)
+    on.event(*VERSIONS, registry=reg, id="version_event")(releases.version_event)
+    on.event(
+        "", "v1", "configmaps", registry=reg, id="config_map_event", labels={MANAGED_BY: OPERATOR}
+    )(releases.config_map_event)
+
+    # PromptVersion
+    for handler in (on.resume, on.create, on.update):
+        handler(*VERSIONS, registry=reg, id="version_changed")(versions.changed)
+    on.delete(*VERSIONS, registry=reg, id="version_deleted")(versions.deleted)
+    on.event(*RELEASES, registry=reg, id="released_as")(versions.release_event)
+    return reg

@@ -1,0 +1,1 @@
+"""`kubectl prompt`: the daily loop of release, promote, roll back, history, diff, render."""

@@ -1,0 +1,125 @@
+"""The plugin's view of the cluster: the shared client, kubectl's choice of kubeconfig,
+context and namespace, and API errors turned into one-line `CliError`s."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
+
+from prompt_release import API_VERSION, RELEASE_PLURAL, VERSION_PLURAL
+from prompt_release.core.views import ReleaseView, VersionView
+from prompt_release.plugin.errors import CliError, NotFoundError, UnreachableError, UsageError
+
+FIELD_MANAGER = "kubectl-prompt"
+REQUEST_TIMEOUT = 30
+KINDS = {VERSION_PLURAL: "PromptVersion", RELEASE_PLURAL: "PromptRelease"}
+
+T = TypeVar("T")
+
+
+class Cluster:
+    """The API calls `kubectl prompt` makes, in one namespace."""
+
+    def __init__(self, kubeconfig: str | None, context: str | None, namespace: str | None):
+        from kubernetes import config
+
+        from prompt_release.kube import Kube
+
+        try:
+            self.kube, default_namespace = Kube.for_user(kubeconfig, context, REQUEST_TIMEOUT)
+        except (config.ConfigException, OSError) as error:
+            raise UnreachableError(f"cannot load the kubeconfig: {error}") from error
+        self.namespace = namespace or default_namespace
+
+    def _call(self, call: Callable[[], T], not_found: str) -> T:
+        try:
+            return call()
+        except Exception as error:
+            _raise_api(error, not_found)
+
+    def get(self, plural: str, name: str) -> dict[str, Any]:
+        not_found = f"{KINDS[plural]} {name} not found in namespace {self.namespace}"
+        found = self._call(lambda: self.kube.find(plural, self.namespace, name), not_found)
+        if found is None:
+            raise NotFoundError(not_found)
+        return found
+
+    def release(self, name: str) -> ReleaseView:
+        return ReleaseView.of(self.get(RELEASE_PLURAL, name))
+
+    def version(self, name: str) -> VersionView:
+        return VersionView.of(self.get(VERSION_PLURAL, name))
+
+    def list(self, plural: str) -> list[dict[str, Any]]:
+        return self._call(
+            lambda: self.kube.list(plural, self.namespace),
+            f"the {plural} API is not served: are the CRDs installed?",
+        )
+
+    def create(self, plural: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call(
+            lambda: self.kube.create(plural, body, FIELD_MANAGER),
+            f"the {plural} API is not served: are the CRDs installed?",
+        )
+
+    def merge_patch(self, plural: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
+        return self._call(
+            lambda: self.kube.merge_patch(plural, self.namespace, name, patch, FIELD_MANAGER),
+            f"{name} not found in namespace {self.namespace}",
+        )
+
+    def config_map(self, name: str) -> dict[str, Any]:
+        not_found = f"ConfigMap {name} not found in namespace {self.namespace}"
+        found = self._call(lambda: self.kube.find_config_map(self.namespace, name), not_found)
+        if found is None:
+            raise NotFoundError(not_found)
+        return found
+
+    def manifest(self, kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """A whole object of ours in this namespace, as `kubectl apply` would take it."""
+        return {
+            "apiVersion": API_VERSION,
+            "kind": kind,
+            "metadata": {"name": name, "namespace": self.namespace},
+            "spec": spec,
+        }
+
+
+def _raise_api(error: Exception, not_found: str) -> NoReturn:
+    """Turn a client error into a one-line message of the right class; never a traceback."""
+    from kubernetes.client.exceptions import ApiException
+
+    if isinstance(error, CliError):
+        raise error
+    if isinstance(error, ApiException):
+        if error.status == 404:
+            raise NotFoundError(not_found) from error
+        if error.status in (401, 403):
+            raise UnreachableError(
+                f"the cluster refused the request: {_api_message(error)}"
+            ) from error
+        if error.status == 422:
+            raise UsageError(f"the API server rejected it: {_api_message(error)}") from error
+        if error.status == 409:
+            raise CliError(f"conflict: {_api_message(error)}") from error
+        raise UnreachableError(f"API error {error.status}: {_api_message(error)}") from error
+    raise UnreachableError(f"cannot reach the cluster: {_short(error)}") from error
+
+
+def _api_message(error: Any) -> str:
+    try:
+        return str(json.loads(error.body).get("message"))
+    except (TypeError, ValueError, AttributeError):
+        return str(error.reason)
+
+
+def _short(error: Exception) -> str:
+    text = str(error)
+    reason = re.search(
+        r"(Connection refused|Name or service not known|timed out|"
+        r"certificate verify failed[^')]*)",
+        text,
+    )
+    return reason.group(1) if reason else text.splitlines()[0][:200]

@@ -1,0 +1,76 @@
+"""Verbs that write prompts: new-version."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from typing import Any
+
+from prompt_release import VERSION_PLURAL
+from prompt_release.core.hashing import content_hash
+from prompt_release.core.manifests import load_all
+from prompt_release.core.templates import TemplateError
+from prompt_release.core.validation import problems, used_placeholders
+from prompt_release.plugin.client import Cluster
+from prompt_release.plugin.errors import OK, UsageError
+from prompt_release.plugin.output import emit
+from prompt_release.plugin.verbs.common import cluster, printed_for_git, read
+
+
+def _next_version_name(on: Cluster, prompt: str) -> str:
+    pattern = re.compile(rf"^{re.escape(prompt)}-v(\d+)$")
+    numbers = [
+        int(m.group(1))
+        for v in on.list(VERSION_PLURAL)
+        if (m := pattern.match(v["metadata"]["name"]))
+    ]
+    return f"{prompt}-v{max(numbers, default=0) + 1}"
+
+
+def _new_spec(source: dict[str, Any], text: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The source's spec with the new text, its variables fitted to the new placeholders."""
+    spec = {k: v for k, v in source.items() if k not in ("hash", "description")}
+    if "messages" in spec:
+        loaded = next(iter(load_all(text)), None)
+        messages = loaded.get("messages") if isinstance(loaded, dict) else loaded
+        if not isinstance(messages, list):
+            raise UsageError(
+                f"{args.file}: {args.source} is a chat prompt; give a YAML list of "
+                "messages ({role, content})"
+            )
+        spec["messages"] = messages
+    else:
+        spec["template"] = text
+    if args.description:
+        spec["description"] = args.description
+    try:
+        used = used_placeholders(spec)
+    except TemplateError as error:
+        raise UsageError(f"{args.file}: {error}") from error
+    kept = [v for v in spec.get("variables") or [] if v in used]
+    spec["variables"] = kept + sorted(used - set(kept))
+    if not spec["variables"]:
+        spec.pop("variables")
+    return spec
+
+
+def cmd_new_version(args: argparse.Namespace) -> int:
+    on = cluster(args)
+    source = on.version(args.source)
+    mismatch = source.mismatch(args.prompt)
+    if mismatch:
+        raise UsageError(mismatch)
+    spec = _new_spec(dict(source.spec), read(args.file), args)
+    found = problems(spec)
+    if found:
+        raise UsageError(f"{args.file}: " + "; ".join(found))
+    name = args.name or _next_version_name(on, args.prompt)
+    manifest = on.manifest("PromptVersion", name, spec)
+    if printed_for_git(args, manifest):
+        return OK
+    created = on.create(VERSION_PLURAL, manifest)
+    if args.output != "table":
+        emit(args.output, [], [], created)
+    else:
+        print(f"promptversion/{name} created ({content_hash(spec)})")
+    return OK

@@ -1,0 +1,236 @@
+"""Verbs that only read: hash, status, history, diff, render."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import yaml
+
+from prompt_release import RELEASE_PLURAL
+from prompt_release.core.hashing import content_hash, short_hash
+from prompt_release.core.manifests import load_all
+from prompt_release.core.payload import PAYLOAD_KEY, PayloadError
+from prompt_release.core.templates import template_format_of
+from prompt_release.core.views import ReleaseView, release_name
+from prompt_release.plugin.client import Cluster
+from prompt_release.plugin.errors import FAILED, OK, NotFoundError, UsageError
+from prompt_release.plugin.output import age, emit, painter
+from prompt_release.plugin.verbs.common import cluster, read
+from prompt_release.sdk import RenderError, parse_payload
+
+
+def cmd_hash(args: argparse.Namespace) -> int:
+    rows, failed = [], False
+    for name in args.files:
+        text = sys.stdin.read() if name == "-" else read(name)
+        try:
+            documents = list(load_all(text))
+        except yaml.YAMLError as error:
+            raise UsageError(f"{name}: not valid YAML: {error}") from error
+        versions = [
+            d for d in documents if isinstance(d, dict) and d.get("kind") == "PromptVersion"
+        ]
+        if not versions:
+            raise UsageError(f"{name}: no PromptVersion in it")
+        for doc in versions:
+            spec = doc.get("spec") or {}
+            computed = content_hash(spec)
+            pinned = spec.get("hash")
+            row = {"HASH": computed, "NAME": (doc.get("metadata") or {}).get("name"), "FILE": name}
+            if pinned and pinned != computed:
+                row["PIN"] = f"MISMATCH (spec.hash {pinned})"
+                failed = True
+            rows.append(row)
+    if args.output == "table":
+        for row in rows:
+            print(
+                f"{row['HASH']}  {row['NAME']}  {row['FILE']}"
+                + (f"  {row['PIN']}" if "PIN" in row else "")
+            )
+    else:
+        emit(args.output, rows, [], [{k.lower(): v for k, v in r.items()} for r in rows])
+    return FAILED if failed else OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    on = cluster(args)
+    bodies = on.list(RELEASE_PLURAL)
+    views = sorted(
+        zip((ReleaseView.of(body) for body in bodies), bodies, strict=True),
+        key=lambda pair: (pair[0].prompt, pair[0].label),
+    )
+    rows = [
+        {
+            "PROMPT": release.prompt,
+            "LABEL": release.label,
+            "VERSION": release.status.version,
+            "HASH": release.status.raw.get("shortHash"),
+            "REVISION": release.status.raw.get("revision"),
+            "READY": release.status.ready.get("status", "Unknown"),
+            "REASON": release.status.ready.get("reason"),
+            "AGE": age(release.creation_timestamp),
+        }
+        for release, _ in views
+    ]
+    if not rows and args.output == "table":
+        print(f"No PromptReleases in namespace {on.namespace}.", file=sys.stderr)
+        return OK
+    emit(
+        args.output,
+        rows,
+        ["PROMPT", "LABEL", "VERSION", "HASH", "REVISION", "READY", "REASON", "AGE"],
+        [body for _, body in views],
+    )
+    return OK
+
+
+def _releases_of(on: Cluster, prompt: str, label: str | None) -> list[ReleaseView]:
+    if label:
+        return [on.release(release_name(prompt, label))]
+    found = [view for view in map(ReleaseView.of, on.list(RELEASE_PLURAL)) if view.prompt == prompt]
+    if not found:
+        raise NotFoundError(f"no PromptRelease of prompt {prompt} in namespace {on.namespace}")
+    return sorted(found, key=lambda view: view.label)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    releases = _releases_of(cluster(args), args.prompt, args.label)
+    rows = [
+        {
+            "LABEL": release.label,
+            "REVISION": entry.get("revision"),
+            "VERSION": entry.get("version"),
+            "HASH": short_hash(str(entry.get("hash", ""))),
+            "RELEASED": entry.get("releasedAt"),
+            "BY": entry.get("releasedBy"),
+            "RESTORES": entry.get("restores"),
+            "CHANGELOG": entry.get("changelog"),
+        }
+        for release in releases
+        for entry in release.status.history
+    ]
+    raw = {release.label: list(release.status.history) for release in releases}
+    emit(
+        args.output,
+        rows,
+        ["LABEL", "REVISION", "VERSION", "HASH", "RELEASED", "BY", "RESTORES", "CHANGELOG"],
+        raw,
+    )
+    return OK
+
+
+def _prompt_lines(spec: Mapping[str, Any]) -> list[str]:
+    """The prompt as lines to diff; a chat prompt as one block per message."""
+    if spec.get("template") is not None:
+        blocks = [str(spec["template"])]
+    else:
+        blocks = [
+            f"[messages[{index}] {message.get('role')}]\n{message.get('content', '')}"
+            for index, message in enumerate(spec.get("messages") or [])
+        ]
+    return [
+        line if line.endswith("\n") else line + "\n"
+        for block in blocks
+        for line in block.splitlines(keepends=True)
+    ]
+
+
+def _flatten(value: Any, prefix: str) -> dict[str, Any]:
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for key, child in value.items():
+            flat.update(_flatten(child, f"{prefix}.{key}"))
+        return flat
+    return {prefix: value}
+
+
+def _settings(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The non-text fields worth comparing, flattened to `a.b` keys."""
+    return {
+        **_flatten(spec.get("model") or {}, "model"),
+        "templateFormat": template_format_of(spec),
+        "variables": spec.get("variables") or [],
+    }
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    on = cluster(args)
+    spec_a = on.version(args.version_a).spec
+    spec_b = on.version(args.version_b).spec
+    color = args.color == "always" or (
+        args.color == "auto" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    )
+    paint = painter(color)
+    changed = False
+    lines_a, lines_b = _prompt_lines(spec_a), _prompt_lines(spec_b)
+    for line in difflib.unified_diff(lines_a, lines_b, args.version_a, args.version_b):
+        changed = True
+        sys.stdout.write(paint(line))
+    fields_a, fields_b = _settings(spec_a), _settings(spec_b)
+    for key in sorted(set(fields_a) | set(fields_b)):
+        if fields_a.get(key) != fields_b.get(key):
+            changed = True
+            print(
+                paint(
+                    f"~ {key}: {json.dumps(fields_a.get(key))} -> {json.dumps(fields_b.get(key))}\n"
+                ),
+                end="",
+            )
+    return FAILED if changed else OK
+
+
+def _variables(pairs: Iterable[str], files: Iterable[str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in files:
+        loaded = next(iter(load_all(read(name))), None)
+        if not isinstance(loaded, dict):
+            raise UsageError(f"{name}: expected a mapping of variable names to values")
+        values.update(loaded)
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--var {pair!r}: expected NAME=VALUE")
+        values[key] = value
+    return values
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    on = cluster(args)
+    release = on.release(release_name(args.prompt, args.label))
+    name = release.served_config_map
+    data = on.config_map(name).get("data") or {}
+    if PAYLOAD_KEY not in data:
+        raise NotFoundError(f"ConfigMap {name} has no {PAYLOAD_KEY}: nothing released yet?")
+    try:
+        prompt = parse_payload(data[PAYLOAD_KEY])
+        variables = _variables(args.var, args.vars_file)
+        if prompt.is_chat:
+            messages = prompt.render_messages(**variables)
+            if args.output == "table":
+                for message in messages:
+                    print(f"[{message['role']}]\n{message['content']}\n")
+            else:
+                emit(args.output, [], [], messages)
+        elif args.output == "table":
+            print(prompt.render(**variables), end="")
+        else:
+            emit(
+                args.output,
+                [],
+                [],
+                {"text": prompt.render(**variables), **prompt.tracing_attributes()},
+            )
+    except (RenderError, PayloadError) as error:
+        raise UsageError(str(error)) from error
+    print(
+        f"# {prompt.name} {prompt.label}: {prompt.version} {short_hash(prompt.hash)} revision "
+        f"{prompt.revision}",
+        file=sys.stderr,
+    )
+    return OK
