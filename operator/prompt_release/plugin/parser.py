@@ -37,83 +37,62 @@ EXAMPLES = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-n", "--namespace", help="the namespace (default: the context's)")
-    common.add_argument("--context", help="the kubeconfig context to use")
-    common.add_argument("--kubeconfig", help="path to the kubeconfig file")
-    common.add_argument("-o", "--output", choices=["table", "yaml", "json"], default="table")
-    writes = argparse.ArgumentParser(add_help=False)
-    writes.add_argument(
-        "--dry-run",
-        choices=["none", "client"],
-        default="none",
-        help="client: print the manifest (for Git) instead of applying it",
-    )
-    waits = argparse.ArgumentParser(add_help=False)
-    waits.add_argument("--no-wait", action="store_true", help="don't wait for Ready")
-    waits.add_argument("--timeout", type=float, default=60, help="seconds to wait (default 60)")
+class Verbs:
+    """Adds verbs with kubectl's shared flags; `writes` and `waits` are optional flag sets."""
 
-    parser = argparse.ArgumentParser(
-        prog="kubectl prompt",
-        description="Release, promote and roll back prompts managed by Prompt Release Operator.",
-        epilog="Exit codes: 0 ok, 1 failed or refused, 2 bad usage or input, 3 not found, "
-        "4 cluster unreachable or forbidden.",
-    )
-    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    def __init__(self, parser: argparse.ArgumentParser) -> None:
+        self.common = argparse.ArgumentParser(add_help=False)
+        self.common.add_argument("-n", "--namespace", help="the namespace (default: the context's)")
+        self.common.add_argument("--context", help="the kubeconfig context to use")
+        self.common.add_argument("--kubeconfig", help="path to the kubeconfig file")
+        self.common.add_argument(
+            "-o", "--output", choices=["table", "yaml", "json"], default="table"
+        )
+        self.writes = argparse.ArgumentParser(add_help=False)
+        self.writes.add_argument(
+            "--dry-run",
+            choices=["none", "client"],
+            default="none",
+            help="client: print the manifest (for Git) instead of applying it",
+        )
+        self.waits = argparse.ArgumentParser(add_help=False)
+        self.waits.add_argument("--no-wait", action="store_true", help="don't wait for Ready")
+        self.waits.add_argument(
+            "--timeout", type=float, default=60, help="seconds to wait (default 60)"
+        )
+        self._verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
-    def verb(
+    def add(
+        self,
         name: str,
         helptext: str,
         func: Callable[[argparse.Namespace], int],
         *parents: argparse.ArgumentParser,
     ) -> argparse.ArgumentParser:
-        sub = verbs.add_parser(
+        sub = self._verbs.add_parser(
             name,
             help=helptext,
             description=helptext,
-            parents=[common, *parents],
+            parents=[self.common, *parents],
             epilog=f"example:\n  {EXAMPLES[name]}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         sub.set_defaults(func=func)
         return sub
 
-    sub = verb("hash", "print the content hash of PromptVersion manifests (offline)", cmd_hash)
+
+def _reading_verbs(verbs: Verbs) -> None:
+    sub = verbs.add("hash", "print the content hash of PromptVersion manifests (offline)", cmd_hash)
     sub.add_argument("files", nargs="+", metavar="FILE", help="YAML files, or - for stdin")
-    verb("status", "list the releases in the namespace", cmd_status)
-    sub = verb("history", "show the release history of a prompt", cmd_history)
+    verbs.add("status", "list the releases in the namespace", cmd_status)
+    sub = verbs.add("history", "show the release history of a prompt", cmd_history)
     sub.add_argument("prompt")
     sub.add_argument("-l", "--label", help="only this label")
-    sub = verb("diff", "compare two PromptVersions (exit 1 when they differ)", cmd_diff)
+    sub = verbs.add("diff", "compare two PromptVersions (exit 1 when they differ)", cmd_diff)
     sub.add_argument("version_a", metavar="VERSION_A")
     sub.add_argument("version_b", metavar="VERSION_B")
     sub.add_argument("--color", choices=["auto", "always", "never"], default="auto")
-    sub = verb("release", "point a label at a version", cmd_release, writes, waits)
-    sub.add_argument("prompt")
-    sub.add_argument("-l", "--label", required=True)
-    sub.add_argument("--version", required=True, help="the PromptVersion to release")
-    sub.add_argument("-m", "--message", help="the changelog")
-    sub.add_argument("--hash", help="pin the version's content hash")
-    sub = verb(
-        "promote",
-        "release what one label runs under another, hash-pinned",
-        cmd_promote,
-        writes,
-        waits,
-    )
-    sub.add_argument("prompt")
-    sub.add_argument("--from", dest="source", required=True, help="e.g. staging")
-    sub.add_argument("--to", dest="target", required=True, help="e.g. production")
-    sub.add_argument("-m", "--message", help="the changelog (default: the source's)")
-    sub = verb(
-        "rollback", "bring back an earlier revision as a new one", cmd_rollback, writes, waits
-    )
-    sub.add_argument("prompt")
-    sub.add_argument("-l", "--label", required=True)
-    sub.add_argument("--to-revision", type=int, help="default: the previous revision")
-    sub.add_argument("-m", "--message", help="the changelog")
-    sub = verb("render", "render the live prompt of a label with variables", cmd_render)
+    sub = verbs.add("render", "render the live prompt of a label with variables", cmd_render)
     sub.add_argument("prompt")
     sub.add_argument("-l", "--label", required=True)
     sub.add_argument("--var", action="append", default=[], metavar="NAME=VALUE")
@@ -124,9 +103,33 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="YAML or JSON mapping of variables",
     )
-    sub = verb(
-        "new-version", "create the next version of a prompt from a file", cmd_new_version, writes
-    )
+
+
+def _releasing_verbs(verbs: Verbs) -> None:
+    moves = (verbs.writes, verbs.waits)
+    sub = verbs.add("release", "point a label at a version", cmd_release, *moves)
+    sub.add_argument("prompt")
+    sub.add_argument("-l", "--label", required=True)
+    sub.add_argument("--version", required=True, help="the PromptVersion to release")
+    sub.add_argument("-m", "--message", help="the changelog")
+    sub.add_argument("--hash", help="pin the version's content hash")
+    helptext = "release what one label runs under another, hash-pinned"
+    sub = verbs.add("promote", helptext, cmd_promote, *moves)
+    sub.add_argument("prompt")
+    sub.add_argument("--from", dest="source", required=True, help="e.g. staging")
+    sub.add_argument("--to", dest="target", required=True, help="e.g. production")
+    sub.add_argument("-m", "--message", help="the changelog (default: the source's)")
+    helptext = "bring back an earlier revision as a new one"
+    sub = verbs.add("rollback", helptext, cmd_rollback, *moves)
+    sub.add_argument("prompt")
+    sub.add_argument("-l", "--label", required=True)
+    sub.add_argument("--to-revision", type=int, help="default: the previous revision")
+    sub.add_argument("-m", "--message", help="the changelog")
+
+
+def _authoring_verbs(verbs: Verbs) -> None:
+    helptext = "create the next version of a prompt from a file"
+    sub = verbs.add("new-version", helptext, cmd_new_version, verbs.writes)
     sub.add_argument("prompt")
     sub.add_argument("--from", dest="source", required=True, help="the version to start from")
     sub.add_argument(
@@ -137,6 +140,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("--name", help="default: the next free <prompt>-vN")
     sub.add_argument("-d", "--description")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kubectl prompt",
+        description="Release, promote and roll back prompts managed by Prompt Release Operator.",
+        epilog="Exit codes: 0 ok, 1 failed or refused, 2 bad usage or input, 3 not found, "
+        "4 cluster unreachable or forbidden.",
+    )
+    verbs = Verbs(parser)
+    _reading_verbs(verbs)
+    _releasing_verbs(verbs)
+    _authoring_verbs(verbs)
     return parser
 
 

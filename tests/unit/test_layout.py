@@ -1,0 +1,102 @@
+"""The package's boundaries: what each part may import, checked on the source and at run time."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "operator" / "prompt_release"
+
+# What each part may import from third parties and from the other parts.
+ALLOWED = {
+    "core": {"third": {"pydantic", "yaml", "jinja2"}, "parts": {"core"}},
+    "sdk": {"third": {"jinja2"}, "parts": {"core", "sdk"}},
+    "plugin": {"third": {"kubernetes", "yaml"}, "parts": {"core", "kube", "plugin", "sdk"}},
+    "operator": {
+        "third": {"kopf", "kubernetes", "prometheus_client"},
+        "parts": {"core", "kube", "operator"},
+    },
+}
+SDK_MAY_USE = {"payload", "hashing", "canonical", "templates"}  # the schema and what it needs
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+            if node.module == "prompt_release":
+                names |= {f"prompt_release.{alias.name}" for alias in node.names}
+    return names
+
+
+def _modules(part: str) -> list[Path]:
+    return sorted((PACKAGE / part).rglob("*.py"))
+
+
+def _third_party(name: str) -> bool:
+    root = name.split(".")[0]
+    return root != "prompt_release" and root not in sys.stdlib_module_names
+
+
+@pytest.mark.parametrize("part", sorted(ALLOWED))
+def test_each_part_imports_only_what_it_may(part: str) -> None:
+    rules = ALLOWED[part]
+    wrong: list[str] = []
+    for path in _modules(part):
+        for name in _imports(path):
+            if _third_party(name) and name.split(".")[0] not in rules["third"]:
+                wrong.append(f"{path.relative_to(PACKAGE)} imports {name}")
+            if name.startswith("prompt_release."):
+                target = name.split(".")[1]
+                if target in {"core", "kube", "operator", "plugin", "sdk"} and (
+                    target not in rules["parts"]
+                ):
+                    wrong.append(f"{path.relative_to(PACKAGE)} imports {name}")
+    assert wrong == []
+
+
+def test_the_sdk_reads_the_payload_through_the_core_schema_only() -> None:
+    used = {
+        name.split(".")[2]
+        for path in _modules("sdk")
+        for name in _imports(path)
+        if name.startswith("prompt_release.core.")
+    }
+    assert "payload" in used
+    assert used <= SDK_MAY_USE
+    for module in SDK_MAY_USE:
+        for name in _imports(PACKAGE / "core" / f"{module}.py"):
+            assert not _third_party(name) or name.startswith("jinja2"), (module, name)
+
+
+def test_the_core_imports_neither_kopf_nor_kubernetes_at_run_time() -> None:
+    modules = [
+        f"prompt_release.core.{path.stem}"
+        for path in _modules("core")
+        if path.stem not in {"__init__", "__main__"}
+    ]
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}: importlib.import_module(name)\n"
+        "bad = {'kopf', 'kubernetes', 'prometheus_client', 'aiohttp'} & set(sys.modules)\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_sdk_loads_only_the_standard_library_at_run_time() -> None:
+    code = (
+        "import sys, prompt_release.sdk\n"
+        "roots = {name.split('.')[0] for name in sys.modules}\n"
+        "third = {r for r in roots - set(sys.stdlib_module_names) - {'prompt_release'}\n"
+        "         if not r.startswith('_')}\n"
+        "assert not third, third\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
