@@ -21,7 +21,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,6 +114,8 @@ class LocalControlPlane:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     api_port: int = 0
     startup_seconds: float = 0.0
+    extra_apiserver_args: list[str] = field(default_factory=list)
+    """More kube-apiserver flags (the benchmarks add an audit log); none by default."""
 
     @property
     def kubeconfig(self) -> Path:
@@ -271,6 +273,7 @@ class LocalControlPlane:
                 f"--service-account-key-file={pki['sa_pub']}",
                 f"--service-account-signing-key-file={pki['sa_key']}",
                 "--v=1",
+                *self.extra_apiserver_args,
             ],
         )
         self._write_kubeconfig(pki)
@@ -317,9 +320,11 @@ current-context: local
 
 
 @contextlib.contextmanager
-def running_control_plane(keep_logs: bool = False) -> Iterator[LocalControlPlane]:
+def running_control_plane(
+    keep_logs: bool = False, extra_apiserver_args: Sequence[str] = ()
+) -> Iterator[LocalControlPlane]:
     """A started control plane that is stopped on exit, on SIGTERM, and on Ctrl-C alike."""
-    plane = LocalControlPlane(keep_logs=keep_logs)
+    plane = LocalControlPlane(keep_logs=keep_logs, extra_apiserver_args=list(extra_apiserver_args))
     previous = signal.getsignal(signal.SIGTERM)
 
     def _terminate(signum: int, frame: object) -> None:
