@@ -37,6 +37,7 @@ class Kube:
         self.api = api or client.ApiClient()
         self.custom = client.CustomObjectsApi(self.api)
         self.core = client.CoreV1Api(self.api)
+        self.apps = client.AppsV1Api(self.api)
         self._options: dict[str, Any] = {} if timeout is None else {"_request_timeout": timeout}
 
     @classmethod
@@ -186,6 +187,27 @@ class Kube:
         }
         self.core.replace_namespaced_config_map(
             meta["name"], meta["namespace"], cast(Any, replacement), **self._options
+        )
+
+    # -- workloads -----------------------------------------------------------------------------
+
+    def patch_workload(
+        self, kind: str, namespace: str, name: str, patch: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """A merge patch of a Deployment, StatefulSet or DaemonSet (e.g. its pod template)."""
+        call = {
+            "Deployment": self.apps.patch_namespaced_deployment,
+            "StatefulSet": self.apps.patch_namespaced_stateful_set,
+            "DaemonSet": self.apps.patch_namespaced_daemon_set,
+        }[kind]
+        return self.plain(
+            call(
+                name,
+                namespace,
+                dict(patch),
+                _content_type="application/merge-patch+json",
+                **self._options,
+            )
         )
 
 

@@ -103,6 +103,22 @@ PROMPT_VERSION_SPEC_RULES = [
 ]
 
 
+class RolloutSpec(_Model):
+    """How the workloads that use the release's ConfigMap pick up a new revision."""
+
+    strategy: Literal["HotReload", "Restart"] | None = Field(
+        default=None,
+        description="HotReload (when unset): the kubelet swaps the mounted files, no restart. "
+        "Restart: the operator stamps the revision into each consumer's pod template, so a "
+        "rolling update brings pods up on the new prompt.",
+    )
+    rollback_on_failure: bool | None = Field(
+        default=None,
+        description="When a Restart consumer fails to roll out (progress deadline exceeded), "
+        "bring back the previous revision as a new one. Off when unset.",
+    )
+
+
 class PromptReleaseSpec(_Model):
     """A label (production, staging, ...) pointing at one PromptVersion of a prompt."""
 
@@ -123,6 +139,9 @@ class PromptReleaseSpec(_Model):
         ge=1,
         le=100,
         description=f"How many history entries to keep; {DEFAULT_HISTORY_LIMIT} when unset.",
+    )
+    rollout: RolloutSpec | None = Field(
+        default=None, description="How workloads pick up a new revision (see Rollout)."
     )
 
 
@@ -158,6 +177,46 @@ class HistoryEntry(_Model):
     restores: int | None = Field(
         default=None, description="The earlier revision a rollback brings back."
     )
+    rollout_failed: str | None = Field(
+        default=None, description="Why this revision failed to roll out, when it did."
+    )
+
+
+class WorkloadRollout(_Model):
+    """One workload whose pods use the release's ConfigMap, and how far it has rolled out."""
+
+    kind: Literal["Deployment", "StatefulSet", "DaemonSet"]
+    name: str
+    strategy: Literal["HotReload", "Restart"]
+    uses: list[str] | None = Field(
+        default=None, description="How it reads the ConfigMap: volume, projected, envFrom, env."
+    )
+    revision: int | None = Field(
+        default=None, description="The release revision stamped in its pod template (Restart)."
+    )
+    desired: int | None = None
+    updated: int | None = None
+    ready: int | None = None
+    available: int | None = None
+    state: Literal["Progressing", "Complete", "Failed"]
+    message: str | None = None
+
+
+class RolloutStatus(_Model):
+    """Where the live revision stands in the workloads that use it."""
+
+    revision: int | None = Field(default=None, description="The revision being rolled out.")
+    phase: Literal["Progressing", "Complete", "Failed"]
+    message: str | None = None
+    workloads: list[WorkloadRollout] | None = Field(
+        default=None, json_schema_extra={"x-kubernetes-list-type": "atomic"}
+    )
+    failed_version: str | None = Field(
+        default=None,
+        description="A version rolled back after failing to roll out: not retried until "
+        "spec.version names another version.",
+    )
+    failed_hash: str | None = None
 
 
 class PromptVersionStatus(_Model):
@@ -191,6 +250,9 @@ class PromptReleaseStatus(_Model):
     released_at: str | None = None
     config_map: str | None = Field(default=None, description="The ConfigMap workloads mount.")
     history: list[HistoryEntry] | None = Field(default=None, description="Newest first.")
+    rollout: RolloutStatus | None = Field(
+        default=None, description="The live revision in the workloads that use it."
+    )
 
 
 class Kind(BaseModel):

@@ -25,7 +25,7 @@ def is_ready(status: Mapping[str, Any] | None) -> bool:
     return ready_of(status).get("status") == "True"
 
 
-def _condition(
+def condition(
     kind: str,
     status: str,
     reason: str,
@@ -57,7 +57,7 @@ def _summary(
 ) -> Conditions:
     """Ready, Reconciling and Stalled with these statuses, one reason and one message."""
     return [
-        _condition(kind, status, reason, message, generation, now, previous)
+        condition(kind, status, reason, message, generation, now, previous)
         for kind, status in zip((READY, RECONCILING, STALLED), statuses, strict=True)
     ]
 
@@ -100,3 +100,8 @@ def status_changed(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> boo
     return {k: v for k, v in before.items() if k != "conditions"} != {
         k: v for k, v in new.items() if k != "conditions"
     }
+
+
+def with_condition(summary: Conditions, extra: dict[str, Any]) -> Conditions:
+    """The kstatus triple plus one more condition of another type (replacing its old value)."""
+    return [c for c in summary if c.get("type") != extra["type"]] + [extra]

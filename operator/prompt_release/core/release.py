@@ -9,12 +9,13 @@ so production keeps serving the last good prompt.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from prompt_release.core import conditions, configmap, history, payload
+from prompt_release.core.configmap import OPERATOR
 from prompt_release.core.hashing import short_hash
-from prompt_release.core.views import ReleaseView, VersionView
+from prompt_release.core.views import ReleaseStatusView, ReleaseView, VersionView
 
 # Condition reasons: part of the API (see docs/api.md).
 RELEASED = "Released"
@@ -25,6 +26,7 @@ HASH_MISMATCH = "HashMismatch"
 PAYLOAD_TOO_LARGE = "PayloadTooLarge"
 CONFIGMAP_CONFLICT = "ConfigMapConflict"
 PROGRESSING = "Progressing"
+ROLLED_BACK_ON_FAILURE = "RolledBackOnFailure"
 
 NORMAL, WARNING = "Normal", "Warning"
 
@@ -41,6 +43,8 @@ class ReleasePlan:
     status: dict[str, Any]
     config_map: dict[str, Any] | None = None
     events: list[Event] = field(default_factory=list)
+    stamps: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
+    """(workload, merge patch): pod templates to stamp so their pods restart (Restart)."""
 
     @property
     def ready(self) -> bool:
@@ -72,7 +76,7 @@ def resolve(release: ReleaseView, version: VersionView | None) -> str:
     if version is None:
         raise _RefusedError(
             VERSION_NOT_FOUND,
-            f"PromptVersion {release.version} not found in namespace {release.namespace}",
+            f"PromptVersion {release.target_version} not found in namespace {release.namespace}",
         )
     mismatch = version.mismatch(release.prompt)
     if mismatch:
@@ -80,11 +84,11 @@ def resolve(release: ReleaseView, version: VersionView | None) -> str:
     if version.problems:
         raise _RefusedError(
             VERSION_INVALID,
-            f"PromptVersion {release.version} is invalid: " + "; ".join(version.problems),
+            f"PromptVersion {version.name} is invalid: " + "; ".join(version.problems),
         )
     computed = version.content_hash
     assert computed is not None  # a spec without a hash has a problem that says so
-    if release.pin and release.pin != computed:
+    if release.pin and release.pin != computed and not release.held_back:
         raise _RefusedError(
             HASH_MISMATCH,
             f"spec.hash pins {release.pin}, but PromptVersion {release.version} hashes to "
@@ -99,54 +103,115 @@ def plan(
     existing: Mapping[str, Any] | None,
     now: str,
 ) -> ReleasePlan:
-    old = dict(release.status.raw)
-    name = release.config_map_name
+    """One pass: serve `version` (the release's target version, None when it doesn't exist)."""
     try:
         computed = resolve(release, version)
         assert version is not None
-        if existing is not None and not configmap.managed_by(existing, release.uid):
-            raise _RefusedError(
-                CONFIGMAP_CONFLICT,
-                f"ConfigMap {name} exists and is not managed by this release; rename or delete "
-                "it, or set spec.configMapName",
-            )
         entry: dict[str, Any] | None = None
-        if not release.status.serves(release.version, computed):
+        if not release.status.serves(version.name, computed):
             entry = history.new_entry(
-                old,
-                version=release.version,
+                release.status.raw,
+                version=version.name,
                 content_hash=computed,
                 changelog=release.changelog,
                 released_at=now,
                 by=release.released_by,
             )
-        live = entry or history.live_entry(old)
-        body = payload.build(
-            version.spec,
-            label=release.label,
-            version=release.version,
-            content_hash=computed,
-            revision=int(live["revision"]),
-            released_at=str(live["releasedAt"]),
-            changelog=live.get("changelog"),
-        )
-        config_data = payload.data(body)
-        size = configmap.size(config_data)
-        if size > configmap.CONFIGMAP_LIMIT:
-            raise _RefusedError(
-                PAYLOAD_TOO_LARGE,
-                f"the payload of PromptVersion {release.version} is {size} bytes, over the "
-                f"ConfigMap limit of {configmap.CONFIGMAP_LIMIT} bytes",
-            )
+        return _go_live(release, version, computed, entry, existing, now)
     except _RefusedError as refused:
         return _refusal(release, now, refused)
 
+
+def roll_back(
+    release: ReleaseView,
+    previous: VersionView,
+    existing: Mapping[str, Any] | None,
+    now: str,
+    why: str,
+) -> ReleasePlan:
+    """Serve `previous` again as a new revision, because what is live failed to roll out.
+
+    The failed revision is marked in the history, and spec.version is held back (not released
+    again) until it names another version.
+    """
+    old = dict(release.status.raw)
+    failed_revision = release.status.revision
+    old["history"] = [
+        {**entry, "rolloutFailed": why} if entry.get("revision") == failed_revision else dict(entry)
+        for entry in release.status.history
+    ]
+    old["rollout"] = {
+        **release.status.rollout,
+        "failedVersion": release.status.version,
+        "failedHash": release.status.hash,
+    }
+    marked = replace(release, status=ReleaseStatusView(old))
+    try:
+        computed = resolve(marked, previous)
+        entry = history.new_entry(
+            old,
+            version=previous.name,
+            content_hash=computed,
+            changelog=f"Automatic rollback: {why}",
+            released_at=now,
+            by=OPERATOR,
+        )
+        result = _go_live(marked, previous, computed, entry, existing, now)
+    except _RefusedError as refused:
+        return _refusal(marked, now, refused)
+    message = (
+        f"Revision {failed_revision} ({release.status.version}) failed to roll out: {why}; "
+        f"revision {entry['revision']} restores revision {entry.get('restores')} "
+        f"({previous.name})"
+    )
+    return ReleasePlan(
+        status=result.status,
+        config_map=result.config_map,
+        events=[Event(WARNING, ROLLED_BACK_ON_FAILURE, message)],
+    )
+
+
+def _go_live(
+    release: ReleaseView,
+    version: VersionView,
+    computed: str,
+    entry: dict[str, Any] | None,
+    existing: Mapping[str, Any] | None,
+    now: str,
+) -> ReleasePlan:
+    """Serve `version`: a new revision when `entry` is given, else keep the live one in place."""
+    old = dict(release.status.raw)
+    name = release.config_map_name
+    if existing is not None and not configmap.managed_by(existing, release.uid):
+        raise _RefusedError(
+            CONFIGMAP_CONFLICT,
+            f"ConfigMap {name} exists and is not managed by this release; rename or delete "
+            "it, or set spec.configMapName",
+        )
+    live = entry or history.live_entry(old)
+    body = payload.build(
+        version.spec,
+        label=release.label,
+        version=version.name,
+        content_hash=computed,
+        revision=int(live["revision"]),
+        released_at=str(live["releasedAt"]),
+        changelog=live.get("changelog"),
+    )
+    config_data = payload.data(body)
+    size = configmap.size(config_data)
+    if size > configmap.CONFIGMAP_LIMIT:
+        raise _RefusedError(
+            PAYLOAD_TOO_LARGE,
+            f"the payload of PromptVersion {version.name} is {size} bytes, over the "
+            f"ConfigMap limit of {configmap.CONFIGMAP_LIMIT} bytes",
+        )
     desired = configmap.desired(release, config_data, body)
     write = existing is None or not configmap.up_to_date(existing, desired)
     status = dict(old)
     status.update(
         observedGeneration=release.generation,
-        version=release.version,
+        version=version.name,
         hash=computed,
         shortHash=short_hash(computed),
         revision=int(live["revision"]),
@@ -158,7 +223,7 @@ def plan(
     elif release.history_limit_override and len(old.get("history") or []) > release.history_limit:
         status["history"] = list(old["history"])[: release.history_limit]
     message = (
-        f"Revision {live['revision']}: PromptVersion {release.version} "
+        f"Revision {live['revision']}: PromptVersion {version.name} "
         f"({short_hash(computed)}) is live in ConfigMap {name}"
     )
     status["conditions"] = conditions.ready(

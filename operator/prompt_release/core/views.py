@@ -110,6 +110,10 @@ class ReleaseStatusView:
         return None if found is None else str(found)
 
     @property
+    def rollout(self) -> Mapping[str, Any]:
+        return self.raw.get("rollout") or {}
+
+    @property
     def history(self) -> Sequence[Mapping[str, Any]]:
         return list(self.raw.get("history") or ())
 
@@ -153,6 +157,8 @@ class ReleaseView:
     config_map_override: str | None
     history_limit_override: int | None
     status: ReleaseStatusView
+    rollout_strategy: str = "HotReload"
+    rollback_on_failure: bool = False
     managed_fields: Sequence[Mapping[str, Any]] = ()
     creation_timestamp: str | None = None
     deleting: bool = False
@@ -161,6 +167,7 @@ class ReleaseView:
     def of(cls, body: Mapping[str, Any]) -> ReleaseView:
         meta, spec = body.get("metadata") or EMPTY, body.get("spec") or EMPTY
         limit = spec.get("historyLimit")
+        rollout = spec.get("rollout") or {}
         return cls(
             name=str(meta.get("name", "")),
             namespace=str(meta.get("namespace", "")),
@@ -176,6 +183,8 @@ class ReleaseView:
             config_map_override=spec.get("configMapName") or None,
             history_limit_override=None if limit is None else int(limit),
             status=ReleaseStatusView(body.get("status") or {}),
+            rollout_strategy=str(rollout.get("strategy") or "HotReload"),
+            rollback_on_failure=bool(rollout.get("rollbackOnFailure")),
             managed_fields=list(meta.get("managedFields") or ()),
             creation_timestamp=meta.get("creationTimestamp"),
             deleting=bool(meta.get("deletionTimestamp")),
@@ -194,6 +203,19 @@ class ReleaseView:
     @property
     def history_limit(self) -> int:
         return self.history_limit_override or history.DEFAULT_HISTORY_LIMIT
+
+    @property
+    def held_back(self) -> bool:
+        """spec.version failed to roll out and was rolled back: it isn't retried until
+        spec.version names another version."""
+        return bool(self.version) and self.status.rollout.get("failedVersion") == self.version
+
+    @property
+    def target_version(self) -> str:
+        """The version to serve: spec.version, or what is live while spec.version is held back."""
+        if self.held_back and self.status.version:
+            return self.status.version
+        return self.version
 
     @property
     def released_by(self) -> str | None:

@@ -23,6 +23,12 @@ RECONCILES = Counter(
     ["kind", "result"],
     registry=REGISTRY,
 )
+ROLLBACKS = Counter(
+    "promptrelease_rollbacks",
+    "Automatic rollbacks by cause (RolloutFailed: a consumer missed its progress deadline).",
+    ["reason"],
+    registry=REGISTRY,
+)
 DURATION = Histogram(
     "promptrelease_reconcile_duration_seconds",
     "How long one reconcile takes, reads and writes included.",

@@ -10,18 +10,20 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any, cast
 
 import kopf
 
 from prompt_release import RELEASE_PLURAL, VERSION_PLURAL
-from prompt_release.core import conditions
+from prompt_release.core import conditions, rollout
 from prompt_release.core import release as release_core
-from prompt_release.core.views import ReleaseView, VersionView
+from prompt_release.core.views import ReleaseStatusView, ReleaseView, VersionView
+from prompt_release.core.workloads import stamp_patch
 from prompt_release.kube import Kube
-from prompt_release.operator import metrics
+from prompt_release.operator import metrics, workloads
 from prompt_release.operator.options import Options
 from prompt_release.operator.shell import namespaced, now, until_no_conflict
 
@@ -33,6 +35,11 @@ ReleasesByVersion = kopf.Index[tuple[str, str], str]
 def releases_by_version(namespace: str | None, name: str, spec: Any, **_: Any) -> Any:
     """Index: the releases naming each version in their spec."""
     return {(namespace, spec.get("version")): name}
+
+
+def releases_by_config_map(namespace: str | None, body: Any, **_: Any) -> Any:
+    """Index: the release writing each ConfigMap (to wake it when a consumer changes)."""
+    return {(namespace, ReleaseView.of(body).config_map_name): body["metadata"]["name"]}
 
 
 def not_ready(status: Any, **_: Any) -> bool:
@@ -48,12 +55,12 @@ class Releases:
         self._locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
 
-    def changed(self, namespace: str | None, name: str, **_: Any) -> None:
-        self.reconcile(namespaced(namespace), name)
+    def changed(self, namespace: str | None, name: str, **indexes: Any) -> None:
+        self.reconcile(namespaced(namespace), name, indexes)
 
-    def retry(self, namespace: str | None, name: str, **_: Any) -> None:
+    def retry(self, namespace: str | None, name: str, **indexes: Any) -> None:
         """Causes we don't watch (an unmanaged ConfigMap deleted, say) clear without a change."""
-        self.reconcile(namespaced(namespace), name)
+        self.reconcile(namespaced(namespace), name, indexes)
 
     def event(self, type: str, body: Any, namespace: str | None, **_: Any) -> None:
         if type == "DELETED":
@@ -64,15 +71,23 @@ class Releases:
         namespace = namespaced(namespace)
         by_version: ReleasesByVersion = indexes["releases_by_version"]
         for release_name in list(by_version.get((namespace, name), [])):
-            self.reconcile(namespace, release_name)
+            self.reconcile(namespace, release_name, indexes)
 
-    def config_map_event(self, body: Any, namespace: str | None, **_: Any) -> None:
+    def config_map_event(self, body: Any, namespace: str | None, **indexes: Any) -> None:
         """A hand edit or deletion of a managed ConfigMap: let its release put it back."""
         if namespace is None:
             return
         for owner in body.get("metadata", {}).get("ownerReferences") or ():
             if owner.get("controller") and owner.get("kind") == "PromptRelease":
-                self.reconcile(namespace, str(owner["name"]))
+                self.reconcile(namespace, str(owner["name"]), indexes)
+
+    def workload_event(self, body: Any, namespace: str | None, **indexes: Any) -> None:
+        """A workload using a release's ConfigMap changed: its rollout may have moved on."""
+        if namespace is None:
+            return
+        by_config_map: workloads.ReleasesByConfigMap = indexes["releases_by_config_map"]
+        for release_name in workloads.releases_to_wake(by_config_map, namespace, body):
+            self.reconcile(namespace, release_name, indexes)
 
     @contextmanager
     def _locked(self, namespace: str, name: str) -> Iterator[None]:
@@ -82,38 +97,52 @@ class Releases:
         with lock:
             yield
 
-    def reconcile(self, namespace: str, name: str) -> None:
-        """Bring one release's ConfigMap and status to what its spec asks for."""
+    def reconcile(self, namespace: str, name: str, indexes: Mapping[str, Any]) -> None:
+        """Bring one release's ConfigMap, consumers and status to what its spec asks for."""
+        consumers: workloads.WorkloadIndex = indexes["workloads_by_config_map"]
         with self._locked(namespace, name):
-            until_no_conflict(lambda: self._once(namespace, name), self.options.conflict_retries)
+            until_no_conflict(
+                lambda: self._once(namespace, name, consumers), self.options.conflict_retries
+            )
 
-    def _once(self, namespace: str, name: str) -> None:
+    def _once(self, namespace: str, name: str, consumers: workloads.WorkloadIndex) -> None:
         with metrics.reconciling("PromptRelease") as outcome:
             body = self.kube.find(RELEASE_PLURAL, namespace, name)
             if body is None or body["metadata"].get("deletionTimestamp"):
                 metrics.RELEASES.forget(namespace, name)
                 return
-            if not self._pass(body):
+            if not self._pass(body, consumers):
                 outcome["result"] = "refused"
 
-    def _pass(self, body: dict[str, Any]) -> bool:
+    def _version(self, namespace: str, name: str) -> VersionView | None:
+        found = self.kube.find(VERSION_PLURAL, namespace, name)
+        return None if found is None else VersionView.of(found)
+
+    def _pass(self, body: dict[str, Any], consumers: workloads.WorkloadIndex) -> bool:
         """One pass over a release: read, plan, write once. True when it ends Ready."""
         if not (body.get("status") or {}).get("conditions"):
             body = self.kube.write_status(
                 RELEASE_PLURAL, body, release_core.first_visit(ReleaseView.of(body), now())
             )
         release = ReleaseView.of(body)
-        found = self.kube.find(VERSION_PLURAL, release.namespace, release.version)
-        version = None if found is None else VersionView.of(found)
         existing = self.kube.find_config_map(release.namespace, release.config_map_name)
-        plan = release_core.plan(release, version, existing, now())
+        stamp_time = now()
+        plan = release_core.plan(
+            release, self._version(release.namespace, release.target_version), existing, stamp_time
+        )
+        if plan.ready:
+            plan = self._roll_out(release, plan, existing, consumers, stamp_time)
         if plan.config_map is not None:
             self.kube.write_config_map(plan.config_map, existing)
+        for workload, patch in plan.stamps:
+            self.kube.patch_workload(workload.kind, workload.namespace, workload.name, patch)
         if conditions.status_changed(release.status.raw, plan.status):
             self.kube.write_status(RELEASE_PLURAL, body, plan.status)
         for event in plan.events:
             kopf.event(cast(Any, body), type=event.type, reason=event.reason, message=event.message)
         metrics.RELEASES.record(release, plan.status)
+        if any(event.reason == release_core.ROLLED_BACK_ON_FAILURE for event in plan.events):
+            metrics.ROLLBACKS.labels(rollout.ROLLOUT_FAILED).inc()
         if plan.events or plan.config_map is not None:
             ready = conditions.ready_of(plan.status)
             log.info(
@@ -124,3 +153,53 @@ class Releases:
                 ready.get("message"),
             )
         return plan.ready
+
+    def _roll_out(
+        self,
+        release: ReleaseView,
+        plan: release_core.ReleasePlan,
+        existing: Mapping[str, Any] | None,
+        consumers: workloads.WorkloadIndex,
+        now_: str,
+    ) -> release_core.ReleasePlan:
+        """Add the workloads to a plan whose ConfigMap is live: stamps, status.rollout, Ready.
+
+        A failed rollout with rollbackOnFailure brings the previous revision back (once: the
+        failed version is held back until spec.version names another one).
+        """
+        found = workloads.consumers(consumers, release.namespace, release.config_map_name)
+        assessment = rollout.assess(
+            release, int(plan.status["revision"]), str(plan.status["hash"]), found
+        )
+        if (
+            assessment.phase == rollout.FAILED
+            and release.rollback_on_failure
+            and not release.held_back
+        ):
+            earlier = release.status.previous_entry()
+            previous = earlier and self._version(release.namespace, str(earlier["version"]))
+            if isinstance(previous, VersionView):
+                plan = release_core.roll_back(
+                    release, previous, existing, now_, str(assessment.rollout["message"])
+                )
+                if not plan.ready:
+                    return plan
+                release = replace(release, status=ReleaseStatusView(plan.status))
+                assessment = rollout.assess(
+                    release, int(plan.status["revision"]), str(plan.status["hash"]), found
+                )
+        status = dict(plan.status)
+        status["rollout"] = assessment.rollout
+        status["conditions"] = rollout.conditions_for(release, plan.status, assessment, now_)
+        return release_core.ReleasePlan(
+            status=status,
+            config_map=plan.config_map,
+            events=[*plan.events, *assessment.events],
+            stamps=[
+                (
+                    workload,
+                    stamp_patch(release.name, int(status["revision"]), str(status["hash"])),
+                )
+                for workload in assessment.stamps
+            ],
+        )

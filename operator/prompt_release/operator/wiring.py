@@ -12,9 +12,11 @@ from prompt_release.core.configmap import MANAGED_BY, OPERATOR
 from prompt_release.kube import Kube
 from prompt_release.operator import releases as release_handlers
 from prompt_release.operator import versions as version_handlers
+from prompt_release.operator import workloads as workload_handlers
 from prompt_release.operator.bookkeeping import SpecDigestStorage
 from prompt_release.operator.options import Options
 from prompt_release.operator.versions import RELEASES, VERSIONS
+from prompt_release.operator.workloads import WORKLOADS
 
 FINALIZER = f"{GROUP}/in-use-protection"
 
@@ -45,6 +47,16 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
         release_handlers.releases_by_version
     )
     kopf.index(*RELEASES, registry=reg, id="release_links")(version_handlers.release_links)
+    kopf.index(*RELEASES, registry=reg, id="releases_by_config_map")(
+        release_handlers.releases_by_config_map
+    )
+    for group, version, plural in WORKLOADS:
+        kopf.index(group, version, plural, registry=reg, id="workloads_by_config_map")(
+            workload_handlers.workloads_by_config_map
+        )
+        on.event(group, version, plural, registry=reg, id=f"{plural}_event")(
+            releases.workload_event
+        )
     kopf.index(*VERSIONS, registry=reg, id="versions_by_label")(version_handlers.versions_by_label)
     kopf.index(*VERSIONS, registry=reg, id="version_serving")(version_handlers.version_serving)
 

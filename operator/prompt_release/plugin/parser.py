@@ -20,6 +20,7 @@ from prompt_release.plugin.verbs.inspect import (
     cmd_status,
 )
 from prompt_release.plugin.verbs.releasing import cmd_promote, cmd_release, cmd_rollback
+from prompt_release.plugin.verbs.rollout import cmd_rollout_status
 
 EXAMPLES = {
     "hash": "kubectl prompt hash prompts/ticket-summarizer-v3.yaml",
@@ -32,6 +33,7 @@ EXAMPLES = {
     "rollback": "kubectl prompt rollback ticket-summarizer -l production --to-revision 2",
     "render": "kubectl prompt render ticket-summarizer -l production --var ticket='Printer on "
     "fire'",
+    "rollout": "kubectl prompt rollout status ticket-summarizer -l production --timeout 5m",
     "new-version": "kubectl prompt new-version ticket-summarizer --from ticket-summarizer-v3 "
     "-f template.txt",
 }
@@ -127,6 +129,40 @@ def _releasing_verbs(verbs: Verbs) -> None:
     sub.add_argument("-m", "--message", help="the changelog")
 
 
+def _duration(text: str) -> float:
+    """Seconds from `90`, `90s`, `5m` or `1h` (kubectl's --timeout habit)."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        if text and text[-1] in units:
+            return float(text[:-1]) * units[text[-1]]
+        return float(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 90s, 5m)") from error
+
+
+def _rollout_verbs(verbs: Verbs) -> None:
+    helptext = "wait for the workloads using a release to serve its live revision"
+    sub = verbs.add("rollout", helptext, cmd_rollout_status)
+    sub.add_argument("action", choices=["status"], help="status: watch the rollout")
+    sub.add_argument("prompt")
+    sub.add_argument("-l", "--label", required=True)
+    sub.add_argument(
+        "-w",
+        "--watch",
+        type=lambda text: text.lower() not in ("false", "0", "no"),
+        default=True,
+        nargs="?",
+        const=True,
+        help="wait until it finishes (default true; --watch=false looks once)",
+    )
+    sub.add_argument(
+        "--timeout",
+        type=_duration,
+        default=0,
+        help="give up after this long, e.g. 5m (default: wait forever)",
+    )
+
+
 def _authoring_verbs(verbs: Verbs) -> None:
     helptext = "create the next version of a prompt from a file"
     sub = verbs.add("new-version", helptext, cmd_new_version, verbs.writes)
@@ -153,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     _reading_verbs(verbs)
     _releasing_verbs(verbs)
     _authoring_verbs(verbs)
+    _rollout_verbs(verbs)
     return parser
 
 

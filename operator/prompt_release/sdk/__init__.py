@@ -28,6 +28,7 @@ from typing import Any
 from prompt_release.core import payload as schema
 from prompt_release.core.payload import PayloadError, PromptError
 from prompt_release.core.templates import TemplateError, check_variables, render_text
+from prompt_release.sdk.info import info, metrics_text, serve_info
 
 __all__ = [
     "MountedPrompt",
@@ -35,8 +36,11 @@ __all__ = [
     "Prompt",
     "PromptError",
     "RenderError",
+    "info",
     "load_payload",
+    "metrics_text",
     "parse_payload",
+    "serve_info",
 ]
 
 log = logging.getLogger("prompt_release.sdk")

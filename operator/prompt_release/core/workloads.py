@@ -1,0 +1,179 @@
+"""Workloads that use a release's ConfigMap: found in their pod templates, never declared.
+
+A Deployment, StatefulSet or DaemonSet uses a ConfigMap through a `configMap` volume, a
+`projected` volume source, `envFrom` or `env[].valueFrom.configMapKeyRef`. Only whole volumes
+without `subPath` see the kubelet swap the files; the rest read the prompt once, at start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from prompt_release import GROUP
+
+KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+PLURALS = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
+
+VOLUME, PROJECTED, ENV_FROM, ENV, SUB_PATH = "volume", "projected", "envFrom", "env", "subPath"
+HOT_RELOADING = frozenset({VOLUME, PROJECTED})
+
+RESTART_ANNOTATION = f"{GROUP}/restart-on-release"
+"""On a workload: "true" restarts it on every release of any prompt it uses, whatever the
+release's strategy (as Reloader's `reloader.stakater.com/auto` does)."""
+
+
+def revision_annotation(release_name: str) -> str:
+    """The pod-template annotation a Restart stamps: one per release, so releases never fight."""
+    return f"{release_name}.{GROUP}/revision"
+
+
+def hash_annotation(release_name: str) -> str:
+    return f"{release_name}.{GROUP}/hash"
+
+
+def _containers(pod_spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    yield from pod_spec.get("initContainers") or ()
+    yield from pod_spec.get("containers") or ()
+
+
+def config_map_uses(template: Mapping[str, Any]) -> dict[str, set[str]]:
+    """ConfigMap name -> how this pod template uses it: volume, projected, envFrom, env, subPath."""
+    pod = template.get("spec") or {}
+    uses: dict[str, set[str]] = {}
+    by_volume: dict[str, str] = {}
+    for volume in pod.get("volumes") or ():
+        if (volume.get("configMap") or {}).get("name"):
+            name = str(volume["configMap"]["name"])
+            uses.setdefault(name, set()).add(VOLUME)
+            by_volume[str(volume.get("name"))] = name
+        for source in (volume.get("projected") or {}).get("sources") or ():
+            if (source.get("configMap") or {}).get("name"):
+                name = str(source["configMap"]["name"])
+                uses.setdefault(name, set()).add(PROJECTED)
+                by_volume[str(volume.get("name"))] = name
+    for container in _containers(pod):
+        for source in container.get("envFrom") or ():
+            if (source.get("configMapRef") or {}).get("name"):
+                uses.setdefault(str(source["configMapRef"]["name"]), set()).add(ENV_FROM)
+        for variable in container.get("env") or ():
+            ref = (variable.get("valueFrom") or {}).get("configMapKeyRef") or {}
+            if ref.get("name"):
+                uses.setdefault(str(ref["name"]), set()).add(ENV)
+        for mount in container.get("volumeMounts") or ():
+            if mount.get("subPath") and str(mount.get("name")) in by_volume:
+                uses[by_volume[str(mount["name"])]].add(SUB_PATH)
+    return uses
+
+
+def hot_reloads(uses: set[str]) -> bool:
+    """Does the kubelet's file swap reach every way this workload reads the ConfigMap?"""
+    return bool(uses) and uses <= HOT_RELOADING
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What a rollout needs to know of one workload, from its spec and status."""
+
+    kind: str
+    namespace: str
+    name: str
+    generation: int
+    observed_generation: int
+    desired: int
+    updated: int
+    ready: int
+    available: int
+    deadline_exceeded: bool
+    stamps: tuple[tuple[str, str], ...]
+    """Our annotations on its pod template: (key, value)."""
+    opted_in: bool
+    uses: tuple[tuple[str, tuple[str, ...]], ...]
+    """(ConfigMap name, how it is used)."""
+
+    @classmethod
+    def of(cls, body: Mapping[str, Any], kind: str | None = None) -> Workload:
+        """`kind` when the body may lack it (items of a list response do)."""
+        kind = str(kind or body.get("kind", ""))
+        meta, spec = body.get("metadata") or {}, body.get("spec") or {}
+        status = body.get("status") or {}
+        template = spec.get("template") or {}
+        annotations = (template.get("metadata") or {}).get("annotations") or {}
+        if kind == "DaemonSet":
+            desired = int(status.get("desiredNumberScheduled") or 0)
+            updated = int(status.get("updatedNumberScheduled") or 0)
+            ready = int(status.get("numberReady") or 0)
+            available = int(status.get("numberAvailable") or 0)
+        else:
+            desired = int(spec.get("replicas", 1) if spec.get("replicas") is not None else 1)
+            updated = int(status.get("updatedReplicas") or 0)
+            ready = int(status.get("readyReplicas") or 0)
+            available = int(status.get("availableReplicas") or 0)
+        progressing: Mapping[str, Any] = next(
+            (c for c in status.get("conditions") or () if c.get("type") == "Progressing"), {}
+        )
+        return cls(
+            kind=kind,
+            namespace=str(meta.get("namespace", "")),
+            name=str(meta.get("name", "")),
+            generation=int(meta.get("generation") or 0),
+            observed_generation=int(status.get("observedGeneration") or 0),
+            desired=desired,
+            updated=updated,
+            ready=ready,
+            available=available,
+            deadline_exceeded=progressing.get("reason") == "ProgressDeadlineExceeded",
+            stamps=tuple(
+                sorted(
+                    (k, str(v))
+                    for k, v in annotations.items()
+                    if k.endswith(f".{GROUP}/revision") or k.endswith(f".{GROUP}/hash")
+                )
+            ),
+            opted_in=str((meta.get("annotations") or {}).get(RESTART_ANNOTATION, "")).lower()
+            == "true",
+            uses=tuple(
+                sorted(
+                    (name, tuple(sorted(how))) for name, how in config_map_uses(template).items()
+                )
+            ),
+        )
+
+    def uses_of(self, config_map: str) -> set[str]:
+        return next((set(how) for name, how in self.uses if name == config_map), set())
+
+    def stamped(self, release_name: str) -> tuple[int | None, str | None]:
+        """The revision and hash a Restart stamped for this release, if any."""
+        found = dict(self.stamps)
+        revision = found.get(revision_annotation(release_name))
+        return (
+            int(revision) if revision and revision.isdigit() else None,
+            found.get(hash_annotation(release_name)),
+        )
+
+    @property
+    def settled(self) -> bool:
+        """Its controller saw the newest spec and every replica runs it, ready and available."""
+        return (
+            self.observed_generation >= self.generation
+            and self.updated >= self.desired
+            and self.ready >= self.desired
+            and self.available >= self.desired
+        )
+
+
+def stamp_patch(release_name: str, revision: int, content_hash: str) -> dict[str, Any]:
+    """The merge patch that makes a workload roll its pods onto this revision."""
+    return {
+        "spec": {
+            "template": {
+                "metadata": {
+                    "annotations": {
+                        revision_annotation(release_name): str(revision),
+                        hash_annotation(release_name): content_hash,
+                    }
+                }
+            }
+        }
+    }
