@@ -175,6 +175,49 @@ class LocalControlPlane:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    # -- faults: one component stopped and started again in place ------------------------------
+
+    def restart_apiserver(self, *, kill: bool = True) -> float:
+        """kube-apiserver killed (SIGKILL; SIGTERM with kill=False) and started again on the same
+        port and etcd; the seconds until it is ready again. Clients see their watches drop."""
+        return self._restart("kube-apiserver", kill=kill)
+
+    def restart_etcd(self, *, kill: bool = True) -> float:
+        """etcd killed and started again on its data and ports; the seconds until kube-apiserver
+        (which stays up, its storage gone meanwhile) is ready again."""
+        started = time.monotonic()
+        self._restart("etcd", kill=kill)
+        self._wait("kube-apiserver", f"{self.server}/readyz", self._admin_context(), timeout=120)
+        return time.monotonic() - started
+
+    def _restart(self, name: str, *, kill: bool) -> float:
+        old = self.processes[name]
+        assert isinstance(old.args, list), old.args
+        argv = [str(arg) for arg in old.args]
+        if old.poll() is None:
+            if kill:
+                old.kill()
+            else:
+                old.terminate()
+            old.wait(timeout=30)
+        logfile = self.logs / f"{name}.log"
+        if logfile.exists():  # keep each life's log: name.log, name.1.log, ...
+            lives = len(list(self.logs.glob(f"{name}.*.log")))
+            logfile.rename(self.logs / f"{name}.{lives + 1}.log")
+        started = time.monotonic()
+        self._spawn(name, argv[1:])
+        if name == "etcd":
+            client_url = next(a for a in argv if a.startswith("--listen-client-urls="))
+            self._wait(name, f"{client_url.split('=', 1)[1]}/health", None, timeout=60)
+        else:
+            self._wait(name, f"{self.server}/readyz", self._admin_context(), timeout=120)
+        return time.monotonic() - started
+
+    def _admin_context(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=str(self._pki["ca"]))
+        ctx.load_cert_chain(str(self._pki["admin_cert"]), str(self._pki["admin_key"]))
+        return ctx
+
     # -- components -------------------------------------------------------------------------
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
