@@ -26,8 +26,16 @@ def is_status(error: BaseException, *codes: int) -> bool:
 
 
 def merge_patch_of(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON merge patch turning `old` into `new` at the top level: removed keys are null."""
-    return {**{key: None for key in old if key not in new}, **new}
+    """The JSON merge patch (RFC 7386) turning `old` into `new`: a key `new` lacks is null, at
+    any depth of objects; lists are replaced whole."""
+    patch: dict[str, Any] = {key: None for key in old if key not in new}
+    for key, value in new.items():
+        before = old.get(key)
+        if isinstance(value, Mapping) and isinstance(before, Mapping):
+            patch[key] = merge_patch_of(before, value)
+        else:
+            patch[key] = value
+    return patch
 
 
 class Kube:

@@ -91,6 +91,7 @@ def deployment(
             "updatedReplicas": updated,
             "readyReplicas": available,
             "availableReplicas": available,
+            "replicas": replicas,
             "conditions": [
                 {
                     "type": "Progressing",

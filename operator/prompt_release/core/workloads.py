@@ -85,6 +85,8 @@ class Workload:
     updated: int
     ready: int
     available: int
+    total: int
+    """Pods of every revision still there (old ones terminate last in a rolling update)."""
     deadline_exceeded: bool
     stamps: tuple[tuple[str, str], ...]
     """Our annotations on its pod template: (key, value)."""
@@ -105,11 +107,13 @@ class Workload:
             updated = int(status.get("updatedNumberScheduled") or 0)
             ready = int(status.get("numberReady") or 0)
             available = int(status.get("numberAvailable") or 0)
+            total = int(status.get("currentNumberScheduled") or 0)
         else:
             desired = int(spec.get("replicas", 1) if spec.get("replicas") is not None else 1)
             updated = int(status.get("updatedReplicas") or 0)
             ready = int(status.get("readyReplicas") or 0)
             available = int(status.get("availableReplicas") or 0)
+            total = int(status.get("replicas") or 0)
         progressing: Mapping[str, Any] = next(
             (c for c in status.get("conditions") or () if c.get("type") == "Progressing"), {}
         )
@@ -123,6 +127,7 @@ class Workload:
             updated=updated,
             ready=ready,
             available=available,
+            total=total,
             deadline_exceeded=progressing.get("reason") == "ProgressDeadlineExceeded",
             stamps=tuple(
                 sorted(
@@ -154,10 +159,12 @@ class Workload:
 
     @property
     def settled(self) -> bool:
-        """Its controller saw the newest spec and every replica runs it, ready and available."""
+        """Its controller saw the newest spec, every replica runs it, ready and available, and
+        no pod of an older template is left (what `kubectl rollout status` waits for)."""
         return (
             self.observed_generation >= self.generation
             and self.updated >= self.desired
+            and self.total <= self.updated
             and self.ready >= self.desired
             and self.available >= self.desired
         )

@@ -1,0 +1,222 @@
+"""Rollout to the workloads, on the real control plane with kwok running the pods."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from tests.kube import Kubectl, OperatorProcess, eventually
+from tests.prompts import apply, condition, release, released, version
+
+pytestmark = pytest.mark.integration
+
+HOLD = "kwok.promptrelease.io/ready"  # "false" holds a kwok pod not Ready (tests/controlplane)
+REVISION = "summarizer-production.promptrelease.io/revision"
+RESTART = {"strategy": "Restart", "rollbackOnFailure": True}
+
+
+def deployment(
+    name: str,
+    *,
+    replicas: int = 3,
+    env: bool = False,
+    deadline: int = 600,
+    annotations: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    container: dict[str, Any] = {"name": "app", "image": "example.invalid/app:1"}
+    pod: dict[str, Any] = {"containers": [container]}
+    if env:
+        container["envFrom"] = [{"configMapRef": {"name": "summarizer-production"}}]
+    else:
+        container["volumeMounts"] = [{"name": "prompt", "mountPath": "/etc/prompt"}]
+        pod["volumes"] = [{"name": "prompt", "configMap": {"name": "summarizer-production"}}]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "annotations": annotations or {}},
+        "spec": {
+            "replicas": replicas,
+            "progressDeadlineSeconds": deadline,
+            "strategy": {"rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": pod},
+        },
+    }
+
+
+def rollout_of(kubectl: Kubectl, name: str = "summarizer-production") -> dict[str, Any]:
+    return dict(kubectl.get("promptrelease", name).get("status", {}).get("rollout") or {})
+
+
+def event_reasons(kubectl: Kubectl, *wanted: str) -> set[str]:
+    """The Event reasons in the namespace, once all of `wanted` are among them."""
+
+    def probe() -> set[str] | None:
+        reasons = {e["reason"] for e in json.loads(kubectl("get", "events", "-o", "json"))["items"]}
+        return reasons if set(wanted) <= reasons else None
+
+    return eventually(probe, what=f"Events {', '.join(wanted)}")
+
+
+def available(kubectl: Kubectl, name: str, replicas: int, revision: int) -> dict[str, Any]:
+    """The Deployment once every replica runs the pod template stamped with `revision`."""
+
+    def probe() -> dict[str, Any] | None:
+        found = kubectl.get("deployment", name)
+        annotations = found["spec"]["template"]["metadata"].get("annotations") or {}
+        status = found.get("status", {})
+        done = (
+            annotations.get(REVISION) == str(revision)
+            and status.get("observedGeneration", 0) >= found["metadata"]["generation"]
+            and status.get("updatedReplicas") == replicas
+            and status.get("availableReplicas") == replicas
+            and status.get("replicas") == replicas
+        )
+        return found if done else None
+
+    return eventually(probe, timeout=120, what=f"{name}: {replicas} pods on revision {revision}")
+
+
+def test_restart_rolls_the_deployment_and_ready_waits_for_the_new_pods(
+    kubectl: Kubectl, operator: OperatorProcess
+) -> None:
+    apply(kubectl, version("summarizer-v1"), version("summarizer-v2"), deployment("web"))
+    apply(kubectl, release("summarizer-v1", rollout=RESTART))
+    released(kubectl, "summarizer-production", 1)
+    available(kubectl, "web", 3, 1)
+
+    started = time.monotonic()
+    apply(kubectl, release("summarizer-v2", rollout=RESTART))
+
+    def rolling() -> dict[str, Any] | None:
+        obj = kubectl.get("promptrelease", "summarizer-production")
+        return obj if obj.get("status", {}).get("revision") == 2 else None
+
+    during = eventually(rolling, what="revision 2 written")
+    # Ready waits for the pods: never True for revision 2 before the Deployment finished.
+    done = released(kubectl, "summarizer-production", 2)
+    took = time.monotonic() - started
+    web = available(kubectl, "web", 3, 2)
+    assert condition(done, "RolledOut")["status"] == "True"
+    rollout = done["status"]["rollout"]
+    assert rollout["phase"] == "Complete" and rollout["revision"] == 2
+    (entry,) = rollout["workloads"]
+    assert entry["kind"] == "Deployment" and entry["name"] == "web"
+    assert (entry["strategy"], entry["desired"], entry["available"]) == ("Restart", 3, 3)
+    assert web["status"]["availableReplicas"] == 3
+    if condition(during).get("status") == "True":  # the operator was faster than the watch
+        assert during["status"].get("rollout", {}).get("phase") == "Complete"
+    print(f"\napply -> RolledOut=True for 3 replicas: {took:.1f} s")
+
+
+def test_hot_reload_consumers_are_listed_and_env_consumers_named(
+    kubectl: Kubectl, operator: OperatorProcess
+) -> None:
+    apply(
+        kubectl,
+        version("summarizer-v1"),
+        deployment("mounts", replicas=1),
+        deployment("reads-env", replicas=1, env=True),
+    )
+    apply(kubectl, release("summarizer-v1"))
+    released(kubectl, "summarizer-production", 1)
+
+    def listed() -> dict[str, Any] | None:
+        found = rollout_of(kubectl)
+        return found if len(found.get("workloads") or []) == 2 else None
+
+    rollout = eventually(listed, what="both consumers in status.rollout")
+    by_name = {w["name"]: w for w in rollout["workloads"]}
+    assert by_name["mounts"]["strategy"] == "HotReload" and "message" not in by_name["mounts"]
+    assert by_name["reads-env"]["uses"] == ["envFrom"]
+    assert "envFrom" in by_name["reads-env"]["message"]
+    assert rollout["phase"] == "Complete"
+    template = kubectl.get("deployment", "mounts")["spec"]["template"]["metadata"]
+    assert REVISION not in (template.get("annotations") or {})  # hot reload never restarts
+    event_reasons(kubectl, "CannotHotReload")
+
+
+def test_a_workload_opts_in_to_restarts_with_an_annotation(
+    kubectl: Kubectl, operator: OperatorProcess
+) -> None:
+    opted = deployment(
+        "opted", replicas=1, annotations={"promptrelease.io/restart-on-release": "true"}
+    )
+    apply(kubectl, version("summarizer-v1"), opted)
+    apply(kubectl, release("summarizer-v1"))
+    released(kubectl, "summarizer-production", 1)
+    available(kubectl, "opted", 1, 1)
+
+
+def test_a_failed_rollout_is_rolled_back_once_and_the_pods_serve_the_old_prompt(
+    kubectl: Kubectl, operator: OperatorProcess
+) -> None:
+    apply(kubectl, version("summarizer-v1"), version("summarizer-v2"))
+    apply(kubectl, deployment("web", replicas=3, deadline=10))
+    apply(kubectl, release("summarizer-v1", rollout=RESTART))
+    released(kubectl, "summarizer-production", 1)
+    available(kubectl, "web", 3, 1)
+
+    # v2 "breaks" the pods: the new ones never become Ready, past a 10 s progress deadline.
+    kubectl(
+        "patch",
+        "deployment",
+        "web",
+        "--type=merge",
+        "-p",
+        json.dumps({"spec": {"template": {"metadata": {"annotations": {HOLD: "false"}}}}}),
+    )
+    apply(kubectl, release("summarizer-v2", rollout=RESTART))
+
+    def rolled_back() -> dict[str, Any] | None:
+        obj = kubectl.get("promptrelease", "summarizer-production")
+        return obj if obj.get("status", {}).get("revision") == 3 else None
+
+    obj = eventually(rolled_back, timeout=120, what="the automatic rollback to revision 3")
+    status = obj["status"]
+    newest, failed = status["history"][0], status["history"][1]
+    assert newest["version"] == "summarizer-v1" and newest["restores"] == 1
+    assert newest["changelog"].startswith("Automatic rollback: revision 2 failed to roll out")
+    assert newest["releasedBy"] == "prompt-release-operator"
+    assert failed["revision"] == 2 and "progress deadline" in failed["rolloutFailed"]
+    assert status["rollout"]["failedVersion"] == "summarizer-v2"
+    cm = json.loads(kubectl.get("configmap", "summarizer-production")["data"]["prompt.json"])
+    assert (cm["version"], cm["revision"]) == ("summarizer-v1", 3)
+    event_reasons(kubectl, "RolloutFailed", "RolledBackOnFailure")
+
+    # The cause goes away: the Deployment rolls back to pods on the old prompt (revision 3).
+    kubectl(
+        "patch",
+        "deployment",
+        "web",
+        "--type=json",
+        "-p",
+        json.dumps(
+            [
+                {
+                    "op": "remove",
+                    "path": "/spec/template/metadata/annotations/" + HOLD.replace("/", "~1"),
+                }
+            ]
+        ),
+    )
+    available(kubectl, "web", 3, 3)
+
+    def settled() -> dict[str, Any] | None:
+        found = kubectl.get("promptrelease", "summarizer-production")
+        return found if condition(found, "RolledOut").get("status") == "True" else None
+
+    final = eventually(settled, timeout=120, what="RolledOut=True on revision 3")
+    assert final["status"]["revision"] == 3  # never loops back to the failed version
+    ready = condition(final)
+    assert (ready["status"], ready["reason"]) == ("False", "RolledBackOnFailure")
+    assert condition(final, "Stalled")["status"] == "True"
+
+    # Pointing spec.version elsewhere releases again.
+    apply(kubectl, version("summarizer-v3"), release("summarizer-v3", rollout=RESTART))
+    released(kubectl, "summarizer-production", 4)
+    available(kubectl, "web", 3, 4)
+    assert "failedVersion" not in rollout_of(kubectl)
