@@ -7,7 +7,12 @@ from typing import Any
 
 from prompt_release.core.canonical import CanonicalizationError
 from prompt_release.core.hashing import content_hash
-from prompt_release.core.templates import TemplateError, placeholders, template_format_of
+from prompt_release.core.templates import (
+    TemplateError,
+    placeholders,
+    refusals,
+    template_format_of,
+)
 
 MAX_PROMPT_BYTES = 1_048_576
 
@@ -33,12 +38,15 @@ def prompt_texts(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def _placeholder_report(spec: Mapping[str, Any]) -> tuple[set[str], list[str]]:
-    """The placeholders the prompt's texts use, and each text's syntax error, named."""
+    """The placeholders the prompt's texts use, and each syntax error or unsafe one, named."""
     used: set[str] = set()
     errors: list[str] = []
     for where, text in prompt_texts(spec):
         try:
             used |= placeholders(text, template_format_of(spec))
+            errors.extend(
+                f"{where}: {refused}" for refused in refusals(text, template_format_of(spec))
+            )
         except TemplateError as error:
             errors.append(f"{where}: {error}")
     return used, errors

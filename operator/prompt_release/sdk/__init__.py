@@ -13,6 +13,10 @@ The kubelet updates a mounted ConfigMap by writing a new timestamped folder and 
 `..data` symlink. `MountedPrompt` notices the swap (one `readlink` at most every
 `check_interval` seconds, on access: no background polling), reloads, verifies the payload's
 hash, and keeps serving the last good prompt if the new files can't be read or don't verify.
+
+A payload is also refused at load, whether or not it verifies, when a template holds what the
+operator's validation refuses (an f-string placeholder with attribute or index access, a jinja2
+expression reaching an internal attribute): a ConfigMap edited by hand can't smuggle one in.
 """
 
 from __future__ import annotations
@@ -27,7 +31,12 @@ from typing import Any
 
 from prompt_release.core import payload as schema
 from prompt_release.core.payload import PayloadError, PromptError
-from prompt_release.core.templates import TemplateError, check_variables, render_text
+from prompt_release.core.templates import (
+    TemplateError,
+    check_variables,
+    checked_placeholders,
+    render_text,
+)
 from prompt_release.sdk.info import info, metrics_text, serve_info
 
 __all__ = [
@@ -96,9 +105,39 @@ class Prompt(schema.Payload):
             raise RenderError(f"{self.name} {self.version}: {error}") from error
 
 
+def _texts(prompt: Prompt) -> list[tuple[str, str]]:
+    """(where, text) for every template text of a payload."""
+    if prompt.template is not None:
+        if not isinstance(prompt.template, str):
+            raise PayloadError(f"{PAYLOAD_FILE}: template must be a string")
+        return [("template", prompt.template)]
+    texts: list[tuple[str, str]] = []
+    for index, message in enumerate(prompt.messages or ()):
+        content = message.get("content", "") if isinstance(message, Mapping) else None
+        if not isinstance(content, str):
+            raise PayloadError(f"{PAYLOAD_FILE}: messages[{index}] must have a string content")
+        texts.append((f"messages[{index}].content", content))
+    return texts
+
+
+def _refuse_unsafe_templates(prompt: Prompt) -> Prompt:
+    """The prompt, unless a template holds what validation refuses (PayloadError naming it)."""
+    for where, text in _texts(prompt):
+        try:
+            checked_placeholders(text, prompt.template_format)
+        except TemplateError as error:
+            raise PayloadError(
+                f"{PAYLOAD_FILE} {prompt.name} {prompt.version}: {where}: {error}"
+            ) from error
+    return prompt
+
+
 def parse_payload(text: str, *, verify: bool = True) -> Prompt:
-    """A Prompt from the text of prompt.json; with `verify`, refuse it unless it re-hashes."""
-    return schema.parse(text, verify=verify, into=Prompt)
+    """A Prompt from the text of prompt.json; with `verify`, refuse it unless it re-hashes.
+
+    Refused either way (PayloadError) when a template is unsafe: see the module's docstring.
+    """
+    return _refuse_unsafe_templates(schema.parse(text, verify=verify, into=Prompt))
 
 
 def load_payload(directory: str | os.PathLike[str], *, verify: bool = True) -> Prompt:
