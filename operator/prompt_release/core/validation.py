@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from prompt_release.core.canonical import CanonicalizationError
@@ -15,6 +16,14 @@ from prompt_release.core.templates import (
 )
 
 MAX_PROMPT_BYTES = 1_048_576
+MAX_PARAMETER_DEPTH = 64
+"""How deeply `model.parameters` may nest (objects and lists); JSON schemas fit easily."""
+
+API_SERVER_MAX_JSON_DEPTH = 10_000
+"""The nesting the API server's JSON decoder accepts: what a reader of its objects must parse."""
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""C0 and C1 control characters and DEL, except tab, newline and carriage return."""
 
 HashResult = str | CanonicalizationError
 """A content hash, or why the spec has none."""
@@ -25,6 +34,24 @@ def hash_result(spec: Mapping[str, Any]) -> HashResult:
         return content_hash(spec)
     except CanonicalizationError as error:
         return error
+    except RecursionError:
+        return CanonicalizationError("the spec nests too deeply to hash")
+
+
+def nesting_depth(value: Any) -> int:
+    """How many objects and lists deep a JSON value goes (0 for a scalar), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def prompt_texts(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -50,6 +77,36 @@ def _placeholder_report(spec: Mapping[str, Any]) -> tuple[set[str], list[str]]:
         except TemplateError as error:
             errors.append(f"{where}: {error}")
     return used, errors
+
+
+def _free_texts(spec: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(where, text) for every free-text field a human or a workload will read."""
+    yield from prompt_texts(spec)
+    for index, message in enumerate(spec.get("messages") or []):
+        if isinstance(message, Mapping) and isinstance(message.get("name"), str):
+            yield f"messages[{index}].name", message["name"]
+    model = spec.get("model")
+    for key in ("provider", "name"):
+        if isinstance(model, Mapping) and isinstance(model.get(key), str):
+            yield f"model.{key}", model[key]
+    if isinstance(spec.get("description"), str):
+        yield "description", spec["description"]
+
+
+def control_characters(spec: Mapping[str, Any]) -> list[str]:
+    """Each text field holding control characters (terminal escapes, NUL, ...), named."""
+    found: list[str] = []
+    for where, text in _free_texts(spec):
+        controls = _CONTROL.findall(text)
+        if controls:
+            first = _CONTROL.search(text)
+            assert first is not None
+            found.append(
+                f"{where} holds {len(controls)} control character(s), the first U+"
+                f"{ord(first.group()):04X} at offset {first.start()}; only tab, newline and "
+                "carriage return are allowed"
+            )
+    return found
 
 
 def used_placeholders(spec: Mapping[str, Any]) -> set[str]:
@@ -80,7 +137,15 @@ def problems(spec: Mapping[str, Any], hashed: HashResult | None = None) -> list[
         found.append("placeholder(s) not declared in variables: " + ", ".join(undeclared))
     if unused:
         found.append("variable(s) declared but not used in the prompt: " + ", ".join(unused))
-    size = sum(len(text.encode("utf-8")) for _, text in prompt_texts(spec))
+    found.extend(control_characters(spec))
+    model = spec.get("model")
+    parameters = model.get("parameters") if isinstance(model, Mapping) else None
+    depth = nesting_depth(parameters)
+    if depth > MAX_PARAMETER_DEPTH:
+        found.append(
+            f"model.parameters nests {depth} levels deep, over the limit of {MAX_PARAMETER_DEPTH}"
+        )
+    size = sum(len(text.encode("utf-8", "surrogatepass")) for _, text in prompt_texts(spec))
     if size > MAX_PROMPT_BYTES:
         found.append(f"prompt text is {size} bytes, over the {MAX_PROMPT_BYTES}-byte limit")
     computed = hash_result(spec) if hashed is None else hashed

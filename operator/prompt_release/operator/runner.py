@@ -73,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import kopf
 
+    from prompt_release.core.validation import API_SERVER_MAX_JSON_DEPTH
     from prompt_release.kube import Kube
     from prompt_release.operator import metrics, wiring
     from prompt_release.operator.options import Options
@@ -84,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("kubernetes").setLevel(logging.WARNING)
     logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     logging.getLogger("aiohttp").setLevel(logging.WARNING)
+    # The API server stores objects nested up to 10,000 deep (in free-form model.parameters);
+    # reading one must not stop the watch (json's RecursionError), so validation can refuse it.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 3 * API_SERVER_MAX_JSON_DEPTH))
     options = Options(peering_lifetime=args.peering_lifetime)
     if args.metrics_port:
         metrics.serve(args.metrics_port)
