@@ -8,13 +8,15 @@ from typing import Any
 
 import pytest
 
+from tests.integration.conftest import Prompt
+from tests.integration.test_install import AGREE, argocd_health, kstatus
 from tests.kube import Kubectl, OperatorProcess, eventually
 from tests.prompts import apply, condition, release, released, version
 
 pytestmark = pytest.mark.integration
 
 HOLD = "kwok.promptrelease.io/ready"  # "false" holds a kwok pod not Ready (tests/controlplane)
-REVISION = "summarizer-production.promptrelease.io/revision"
+REVISION = "promptrelease.io/revision"  # on the pod template: <release>=<revision>, ...
 RESTART = {"strategy": "Restart", "rollbackOnFailure": True}
 
 
@@ -69,7 +71,7 @@ def available(kubectl: Kubectl, name: str, replicas: int, revision: int) -> dict
         annotations = found["spec"]["template"]["metadata"].get("annotations") or {}
         status = found.get("status", {})
         done = (
-            annotations.get(REVISION) == str(revision)
+            annotations.get(REVISION) == f"summarizer-production={revision}"
             and status.get("observedGeneration", 0) >= found["metadata"]["generation"]
             and status.get("updatedReplicas") == replicas
             and status.get("availableReplicas") == replicas
@@ -81,7 +83,7 @@ def available(kubectl: Kubectl, name: str, replicas: int, revision: int) -> dict
 
 
 def test_restart_rolls_the_deployment_and_ready_waits_for_the_new_pods(
-    kubectl: Kubectl, operator: OperatorProcess
+    kubectl: Kubectl, operator: OperatorProcess, prompt: Prompt
 ) -> None:
     apply(kubectl, version("summarizer-v1"), version("summarizer-v2"), deployment("web"))
     apply(kubectl, release("summarizer-v1", rollout=RESTART))
@@ -110,6 +112,9 @@ def test_restart_rolls_the_deployment_and_ready_waits_for_the_new_pods(
     if condition(during).get("status") == "True":  # the operator was faster than the watch
         assert during["status"].get("rollout", {}).get("phase") == "Complete"
     print(f"\napply -> RolledOut=True for 3 replicas: {took:.1f} s")
+    watched = prompt("rollout", "status", "summarizer", "-l", "production", "--timeout", "60s")
+    assert watched.returncode == 0, watched.stderr
+    assert 'promptrelease "summarizer-production" successfully rolled out' in watched.stdout
 
 
 def test_hot_reload_consumers_are_listed_and_env_consumers_named(
@@ -152,7 +157,7 @@ def test_a_workload_opts_in_to_restarts_with_an_annotation(
 
 
 def test_a_failed_rollout_is_rolled_back_once_and_the_pods_serve_the_old_prompt(
-    kubectl: Kubectl, operator: OperatorProcess
+    kubectl: Kubectl, operator: OperatorProcess, prompt: Prompt
 ) -> None:
     apply(kubectl, version("summarizer-v1"), version("summarizer-v2"))
     apply(kubectl, deployment("web", replicas=3, deadline=10))
@@ -186,6 +191,8 @@ def test_a_failed_rollout_is_rolled_back_once_and_the_pods_serve_the_old_prompt(
     cm = json.loads(kubectl.get("configmap", "summarizer-production")["data"]["prompt.json"])
     assert (cm["version"], cm["revision"]) == ("summarizer-v1", 3)
     event_reasons(kubectl, "RolloutFailed", "RolledBackOnFailure")
+    looked = prompt("rollout", "status", "summarizer", "-l", "production")
+    assert looked.returncode == 1 and "rolled back" in looked.stdout
 
     # The cause goes away: the Deployment rolls back to pods on the old prompt (revision 3).
     kubectl(
@@ -220,3 +227,39 @@ def test_a_failed_rollout_is_rolled_back_once_and_the_pods_serve_the_old_prompt(
     released(kubectl, "summarizer-production", 4)
     available(kubectl, "web", 3, 4)
     assert "failedVersion" not in rollout_of(kubectl)
+
+
+def hold_pods(kubectl: Kubectl, name: str) -> None:
+    """Every new pod of this Deployment stays not Ready (kwok), as a broken prompt would make it."""
+    patch = {"spec": {"template": {"metadata": {"annotations": {HOLD: "false"}}}}}
+    kubectl("patch", "deployment", name, "--type=merge", "-p", json.dumps(patch))
+
+
+def test_argocd_kstatus_and_rollout_status_read_a_rollout_alike(
+    kubectl: Kubectl, operator: OperatorProcess, prompt: Prompt
+) -> None:
+    apply(kubectl, version("summarizer-v1"), deployment("web", replicas=2))
+    hold_pods(kubectl, "web")
+    apply(kubectl, release("summarizer-v1", rollout={"strategy": "Restart"}))
+
+    def phase(wanted: str) -> dict[str, Any] | None:
+        obj = kubectl.get("promptrelease", "summarizer-production")
+        return obj if obj.get("status", {}).get("rollout", {}).get("phase") == wanted else None
+
+    rolling = eventually(lambda: phase("Progressing"), what="a rollout in progress")
+    assert condition(rolling)["status"] == "Unknown"
+    assert condition(rolling, "Reconciling")["reason"] == "RollingOut"
+    assert argocd_health(rolling) == "Progressing"
+    assert kstatus([rolling]) == [AGREE["Progressing"]]
+    once = prompt("rollout", "status", "summarizer", "-l", "production", "--watch=false")
+    assert once.returncode == 0 and "Waiting for rollout to finish" in once.stdout
+
+    patch = {"spec": {"progressDeadlineSeconds": 5}}
+    kubectl("patch", "deployment", "web", "--type=merge", "-p", json.dumps(patch))
+    failed = eventually(lambda: phase("Failed"), timeout=90, what="the rollout to fail")
+    assert condition(failed, "Stalled")["reason"] == "RolloutFailed"
+    assert condition(failed, "RolledOut")["status"] == "False"
+    assert argocd_health(failed) == "Degraded"
+    assert kstatus([failed]) == [AGREE["Degraded"]]
+    verdict = prompt("rollout", "status", "summarizer", "-l", "production", "--timeout", "30s")
+    assert verdict.returncode == 1 and "failed to roll out" in verdict.stdout

@@ -10,11 +10,11 @@ from prompt_release.core import conditions, rollout
 from prompt_release.core import release as core
 from prompt_release.core.views import ReleaseStatusView, ReleaseView, VersionView
 from prompt_release.core.workloads import (
+    HASH_ANNOTATION,
+    REVISION_ANNOTATION,
     Workload,
     config_map_uses,
-    hash_annotation,
     hot_reloads,
-    revision_annotation,
     stamp_patch,
 )
 
@@ -69,7 +69,7 @@ def deployment(
     env: bool = False,
 ) -> Workload:
     annotations = (
-        {revision_annotation(CM): str(stamped[0]), hash_annotation(CM): stamped[1]}
+        {REVISION_ANNOTATION: f"other=7,{CM}={stamped[0]}", HASH_ANNOTATION: f"{CM}={stamped[1]}"}
         if stamped
         else {}
     )
@@ -82,6 +82,7 @@ def deployment(
         "metadata": {
             "name": "web",
             "namespace": "ns",
+            "resourceVersion": "41",
             "generation": generation,
             "annotations": {"promptrelease.io/restart-on-release": "true"} if opted_in else {},
         },
@@ -132,8 +133,12 @@ def test_hot_reload_consumers_are_complete_and_an_env_consumer_is_named() -> Non
 def test_restart_stamps_then_waits_then_completes() -> None:
     first = rollout.assess(release("Restart"), 2, H, [deployment(stamped=(1, "old"))])
     assert first.phase == rollout.PROGRESSING and len(first.stamps) == 1
-    patch = stamp_patch(CM, 2, H)["spec"]["template"]["metadata"]["annotations"]
-    assert patch == {revision_annotation(CM): "2", hash_annotation(CM): H}
+    patch = stamp_patch(first.stamps[0], CM, 2, H)
+    assert patch["spec"]["template"]["metadata"]["annotations"] == {
+        REVISION_ANNOTATION: f"other=7,{CM}=2",  # another release's entry is kept
+        HASH_ANNOTATION: f"{CM}={H}",
+    }
+    assert patch["metadata"]["resourceVersion"] == "41"
     rolling = rollout.assess(
         release("Restart"), 2, H, [deployment(stamped=(2, H), updated=1, generation=3)]
     )

@@ -24,13 +24,20 @@ RESTART_ANNOTATION = f"{GROUP}/restart-on-release"
 release's strategy (as Reloader's `reloader.stakater.com/auto` does)."""
 
 
-def revision_annotation(release_name: str) -> str:
-    """The pod-template annotation a Restart stamps: one per release, so releases never fight."""
-    return f"{release_name}.{GROUP}/revision"
+REVISION_ANNOTATION = f"{GROUP}/revision"
+HASH_ANNOTATION = f"{GROUP}/hash"
+"""Pod-template annotations a Restart stamps, one `<release>=<value>` entry per release (comma
+separated), so a workload using two releases' ConfigMaps carries both and they never fight."""
 
 
-def hash_annotation(release_name: str) -> str:
-    return f"{release_name}.{GROUP}/hash"
+def parse_stamps(value: str | None) -> dict[str, str]:
+    """`a=1,b=2` -> {"a": "1", "b": "2"}; anything malformed is ignored."""
+    entries = (part.partition("=") for part in (value or "").split(",") if part.strip())
+    return {name.strip(): stamped.strip() for name, sep, stamped in entries if sep and name}
+
+
+def format_stamps(stamps: Mapping[str, str]) -> str:
+    return ",".join(f"{name}={stamps[name]}" for name in sorted(stamps))
 
 
 def _containers(pod_spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
@@ -88,8 +95,11 @@ class Workload:
     total: int
     """Pods of every revision still there (old ones terminate last in a rolling update)."""
     deadline_exceeded: bool
-    stamps: tuple[tuple[str, str], ...]
-    """Our annotations on its pod template: (key, value)."""
+    resource_version: str
+    revisions: tuple[tuple[str, str], ...]
+    """What Restarts stamped on its pod template: (release, revision)."""
+    hashes: tuple[tuple[str, str], ...]
+    """(release, content hash)."""
     opted_in: bool
     uses: tuple[tuple[str, tuple[str, ...]], ...]
     """(ConfigMap name, how it is used)."""
@@ -129,13 +139,9 @@ class Workload:
             available=available,
             total=total,
             deadline_exceeded=progressing.get("reason") == "ProgressDeadlineExceeded",
-            stamps=tuple(
-                sorted(
-                    (k, str(v))
-                    for k, v in annotations.items()
-                    if k.endswith(f".{GROUP}/revision") or k.endswith(f".{GROUP}/hash")
-                )
-            ),
+            resource_version=str(meta.get("resourceVersion", "")),
+            revisions=tuple(sorted(parse_stamps(annotations.get(REVISION_ANNOTATION)).items())),
+            hashes=tuple(sorted(parse_stamps(annotations.get(HASH_ANNOTATION)).items())),
             opted_in=str((meta.get("annotations") or {}).get(RESTART_ANNOTATION, "")).lower()
             == "true",
             uses=tuple(
@@ -150,11 +156,10 @@ class Workload:
 
     def stamped(self, release_name: str) -> tuple[int | None, str | None]:
         """The revision and hash a Restart stamped for this release, if any."""
-        found = dict(self.stamps)
-        revision = found.get(revision_annotation(release_name))
+        revision = dict(self.revisions).get(release_name)
         return (
             int(revision) if revision and revision.isdigit() else None,
-            found.get(hash_annotation(release_name)),
+            dict(self.hashes).get(release_name),
         )
 
     @property
@@ -170,17 +175,23 @@ class Workload:
         )
 
 
-def stamp_patch(release_name: str, revision: int, content_hash: str) -> dict[str, Any]:
-    """The merge patch that makes a workload roll its pods onto this revision."""
+def stamp_patch(
+    workload: Workload, release_name: str, revision: int, content_hash: str
+) -> dict[str, Any]:
+    """The merge patch that rolls a workload's pods onto this revision: this release's entry
+    set, the other releases' entries kept, guarded by the resourceVersion they were read at."""
+    revisions = {**dict(workload.revisions), release_name: str(revision)}
+    hashes = {**dict(workload.hashes), release_name: content_hash}
     return {
+        "metadata": {"resourceVersion": workload.resource_version},
         "spec": {
             "template": {
                 "metadata": {
                     "annotations": {
-                        revision_annotation(release_name): str(revision),
-                        hash_annotation(release_name): content_hash,
+                        REVISION_ANNOTATION: format_stamps(revisions),
+                        HASH_ANNOTATION: format_stamps(hashes),
                     }
                 }
             }
-        }
+        },
     }

@@ -57,8 +57,8 @@ def cmd_rollout_status(args: argparse.Namespace) -> int:
         elif line != said:
             print(line, flush=True)
             said = line
-        if verdict or not args.watch:
-            return OK if verdict == rollout.COMPLETE else FAILED
+        if verdict or not args.watch:  # not watching, unfinished is fine (as kubectl says)
+            return FAILED if verdict == rollout.FAILED else OK
         if deadline is not None and time.monotonic() > deadline:
             raise CliError(f"timed out after {args.timeout:.0f} s waiting for {name} to roll out")
         time.sleep(POLL_SECONDS)
