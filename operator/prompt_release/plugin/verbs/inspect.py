@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from prompt_release import RELEASE_PLURAL
+from prompt_release.core.canonical import CanonicalizationError
 from prompt_release.core.hashing import content_hash, short_hash
 from prompt_release.core.manifests import load_all
 from prompt_release.core.payload import PAYLOAD_KEY, PayloadError
@@ -40,7 +41,13 @@ def cmd_hash(args: argparse.Namespace) -> int:
             raise UsageError(f"{name}: no PromptVersion in it")
         for doc in versions:
             spec = doc.get("spec") or {}
-            computed = content_hash(spec)
+            try:
+                computed = content_hash(spec)
+            except CanonicalizationError as error:  # a huge integer, a lone surrogate, NaN
+                which = (doc.get("metadata") or {}).get("name")
+                raise UsageError(
+                    f"{name}: PromptVersion {which} has no content hash: {error}"
+                ) from error
             pinned = spec.get("hash")
             row = {"HASH": computed, "NAME": (doc.get("metadata") or {}).get("name"), "FILE": name}
             if pinned and pinned != computed:
