@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from prompt_release.core.validation import API_SERVER_MAX_JSON_DEPTH
 from prompt_release.plugin.errors import CliError
 from prompt_release.plugin.verbs.authoring import cmd_new_version
 from prompt_release.plugin.verbs.inspect import (
@@ -195,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    # Objects the API server stores may nest 10,000 deep (model.parameters): read them, and
+    # let validation say what is wrong, instead of failing in json with a RecursionError.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 3 * API_SERVER_MAX_JSON_DEPTH))
     try:
         return int(args.func(args))
     except CliError as error:
