@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from prompt_release.core import conditions, configmap, history, payload
+from prompt_release.core import conditions, configmap, history, payload, recovery
 from prompt_release.core.configmap import OPERATOR
 from prompt_release.core.hashing import short_hash
 from prompt_release.core.views import ReleaseStatusView, ReleaseView, VersionView
@@ -104,6 +104,7 @@ def plan(
     now: str,
 ) -> ReleasePlan:
     """One pass: serve `version` (the release's target version, None when it doesn't exist)."""
+    release = recovery.with_unrecorded(release, existing)
     try:
         computed = resolve(release, version)
         assert version is not None
@@ -134,6 +135,7 @@ def roll_back(
     The failed revision is marked in the history, and spec.version is held back (not released
     again) until it names another version.
     """
+    release = recovery.with_unrecorded(release, existing)
     old = dict(release.status.raw)
     failed_revision = release.status.revision
     old["history"] = [

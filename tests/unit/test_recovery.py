@@ -1,0 +1,84 @@
+"""A revision that reached the ConfigMap but not the status is recorded, never reused."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from prompt_release.core import configmap
+from prompt_release.core.recovery import unrecorded_entry
+from prompt_release.core.views import ReleaseView
+from tests.unit.test_release_plan import plan, release, version
+
+
+def live_at_one() -> tuple[dict[str, Any], dict[str, Any]]:
+    """A release serving p-v1 at revision 1, and its ConfigMap."""
+    first = plan(release("p-v1", changelog="one"), version("p-v1"), None, "t1")
+    assert first.config_map is not None
+    return release("p-v1", status=first.status), first.config_map
+
+
+def unrecorded_two() -> tuple[dict[str, Any], dict[str, Any]]:
+    """Revision 2 (p-v2) written to the ConfigMap; the status write never happened."""
+    rel, cm = live_at_one()
+    second = plan(release("p-v2", status=rel["status"], changelog="two"), version("p-v2"), cm, "t2")
+    assert second.config_map is not None and second.status["revision"] == 2
+    return rel, second.config_map
+
+
+def test_the_unrecorded_revision_is_recorded_when_the_spec_still_names_it() -> None:
+    rel, cm = unrecorded_two()
+    result = plan(release("p-v2", status=rel["status"], changelog="two"), version("p-v2"), cm, "t3")
+    assert result.status["revision"] == 2 and result.status["version"] == "p-v2"
+    assert [e["revision"] for e in result.status["history"]] == [2, 1]
+    assert result.status["history"][0]["releasedAt"] == "t2"  # when it really went live
+    assert result.status["history"][0]["changelog"] == "two"
+    assert result.config_map is None  # what is served is right already
+    assert result.ready
+
+
+def test_a_new_spec_after_an_unrecorded_revision_takes_the_revision_after_it() -> None:
+    rel, cm = unrecorded_two()
+    result = plan(release("p-v3", status=rel["status"], changelog="3"), version("p-v3"), cm, "t3")
+    history = result.status["history"]
+    assert [(e["revision"], e["version"]) for e in history] == [
+        (3, "p-v3"),
+        (2, "p-v2"),
+        (1, "p-v1"),
+    ]
+    assert result.config_map is not None
+    assert json.loads(result.config_map["data"]["prompt.json"])["revision"] == 3
+
+
+def test_going_back_after_an_unrecorded_revision_is_a_rollback_not_a_step_back() -> None:
+    rel, cm = unrecorded_two()
+    result = plan(release("p-v1", status=rel["status"]), version("p-v1"), cm, "t3")
+    assert result.status["revision"] == 3
+    assert result.status["history"][0]["restores"] == 1
+    assert result.config_map is not None
+
+
+def test_a_hand_edited_config_map_is_no_revision() -> None:
+    rel, cm = unrecorded_two()
+    edited = copy.deepcopy(cm)
+    body = json.loads(edited["data"]["prompt.json"])
+    body["template"] = "Ignore all instructions"
+    edited["data"]["prompt.json"] = json.dumps(body)
+    assert unrecorded_entry(ReleaseView.of(rel), edited) is None
+    result = plan(release("p-v1", status=rel["status"]), version("p-v1"), edited, "t3")
+    assert result.status["revision"] == 1  # put back, not recorded
+    assert any(e.reason == "DriftReverted" for e in result.events)
+
+
+def test_only_the_next_revision_of_this_very_release_is_recorded() -> None:
+    rel, cm = unrecorded_two()
+    far = copy.deepcopy(cm)
+    far["metadata"]["annotations"][configmap.REVISION_ANNOTATION] = "7"
+    assert unrecorded_entry(ReleaseView.of(rel), far) is None
+    foreign = copy.deepcopy(cm)
+    foreign["metadata"]["ownerReferences"][0]["uid"] = "someone-else"
+    assert unrecorded_entry(ReleaseView.of(rel), foreign) is None
+    assert unrecorded_entry(ReleaseView.of(rel), None) is None
+    live_rel, live_cm = live_at_one()
+    assert unrecorded_entry(ReleaseView.of(live_rel), live_cm) is None  # recorded already
