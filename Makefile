@@ -37,9 +37,10 @@ integration: $(STAMP)
 crds: $(STAMP)
 	$(BIN)/python -m prompt_release.core.crdgen crds charts/prompt-release-operator/crds
 
-## binaries: build (or find) etcd, kube-apiserver, kube-controller-manager and kubectl
+## binaries: build (or find) the control plane (etcd, kube-apiserver, kube-controller-manager,
+## kube-scheduler, kubectl, kwok) and the test tools (helm, kstatus)
 binaries: $(STAMP)
-	$(BIN)/python -m tests.controlplane.binaries etcd kube-apiserver kube-controller-manager kubectl helm kstatus
+	$(BIN)/python -m tests.controlplane.binaries etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm kstatus
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

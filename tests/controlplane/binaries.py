@@ -1,9 +1,13 @@
-"""Find or build the control-plane binaries: etcd, kube-apiserver, kube-controller-manager, kubectl.
+"""Find or build the binaries of the local control plane and of the tests.
 
-The binaries are built from the Go modules beside this file and cached outside the repository,
-keyed by each module's go.mod/go.sum and the Go toolchain, so they are rebuilt only when a pin
-changes. A folder named by ``KUBEBUILDER_ASSETS`` (as setup-envtest makes it) is used first:
-whatever it holds is taken as is and only what it lacks is built.
+etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok (fake nodes and
+kubelet), helm and kstatus are built from the Go modules beside this file and cached outside
+the repository, keyed by each module's go.mod/go.sum and the Go toolchain, so they are rebuilt
+only when a pin changes. A folder named by ``KUBEBUILDER_ASSETS`` (as setup-envtest makes it) is
+used first: whatever it holds is taken as is and only what it lacks is built.
+
+Builds say what they build, from which pin, why and how long it took, through `report` (a log
+warning unless the caller, such as the test session, routes it to a terminal).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,17 +33,31 @@ CACHE_ROOT = Path(
 )
 
 
+def _log_report(line: str) -> None:
+    log.warning("%s", line)
+
+
+# Where build progress goes: one line when a build starts, one when it ends. The test session
+# points it at the terminal, past pytest's output capture.
+report: Callable[[str], None] = _log_report
+
+
 @dataclass(frozen=True)
 class GoModule:
     """A Go module in this folder and the binaries it builds."""
 
     folder: str
+    source: str  # the upstream module whose pinned version the binaries are
     packages: dict[str, str]  # binary name -> Go main package
     ldflags: str = "-s -w"
 
     @property
     def path(self) -> Path:
         return HERE / self.folder
+
+    @property
+    def version(self) -> str:
+        return self.version_of(self.source)
 
     def version_of(self, module: str) -> str:
         for line in (self.path / "go.mod").read_text().splitlines():
@@ -50,7 +68,7 @@ class GoModule:
 
 
 def _kubernetes_ldflags() -> str:
-    version = KUBERNETES.version_of("k8s.io/kubernetes")
+    version = KUBERNETES.version
     major, minor = version.lstrip("v").split(".")[:2]
     flags = ["-s", "-w"]
     for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
@@ -65,17 +83,39 @@ def _kubernetes_ldflags() -> str:
 
 KUBERNETES = GoModule(
     folder="kubernetes",
+    source="k8s.io/kubernetes",
     packages={
         "kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver",
         "kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
+        "kube-scheduler": "k8s.io/kubernetes/cmd/kube-scheduler",
         "kubectl": "k8s.io/kubernetes/cmd/kubectl",
     },
 )
-ETCD = GoModule(folder="etcd", packages={"etcd": "go.etcd.io/etcd/server/v3"})
-HELM = GoModule(folder="helm", packages={"helm": "helm.sh/helm/v3/cmd/helm"})
-KSTATUS = GoModule(folder="kstatus", packages={"kstatus": "promptrelease.io/controlplane/kstatus"})
-MODULES = (ETCD, KUBERNETES, HELM, KSTATUS)
-CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kubectl")
+ETCD = GoModule(
+    folder="etcd",
+    source="go.etcd.io/etcd/server/v3",
+    packages={"etcd": "go.etcd.io/etcd/server/v3"},
+)
+KWOK = GoModule(
+    folder="kwok", source="sigs.k8s.io/kwok", packages={"kwok": "sigs.k8s.io/kwok/cmd/kwok"}
+)
+HELM = GoModule(
+    folder="helm", source="helm.sh/helm/v3", packages={"helm": "helm.sh/helm/v3/cmd/helm"}
+)
+KSTATUS = GoModule(
+    folder="kstatus",
+    source="sigs.k8s.io/cli-utils",
+    packages={"kstatus": "promptrelease.io/controlplane/kstatus"},
+)
+MODULES = (ETCD, KUBERNETES, KWOK, HELM, KSTATUS)
+CONTROL_PLANE = (
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubectl",
+    "kwok",
+)
 
 
 def _go_env() -> dict[str, str]:
@@ -98,21 +138,21 @@ def _go_version() -> str:
 
 def cache_key(module: GoModule) -> str:
     """Digest of what decides the binaries: the pins, the checksums, our own Go source (if
-    any), the toolchain."""
+    any), the toolchain, and which binaries are built from which packages."""
     digest = hashlib.sha256()
     for path in [module.path / "go.mod", module.path / "go.sum", *sorted(module.path.glob("*.go"))]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     digest.update(_go_version().encode())
+    digest.update(repr(sorted(module.packages.items())).encode())
     return f"{module.folder}-{digest.hexdigest()[:16]}"
 
 
-def _default_binary_name(package: str) -> str:
-    """The name `go build -o dir/` gives a main package: its last element, skipping a /vN."""
-    elements = package.rstrip("/").split("/")
-    last = elements[-1]
-    if len(elements) > 1 and last[:1] == "v" and last[1:].isdigit():
-        return elements[-2]
-    return last
+def _shown(path: Path) -> str:
+    """A path as a person would type it: under ~ when it is in the home folder."""
+    try:
+        return f"~/{path.relative_to(Path.home())}"
+    except ValueError:
+        return str(path)
 
 
 def _build(module: GoModule, target: Path) -> None:
@@ -121,41 +161,65 @@ def _build(module: GoModule, target: Path) -> None:
     lock_path = target.parent / f"{target.name}.lock"
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building the same pin
-        if target.is_dir():
+        if _complete(module, target):
             return
         staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
         ldflags = _kubernetes_ldflags() if module is KUBERNETES else module.ldflags
         started = time.monotonic()
-        log.warning(
-            "building %s from Go modules into %s (first use of this pin; takes minutes)",
-            ", ".join(module.packages),
-            target,
-        )
         try:
-            subprocess.run(
-                [
-                    "go",
-                    "build",
-                    "-trimpath",
-                    "-ldflags",
-                    ldflags,
-                    "-o",
-                    str(staging) + "/",
-                    *module.packages.values(),
-                ],
-                cwd=module.path,
-                env=_go_env(),
-                check=True,
-            )
+            # One binary at a time: each line on screen is one step, and the packages they
+            # share are compiled once (Go's build cache), so it costs about what one command
+            # for all of them would.
             for name, package in module.packages.items():
-                built = staging / _default_binary_name(package)
-                if built.name != name:
-                    built.rename(staging / name)
+                report(
+                    f"building {name} from {module.source} {module.version} (first run with "
+                    f"this pin; cached in {_shown(target)} afterwards) ..."
+                )
+                step = time.monotonic()
+                output = str(staging / name)
+                result = subprocess.run(
+                    ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", output, package],
+                    cwd=module.path,
+                    env=_go_env(),
+                    capture_output=True,
+                    text=True,
+                )
+                if result.returncode != 0:
+                    raise RuntimeError(
+                        f"go build {package} (in {module.path}) exited {result.returncode}:\n"
+                        + result.stderr[-4000:]
+                    )
+                report(f"built {name} in {time.monotonic() - step:.0f} s")
+            if target.exists():  # an incomplete folder, from an interrupted older layout
+                shutil.rmtree(target)
             staging.rename(target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        log.warning("built %s in %.0f s", module.folder, time.monotonic() - started)
+        if len(module.packages) > 1:
+            report(f"built {module.folder} in {time.monotonic() - started:.0f} s")
+
+
+def missing(names: Iterable[str] = CONTROL_PLANE) -> list[str]:
+    """The binaries asked for that would have to be built first (not found, not cached)."""
+    wanted = set(names)
+    assets = os.environ.get("KUBEBUILDER_ASSETS")
+    if assets:
+        wanted = {name for name in wanted if not _executable(Path(assets) / name)}
+    absent: list[str] = []
+    for module in MODULES:
+        asked = [name for name in module.packages if name in wanted]
+        if asked and not _complete(module, CACHE_ROOT / "bin" / cache_key(module)):
+            absent += asked
+    return absent
+
+
+def _executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def _complete(module: GoModule, target: Path) -> bool:
+    return all(_executable(target / name) for name in module.packages)
 
 
 def ensure_binaries(names: Iterable[str] = CONTROL_PLANE) -> dict[str, Path]:
@@ -165,14 +229,13 @@ def ensure_binaries(names: Iterable[str] = CONTROL_PLANE) -> dict[str, Path]:
     assets = os.environ.get("KUBEBUILDER_ASSETS")
     if assets:
         for name in wanted:
-            candidate = Path(assets) / name
-            if candidate.is_file() and os.access(candidate, os.X_OK):
-                found[name] = candidate
+            if _executable(Path(assets) / name):
+                found[name] = Path(assets) / name
     for module in MODULES:
         if not (wanted & set(module.packages)) - set(found):
             continue  # nothing asked for from this module, or all of it found already
         target = CACHE_ROOT / "bin" / cache_key(module)
-        if not target.is_dir():
+        if not _complete(module, target):
             _build(module, target)
         for name in module.packages:
             found.setdefault(name, target / name)
