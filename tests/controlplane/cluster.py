@@ -1,7 +1,15 @@
-"""Start and stop a real local control plane: etcd, kube-apiserver and kube-controller-manager.
+"""Start and stop a real local control plane: etcd, kube-apiserver, kube-controller-manager,
+kube-scheduler and kwok.
 
-It runs them the way controller-runtime's envtest does (no kubelet, no nodes), on free loopback
-ports, with TLS, RBAC authorization and service-account tokens, and writes an admin kubeconfig.
+It runs the API server the way controller-runtime's envtest does, on free loopback ports, with
+TLS, RBAC authorization and service-account tokens, and writes an admin kubeconfig. The
+controller manager runs the workload controllers (Deployments, ReplicaSets, StatefulSets,
+DaemonSets, Jobs, CronJobs) besides garbage collection and namespace deletion; the scheduler
+binds pods to a fake node that kwok runs in place of a kubelet, so workloads really roll out
+though no container ever starts. Tests steer kwok's pods with annotations (see
+`kwok/stages.yaml` and README.md here): `kwok.promptrelease.io/ready: "false"` holds a pod not
+Ready, `kwok.promptrelease.io/exit-code: "N"` ends it with that exit code.
+
 Every child process is tied to this one (it gets SIGTERM when this process dies), and `stop()`
 ends them and removes the working folder, keeping component logs only when asked to.
 """
@@ -11,7 +19,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import datetime as dt
+import ipaddress
+import json
 import logging
+import os
 import shutil
 import signal
 import socket
@@ -21,8 +32,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from cryptography import x509
@@ -30,11 +42,29 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from tests.controlplane.binaries import ensure_binaries
+from tests.controlplane.binaries import CONTROL_PLANE, HERE, ensure_binaries
 
 log = logging.getLogger("controlplane")
 
 _PR_SET_PDEATHSIG = 1
+
+# kwok runs the nodes that carry this annotation (and only those): add a Node with it to get more.
+FAKE_NODE_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
+# What kwok does with pods and nodes: kwok's own stages plus the annotations tests steer pods by.
+KWOK_STAGES = HERE / "kwok" / "stages.yaml"
+HOLD_NOT_READY = ("kwok.promptrelease.io/ready", "false")
+EXIT_CODE = "kwok.promptrelease.io/exit-code"
+
+CONTROLLERS = (
+    "garbage-collector-controller",
+    "namespace-controller",
+    "deployment-controller",
+    "replicaset-controller",
+    "statefulset-controller",
+    "daemonset-controller",
+    "job-controller",
+    "cronjob-controller",
+)
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
@@ -88,7 +118,7 @@ def _issue(
             x509.SubjectAlternativeName(
                 [
                     x509.DNSName("localhost"),
-                    x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1")),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
                 ]
             ),
             critical=False,
@@ -106,9 +136,12 @@ def _name(common_name: str, organization: str | None = None) -> x509.Name:
 
 @dataclass
 class LocalControlPlane:
-    """etcd + kube-apiserver + kube-controller-manager on loopback, with an admin kubeconfig."""
+    """etcd + kube-apiserver + kube-controller-manager on loopback, with an admin kubeconfig;
+    with `workloads`, also kube-scheduler and kwok with `fake_nodes` Ready nodes for pods."""
 
     keep_logs: bool = False
+    workloads: bool = True
+    fake_nodes: int = 1
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="prompt-cp-")))
     binaries: dict[str, Path] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -116,6 +149,7 @@ class LocalControlPlane:
     startup_seconds: float = 0.0
     extra_apiserver_args: list[str] = field(default_factory=list)
     """More kube-apiserver flags (the benchmarks add an audit log); none by default."""
+    nodes: list[str] = field(default_factory=list)
 
     @property
     def kubeconfig(self) -> Path:
@@ -135,13 +169,27 @@ class LocalControlPlane:
 
     def start(self) -> LocalControlPlane:
         started = time.monotonic()
-        self.binaries = ensure_binaries()
+        workload_parts = {"kube-scheduler", "kwok"}
+        self.binaries = ensure_binaries(
+            name for name in CONTROL_PLANE if self.workloads or name not in workload_parts
+        )
         self.logs.mkdir(parents=True, exist_ok=True)
         try:
             pki = self._write_pki()
             etcd_url = self._start_etcd()
             self._start_apiserver(etcd_url, pki)
+            # The rest start side by side; then wait for each to answer.
             self._start_controller_manager()
+            if self.workloads:
+                scheduler = self._start_scheduler()
+                self._start_kwok()
+                self.nodes = [
+                    self._create_fake_node(f"kwok-node-{i}") for i in range(self.fake_nodes)
+                ]
+                self._wait("kube-scheduler", scheduler, _insecure_tls(), timeout=60)
+                for node in self.nodes:
+                    self._wait_for("kwok", f"node {node} Ready", partial(self._node_ready, node))
+            self._check_running()
         except BaseException:
             self.stop()
             raise
@@ -220,33 +268,64 @@ class LocalControlPlane:
 
     # -- components -------------------------------------------------------------------------
 
-    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
-        logfile = (self.logs / f"{name}.log").open("wb")
-        process = subprocess.Popen(
-            [str(self.binaries[name]), *args],
-            stdout=logfile,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
-        )
+    def _spawn(
+        self, name: str, args: list[str], env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        with (self.logs / f"{name}.log").open("wb") as logfile:
+            process = subprocess.Popen(
+                [str(self.binaries[name]), *args],
+                stdout=logfile,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                preexec_fn=_die_with_parent,
+            )
         self.processes[name] = process
         return process
 
-    def _wait(self, name: str, probe: str, ctx: ssl.SSLContext | None, timeout: float) -> None:
+    def _exited(self, name: str) -> RuntimeError | None:
+        process = self.processes[name]
+        if process.poll() is None:
+            return None
+        tail = (self.logs / f"{name}.log").read_text(errors="replace")[-3000:]
+        return RuntimeError(f"{name} exited with {process.returncode}:\n{tail}")
+
+    def _check_running(self) -> None:
+        for name in self.processes:
+            if error := self._exited(name):
+                raise error
+
+    def _wait_for(
+        self, name: str, what: str, probe: Callable[[], bool], timeout: float = 60
+    ) -> None:
+        """Poll `probe` until it holds, failing early (with its log) if `name` exits."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            process = self.processes[name]
-            if process.poll() is not None:
-                tail = (self.logs / f"{name}.log").read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"{name} exited with {process.returncode}:\n{tail}")
-            with (
-                contextlib.suppress(OSError, urllib.error.URLError),
-                urllib.request.urlopen(probe, context=ctx, timeout=2) as response,
-            ):
-                if response.status == 200:
+            if error := self._exited(name):
+                raise error
+            with contextlib.suppress(OSError, urllib.error.URLError):
+                if probe():
                     return
             time.sleep(0.1)
-        raise TimeoutError(f"{name} was not ready within {timeout:.0f} s ({probe})")
+        raise TimeoutError(f"{name}: no {what} within {timeout:.0f} s")
+
+    def _wait(self, name: str, probe: str, ctx: ssl.SSLContext | None, timeout: float) -> None:
+        def answers() -> bool:
+            with urllib.request.urlopen(probe, context=ctx, timeout=2) as response:
+                return bool(response.status == 200)
+
+        self._wait_for(name, f"answer from {probe}", answers, timeout)
+
+    def _api(self, method: str, path: str, body: object = None) -> dict[str, object]:
+        """One call to the API server as the admin."""
+        request = urllib.request.Request(
+            f"{self.server}{path}",
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
+        with urllib.request.urlopen(request, context=self._admin_tls, timeout=10) as response:
+            return dict(json.load(response))
 
     def _write_pki(self) -> dict[str, Path]:
         pki = self.workdir / "pki"
@@ -310,7 +389,8 @@ class LocalControlPlane:
                 "--endpoint-reconciler-type=none",
                 "--service-cluster-ip-range=10.0.0.0/24",
                 "--allow-privileged=true",
-                "--disable-admission-plugins=ServiceAccount",
+                # No not-ready taint on new nodes: no node-lifecycle controller would lift it.
+                "--disable-admission-plugins=ServiceAccount,TaintNodesByCondition",
                 "--authorization-mode=RBAC",
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
                 f"--service-account-key-file={pki['sa_pub']}",
@@ -322,6 +402,7 @@ class LocalControlPlane:
         self._write_kubeconfig(pki)
         ctx = ssl.create_default_context(cafile=str(pki["ca"]))
         ctx.load_cert_chain(str(pki["admin_cert"]), str(pki["admin_key"]))
+        self._admin_tls = ctx
         self._wait("kube-apiserver", f"{self.server}/readyz", ctx, timeout=120)
         self._wait("kube-apiserver", f"{self.server}/api/v1/namespaces/default", ctx, timeout=60)
 
@@ -332,13 +413,74 @@ class LocalControlPlane:
                 f"--kubeconfig={self.kubeconfig}",
                 f"--authentication-kubeconfig={self.kubeconfig}",
                 f"--authorization-kubeconfig={self.kubeconfig}",
-                "--controllers=garbage-collector-controller,namespace-controller",
+                f"--controllers={','.join(CONTROLLERS)}",
                 "--leader-elect=false",
                 f"--secure-port={free_port()}",
                 "--bind-address=127.0.0.1",
                 "--v=1",
             ],
         )
+
+    def _start_scheduler(self) -> str:
+        """kube-scheduler with its default profile; returns its health URL."""
+        port = free_port()
+        self._spawn(
+            "kube-scheduler",
+            [
+                f"--kubeconfig={self.kubeconfig}",
+                f"--authentication-kubeconfig={self.kubeconfig}",
+                f"--authorization-kubeconfig={self.kubeconfig}",
+                "--leader-elect=false",
+                f"--secure-port={port}",
+                "--bind-address=127.0.0.1",
+                "--v=1",
+            ],
+        )
+        return f"https://127.0.0.1:{port}/healthz"
+
+    def _start_kwok(self) -> None:
+        """kwok plays the kubelet of every node annotated as fake, by `KWOK_STAGES`."""
+        key, value = FAKE_NODE_ANNOTATION
+        self._spawn(
+            "kwok",
+            [
+                f"--kubeconfig={self.kubeconfig}",
+                f"--config={KWOK_STAGES}",
+                f"--manage-nodes-with-annotation-selector={key}={value}",
+                "--cidr=10.244.0.0/16",
+                "--node-ip=10.96.0.1",
+            ],
+            # Its own work folder, so no ~/.kwok/kwok.yaml of the developer's is read.
+            env=dict(os.environ, KWOK_WORKDIR=str(self.workdir / "kwok")),
+        )
+
+    def _create_fake_node(self, name: str) -> str:
+        key, value = FAKE_NODE_ANNOTATION
+        self._api(
+            "POST",
+            "/api/v1/nodes",
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {
+                    "name": name,
+                    "annotations": {key: value},
+                    "labels": {
+                        "kubernetes.io/hostname": name,
+                        "kubernetes.io/os": "linux",
+                        "kubernetes.io/arch": "amd64",
+                        "type": "kwok",
+                    },
+                },
+            },
+        )
+        return name
+
+    def _node_ready(self, name: str) -> bool:
+        node = self._api("GET", f"/api/v1/nodes/{name}")
+        status = node.get("status")
+        conditions = status.get("conditions", []) if isinstance(status, dict) else []
+        return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
     def _write_kubeconfig(self, pki: dict[str, Path]) -> None:
         self.kubeconfig.write_text(
@@ -362,12 +504,24 @@ current-context: local
         )
 
 
+def _insecure_tls() -> ssl.SSLContext:
+    """For the health endpoints of the scheduler, which serves a self-signed certificate."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
 @contextlib.contextmanager
 def running_control_plane(
-    keep_logs: bool = False, extra_apiserver_args: Sequence[str] = ()
+    keep_logs: bool = False,
+    workloads: bool = True,
+    extra_apiserver_args: Sequence[str] = (),
 ) -> Iterator[LocalControlPlane]:
     """A started control plane that is stopped on exit, on SIGTERM, and on Ctrl-C alike."""
-    plane = LocalControlPlane(keep_logs=keep_logs, extra_apiserver_args=list(extra_apiserver_args))
+    plane = LocalControlPlane(
+        keep_logs=keep_logs, workloads=workloads, extra_apiserver_args=list(extra_apiserver_args)
+    )
     previous = signal.getsignal(signal.SIGTERM)
 
     def _terminate(signum: int, frame: object) -> None:
