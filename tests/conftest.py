@@ -1,16 +1,19 @@
 """Fixtures: one real cluster per session, a fresh namespace and a kubectl per test.
 
 Backends (PROMPT_RELEASE_BACKEND or the envtest variables):
-- local (default): etcd + kube-apiserver + kube-controller-manager built from Go modules;
+- local (default): etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok (one
+  fake node, so Deployments, StatefulSets, DaemonSets and Jobs roll out) built from Go modules;
 - USE_EXISTING_CLUSTER=true: the cluster of the current KUBECONFIG (kubectl from PATH);
 - kind: a cluster made by pytest-kind; needs Docker, which these machines don't have.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -42,11 +45,58 @@ def _truthy(name: str) -> bool:
     return os.environ.get(name, "").lower() in {"1", "true", "yes"}
 
 
+def _backend() -> str:
+    if _truthy("USE_EXISTING_CLUSTER"):
+        return "existing"
+    return os.environ.get("PROMPT_RELEASE_BACKEND", "local")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Builds of control-plane binaries (minutes, the first time) show on the terminal, past
+    the output capture, whichever test or hook starts them."""
+    from tests.controlplane import binaries
+
+    def to_terminal(line: str) -> None:
+        capture = config.pluginmanager.get_plugin("capturemanager")
+        terminal = config.pluginmanager.get_plugin("terminalreporter")
+        with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+            if terminal is not None:
+                terminal.write_line(line)
+            else:
+                print(line, file=sys.stderr, flush=True)
+
+    binaries.report = to_terminal
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Build what the local control plane lacks before the first test, in the open: on a
+    fresh machine that takes minutes, which inside a test would look like a hang."""
+    if session.config.option.collectonly or _backend() != "local":
+        return
+    if not any("cluster" in getattr(item, "fixturenames", ()) for item in session.items):
+        return
+    import subprocess
+
+    from tests.controlplane import binaries
+
+    try:
+        absent = binaries.missing()
+        if not absent:
+            return
+        binaries.report(
+            f"The local control plane needs {', '.join(absent)}, not built yet for these pins: "
+            "building them from Go modules once (several minutes on 2 cores; "
+            "later runs start in seconds)."
+        )
+        binaries.ensure_binaries()
+    except (RuntimeError, subprocess.CalledProcessError) as error:
+        # The tests that need the cluster fail with this same error, with the rest running.
+        binaries.report(f"could not build the local control plane: {error}")
+
+
 @pytest.fixture(scope="session")
 def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
-    backend = os.environ.get("PROMPT_RELEASE_BACKEND", "local")
-    if _truthy("USE_EXISTING_CLUSTER"):
-        backend = "existing"
+    backend = _backend()
     if backend == "existing":
         kubeconfig = Path(os.environ.get("KUBECONFIG", Path.home() / ".kube" / "config"))
         kubectl = shutil.which("kubectl")
@@ -64,14 +114,14 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
         finally:
             kind.delete()
     elif backend == "local":
-        from tests.controlplane.binaries import ETCD, KUBERNETES
+        from tests.controlplane.binaries import ETCD, KUBERNETES, KWOK
         from tests.controlplane.cluster import running_control_plane
 
         keep = _truthy("KEEP_CONTROL_PLANE_LOGS") or _truthy("CI")
         with running_control_plane(keep_logs=keep) as plane:
             _SUMMARY.append(
-                f"local control plane: Kubernetes {KUBERNETES.version_of('k8s.io/kubernetes')}, "
-                f"etcd {ETCD.version_of('go.etcd.io/etcd/server/v3')}, "
+                f"local control plane: Kubernetes {KUBERNETES.version}, etcd {ETCD.version}, "
+                f"kwok {KWOK.version} (fake node {', '.join(plane.nodes)}), "
                 f"started in {plane.startup_seconds:.1f} s"
             )
             yield Cluster(plane.kubeconfig, plane.kubectl, backend)
