@@ -1,9 +1,11 @@
 """`make dev`: the product on the embedded local control plane, with the examples applied.
 
-Starts etcd, kube-apiserver and kube-controller-manager (built on first use), installs the CRDs,
-runs the operator, applies manifests/examples and shows `kubectl get prompts`. It then keeps
-running until Ctrl-C, which stops everything. `.dev/kubeconfig` and `.dev/bin` (kubectl and the
-`kubectl prompt` plugin) serve a second terminal.
+Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok with one fake node
+(built on first use), installs the CRDs, runs the operator, applies manifests/examples, shows
+`kubectl get prompts` and the example Deployment's pods Running (kwok plays their kubelet: no
+container really starts). It then keeps running until Ctrl-C, which stops everything.
+`.dev/kubeconfig` and `.dev/bin` (kubectl and the `kubectl prompt` plugin) serve a second
+terminal.
 """
 
 from __future__ import annotations
@@ -42,6 +44,22 @@ def _wait_for_examples(kubectl: Path, env: dict[str, str]) -> None:
             "prompts-demo",
             "--timeout=120s",
         )
+
+
+def _show_workloads(kubectl: Path, env: dict[str, str]) -> str:
+    """Wait for the example Deployments to roll out; their pods, as `kubectl get` shows them."""
+    _kubectl(
+        kubectl,
+        env,
+        "wait",
+        "--for=condition=Available",
+        "deployments",
+        "--all",
+        "-n",
+        "prompts-demo",
+        "--timeout=60s",
+    )
+    return _kubectl(kubectl, env, "get", "deployments,pods", "-n", "prompts-demo", "-o", "wide")
 
 
 def main(argv: list[str]) -> int:
@@ -93,10 +111,11 @@ def main(argv: list[str]) -> int:
             print(_kubectl(kubectl, env, "apply", "-k", str(REPO / "manifests" / "examples")))
             _wait_for_examples(kubectl, env)
             print(_kubectl(kubectl, env, "get", "prompts", "-n", "prompts-demo"))
+            print(_show_workloads(kubectl, env))
             print(
                 "The control plane, the operator and the examples are running.\n"
                 f"  export KUBECONFIG={DEV / 'kubeconfig'} PATH={DEV / 'bin'}:$PATH\n"
-                "  kubectl get prompts -n prompts-demo\n"
+                "  kubectl get prompts,deployments,pods -n prompts-demo\n"
                 "  kubectl prompt history ticket-summarizer -n prompts-demo\n"
                 f"  logs: {plane.logs}\n"
                 "Ctrl-C stops everything.",
