@@ -1,8 +1,9 @@
 """The content hash of a PromptVersion: what production is tied to.
 
 `sha256:` + hex SHA-256 of the RFC 8785 canonical JSON of the spec without its `hash` field,
-with null members of objects dropped (at any depth) and nulls inside lists kept: that is what
-the API server stores for a manifest kubectl accepts, so an offline hash equals the live one.
+with null members of objects dropped (at any depth) and nulls inside lists kept: `kubectl apply`
+drops null members before it sends a manifest and the API server prunes them from typed fields,
+so an offline hash equals the live one however the object was written.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ SHORT_HEX = 12
 def without_null_members(value: Any) -> Any:
     """Drop object members whose value is null, at any depth; keep nulls that are list items.
 
-    The API server prunes a null member of an object (`description: null`, `{z: null}` inside
-    parameters) before storing it, but keeps a null item of a list (`[1, null]`).
+    `kubectl apply` drops a null member of an object (`description: null`, `{z: null}` inside
+    parameters) and the API server prunes one from typed fields; both keep a null list item.
     """
     if isinstance(value, Mapping):
         return {key: without_null_members(item) for key, item in value.items() if item is not None}
