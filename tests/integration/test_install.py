@@ -88,8 +88,7 @@ def test_plain_manifests_match_the_chart_defaults(admin_kubectl: Kubectl) -> Non
     built = objects(admin_kubectl("kustomize", str(INSTALL)))
     assert [o["kind"] for o in built] == [
         "Namespace",
-        "CustomResourceDefinition",
-        "CustomResourceDefinition",
+        *["CustomResourceDefinition"] * 4,  # versions, releases, policies, approvals
         "ServiceAccount",
         "ClusterRole",
         "ClusterRoleBinding",

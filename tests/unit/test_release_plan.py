@@ -72,7 +72,8 @@ def test_first_release_writes_the_config_map_and_revision_one() -> None:
             "hash": status["hash"],
             "releasedAt": "t1",
             "changelog": "first",
-            "releasedBy": "kubectl",
+            "releasedBy": "kubectl",  # no stamp of the admission policy: the field manager
+            "via": "kubectl",
         }
     ]
     cm = result.config_map

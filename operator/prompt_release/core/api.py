@@ -173,7 +173,23 @@ class HistoryEntry(_Model):
     hash: str
     changelog: str | None = None
     released_at: str
-    released_by: str | None = None
+    released_by: str | None = Field(
+        default=None,
+        description="Who set spec.version: the user or ServiceAccount the API server "
+        "authenticated, stamped at admission by the governance policy; without that policy, "
+        "the field manager.",
+    )
+    via: str | None = Field(
+        default=None,
+        description="The field manager that set spec.version (kubectl-client-side-apply, "
+        "argocd-controller, kubectl-prompt, ...).",
+    )
+    approved_by: list[str] | None = Field(
+        default=None,
+        description="Who approved this revision (PromptApprovals), when a PromptPolicy "
+        "requires approval for its label.",
+        json_schema_extra={"x-kubernetes-list-type": "atomic"},
+    )
     restores: int | None = Field(
         default=None, description="The earlier revision a rollback brings back."
     )
@@ -219,6 +235,21 @@ class RolloutStatus(_Model):
     failed_hash: str | None = None
 
 
+class ApprovalState(_Model):
+    """Where a requested version stands in the two-person rule."""
+
+    version: str = Field(description="The requested PromptVersion.")
+    hash: str = Field(description="Its content hash: approvals must name exactly this one.")
+    requested_by: str | None = Field(
+        default=None, description="Who set spec.version, as the API server saw them."
+    )
+    state: Literal["Pending", "Rejected"]
+    rejected_by: list[str] | None = Field(
+        default=None, json_schema_extra={"x-kubernetes-list-type": "atomic"}
+    )
+    message: str | None = None
+
+
 class PromptVersionStatus(_Model):
     hash: str | None = Field(default=None, description="The content hash (see Hash).")
     short_hash: str | None = Field(default=None, description="The hash's first 12 hex digits.")
@@ -253,6 +284,11 @@ class PromptReleaseStatus(_Model):
     rollout: RolloutStatus | None = Field(
         default=None, description="The live revision in the workloads that use it."
     )
+    approval: ApprovalState | None = Field(
+        default=None,
+        description="A requested spec.version that waits for approval or was rejected "
+        "(PromptPolicy requireApproval); absent while spec.version is live.",
+    )
 
 
 class Kind(BaseModel):
@@ -263,11 +299,12 @@ class Kind(BaseModel):
     singular: str
     short_names: list[str]
     spec: type[BaseModel]
-    status: type[BaseModel]
+    status: type[BaseModel] | None = None
     spec_rules: list[dict[str, str]] = []
     root_rules: list[dict[str, str]] = []
     printer_columns: list[dict[str, Any]]
     description: str
+    categories: list[str] = ["prompts"]
 
 
 def _ready_column() -> dict[str, Any]:
@@ -319,3 +356,166 @@ PROMPT_RELEASE = Kind(
 )
 
 KINDS = (PROMPT_VERSION, PROMPT_RELEASE)
+
+
+# -- Governance: who may release, and who approved ------------------------------------------
+
+
+class ServiceAccountRef(_Model):
+    """A ServiceAccount, e.g. Argo CD's application controller."""
+
+    name: ObjectName
+    namespace: PromptName | None = Field(
+        default=None, description="The PromptPolicy's own namespace when unset."
+    )
+
+
+Names = list[Annotated[str, Field(min_length=1, max_length=1024)]]
+
+
+class Subjects(_Model):
+    """Identities as the API server authenticates them: users, groups, ServiceAccounts."""
+
+    users: Names | None = Field(
+        default=None,
+        max_length=256,
+        description="User names exactly as the API server sees them (kubectl auth whoami).",
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+    )
+    groups: Names | None = Field(
+        default=None,
+        max_length=256,
+        description="Members of any of these groups.",
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+    )
+    service_accounts: list[ServiceAccountRef] | None = Field(
+        default=None,
+        max_length=256,
+        description="ServiceAccounts (system:serviceaccount:<namespace>:<name>).",
+        json_schema_extra={"x-kubernetes-list-type": "atomic"},
+    )
+
+
+class AllowedModels(_Model):
+    """The models PromptVersions may target; an unset list allows any."""
+
+    providers: Names | None = Field(
+        default=None, max_length=256, json_schema_extra={"x-kubernetes-list-type": "set"}
+    )
+    names: Names | None = Field(
+        default=None, max_length=256, json_schema_extra={"x-kubernetes-list-type": "set"}
+    )
+
+
+class PromptPolicySpec(_Model):
+    """Release rules for one namespace, enforced at admission and reported by the operator."""
+
+    labels: list[PromptName] | None = Field(
+        default=None,
+        max_length=64,
+        description="The protected labels: the rules below apply to PromptReleases of these "
+        "labels (allowedModels applies to every PromptVersion of the namespace).",
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+    )
+    releasers: Subjects | None = Field(
+        default=None,
+        description="Who may create or change a PromptRelease of a protected label. Unset: "
+        "whoever RBAC allows.",
+    )
+    approvers: Subjects | None = Field(
+        default=None,
+        description="Who may approve or reject a release of a protected label (never its "
+        "requester). Unset: whoever RBAC allows to create PromptApprovals.",
+    )
+    require_approval: bool | None = Field(
+        default=None,
+        description="Two-person rule: a new spec.version of a protected label goes live only "
+        "once someone other than its requester approved that exact version and hash.",
+    )
+    min_changelog_length: int | None = Field(
+        default=None,
+        ge=1,
+        le=4096,
+        description="A changelog of at least this many characters is required to move a "
+        "protected label.",
+    )
+    require_hash_pin: bool | None = Field(
+        default=None,
+        description="Moving a protected label requires spec.hash (kubectl prompt promote and "
+        "rollback set it).",
+    )
+    allowed_models: AllowedModels | None = Field(
+        default=None,
+        description="PromptVersions created in this namespace must target one of these.",
+    )
+
+
+class PromptApprovalSpec(_Model):
+    """A decision on one exact version (name and content hash) of a release."""
+
+    prompt: PromptName = Field(description="The prompt family of the release.")
+    label: PromptName = Field(description="The release's label, e.g. production.")
+    version: ObjectName = Field(description="The PromptVersion decided on.")
+    hash: Hash = Field(description="Its content hash: the decision holds for this content only.")
+    decision: Literal["Approve", "Reject"]
+    comment: str | None = Field(default=None, max_length=4096, description="Why.")
+    approver: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="Set by the API server (governance admission policy) to the user who "
+        "created this object; a value a client writes is overwritten.",
+    )
+    approver_groups: Names | None = Field(
+        default=None,
+        max_length=256,
+        description="The approver's groups, set by the API server alongside approver.",
+        json_schema_extra={"x-kubernetes-list-type": "atomic"},
+    )
+
+
+PROMPT_APPROVAL_SPEC_RULES = [
+    {
+        "rule": "self == oldSelf",
+        "message": "PromptApproval spec is immutable: create a new PromptApproval",
+    },
+]
+
+GOVERNANCE_CATEGORY = "prompt-governance"
+
+PROMPT_POLICY = Kind(
+    kind="PromptPolicy",
+    plural="promptpolicies",
+    singular="promptpolicy",
+    short_names=["ppol"],
+    spec=PromptPolicySpec,
+    categories=[GOVERNANCE_CATEGORY],
+    description="Who may move which release labels, what a release needs, and which models "
+    "prompts may use, in one namespace.",
+    printer_columns=[
+        {"name": "Labels", "type": "string", "jsonPath": ".spec.labels"},
+        {"name": "Approval", "type": "boolean", "jsonPath": ".spec.requireApproval"},
+        _age_column(),
+    ],
+)
+
+PROMPT_APPROVAL = Kind(
+    kind="PromptApproval",
+    plural="promptapprovals",
+    singular="promptapproval",
+    short_names=["pappr"],
+    spec=PromptApprovalSpec,
+    spec_rules=PROMPT_APPROVAL_SPEC_RULES,
+    categories=[GOVERNANCE_CATEGORY],
+    description="An approval or rejection of one exact version of a release, by someone other "
+    "than its requester.",
+    printer_columns=[
+        {"name": "Prompt", "type": "string", "jsonPath": ".spec.prompt"},
+        {"name": "Label", "type": "string", "jsonPath": ".spec.label"},
+        {"name": "Version", "type": "string", "jsonPath": ".spec.version"},
+        {"name": "Decision", "type": "string", "jsonPath": ".spec.decision"},
+        {"name": "Approver", "type": "string", "jsonPath": ".spec.approver"},
+        _age_column(),
+    ],
+)
+
+ALL_KINDS = (*KINDS, PROMPT_POLICY, PROMPT_APPROVAL)

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from prompt_release import CRD_VERSION, GROUP
-from prompt_release.core.api import KINDS, Kind
+from prompt_release.core.api import ALL_KINDS, Kind
 
 _KEEP = {
     "type",
@@ -31,7 +31,6 @@ _KEEP = {
     "maxItems",
     "description",
 }
-CATEGORY = "prompts"
 LABELS = {
     "app.kubernetes.io/name": "prompt-release-operator",
     "app.kubernetes.io/part-of": "prompt-release-operator",
@@ -74,8 +73,6 @@ def crd(kind: Kind) -> dict[str, Any]:
     spec["description"] = (kind.spec.__doc__ or "").strip()
     if kind.spec_rules:
         spec["x-kubernetes-validations"] = kind.spec_rules
-    status = schema_of(kind.status)
-    status["description"] = "Observed state, written by the operator."
     root: dict[str, Any] = {
         "type": "object",
         "description": kind.description,
@@ -85,9 +82,14 @@ def crd(kind: Kind) -> dict[str, Any]:
             "kind": {"type": "string"},
             "metadata": {"type": "object"},
             "spec": spec,
-            "status": status,
         },
     }
+    version: dict[str, Any] = {"name": CRD_VERSION, "served": True, "storage": True}
+    if kind.status is not None:
+        status = schema_of(kind.status)
+        status["description"] = "Observed state, written by the operator."
+        root["properties"]["status"] = status
+        version["subresources"] = {"status": {}}
     if kind.root_rules:
         root["x-kubernetes-validations"] = kind.root_rules
     return {
@@ -103,14 +105,11 @@ def crd(kind: Kind) -> dict[str, Any]:
                 "plural": kind.plural,
                 "singular": kind.singular,
                 "shortNames": kind.short_names,
-                "categories": [CATEGORY],
+                "categories": kind.categories,
             },
             "versions": [
                 {
-                    "name": CRD_VERSION,
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
+                    **version,
                     "additionalPrinterColumns": kind.printer_columns,
                     "schema": {"openAPIV3Schema": root},
                 }
@@ -125,7 +124,7 @@ def render(kind: Kind) -> str:
 
 
 def files() -> dict[str, str]:
-    return {f"{kind.plural}.{GROUP}.yaml": render(kind) for kind in KINDS}
+    return {f"{kind.plural}.{GROUP}.yaml": render(kind) for kind in ALL_KINDS}
 
 
 def main(argv: list[str]) -> int:

@@ -39,8 +39,13 @@ def new_entry(
     changelog: str | None,
     released_at: str,
     by: str | None,
+    via: str | None = None,
+    approved_by: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The history entry for the next revision; a return to an earlier state says which."""
+    """The history entry for the next revision; a return to an earlier state says which.
+
+    `by` is who released it, `via` the field manager they used, `approved_by` who approved it.
+    """
     revision = int(status.get("revision") or 0) + 1
     entry: dict[str, Any] = {
         "revision": revision,
@@ -52,6 +57,10 @@ def new_entry(
         entry["changelog"] = changelog
     if by:
         entry["releasedBy"] = by
+    if via:
+        entry["via"] = via
+    if approved_by:
+        entry["approvedBy"] = list(approved_by)
     earlier = next(
         (
             old

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from prompt_release.core import conditions, configmap, history, payload, recovery
+from prompt_release.core import conditions, configmap, governance, history, payload, recovery
 from prompt_release.core.configmap import OPERATOR
 from prompt_release.core.hashing import short_hash
 from prompt_release.core.views import ReleaseStatusView, ReleaseView, VersionView
@@ -102,8 +102,11 @@ def plan(
     version: VersionView | None,
     existing: Mapping[str, Any] | None,
     now: str,
+    gate: governance.Gate | None = None,
 ) -> ReleasePlan:
-    """One pass: serve `version` (the release's target version, None when it doesn't exist)."""
+    """One pass: serve `version` (the release's target version, None when it doesn't exist).
+
+    `gate` holds a new revision back until it is approved, when a PromptPolicy says so."""
     release = recovery.with_unrecorded(release, existing)
     try:
         computed = resolve(release, version)
@@ -117,10 +120,14 @@ def plan(
                 changelog=release.changelog,
                 released_at=now,
                 by=release.released_by,
+                via=release.via,
+                approved_by=governance.approved_by(gate, version.name, computed),
             )
         return _go_live(release, version, computed, entry, existing, now)
     except _RefusedError as refused:
         return _refusal(release, now, refused)
+    except governance.HeldError as held:
+        return _refusal(release, now, _RefusedError(held.reason, held.message), held)
 
 
 def roll_back(
@@ -211,6 +218,7 @@ def _go_live(
     desired = configmap.desired(release, config_data, body)
     write = existing is None or not configmap.up_to_date(existing, desired)
     status = dict(old)
+    status.pop("approval", None)  # what spec.version asks for is live: nothing waits
     status.update(
         observedGeneration=release.generation,
         version=version.name,
@@ -272,9 +280,15 @@ def _events(
     return []
 
 
-def _refusal(release: ReleaseView, now: str, refused: _RefusedError) -> ReleasePlan:
+def _refusal(
+    release: ReleaseView,
+    now: str,
+    refused: _RefusedError,
+    held: governance.HeldError | None = None,
+) -> ReleasePlan:
     """Ready=False with the cause; the live fields and the ConfigMap stay as they were."""
     status = dict(release.status.raw)
+    status.pop("approval", None)
     status["observedGeneration"] = release.generation
     if release.status.revision:
         message = (
@@ -283,9 +297,17 @@ def _refusal(release: ReleaseView, now: str, refused: _RefusedError) -> ReleaseP
         )
     else:
         message = f"{refused.message}; nothing released yet"
-    status["conditions"] = conditions.stalled(
-        refused.reason, message, release.generation, now, status.get("conditions")
-    )
+    if held is None:
+        status["conditions"] = conditions.stalled(
+            refused.reason, message, release.generation, now, status.get("conditions")
+        )
+        kind = WARNING
+    else:  # a new revision waits for approval, or was rejected
+        status["approval"] = held.approval
+        status["conditions"] = held.conditions(
+            message, release.generation, now, status.get("conditions")
+        )
+        kind = held.event_type
     repeated = release.status.ready.get("message") == message
-    events = [] if repeated else [Event(WARNING, refused.reason, message)]
+    events = [] if repeated else [Event(kind, refused.reason, message)]
     return ReleasePlan(status=status, events=events)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from prompt_release.core import conditions, history
+from prompt_release.core import conditions, history, identity
 from prompt_release.core.templates import template_format_of
 from prompt_release.core.validation import HashResult, hash_result, problems
 
@@ -162,6 +162,7 @@ class ReleaseView:
     managed_fields: Sequence[Mapping[str, Any]] = ()
     creation_timestamp: str | None = None
     deleting: bool = False
+    annotations: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, body: Mapping[str, Any]) -> ReleaseView:
@@ -188,6 +189,7 @@ class ReleaseView:
             managed_fields=list(meta.get("managedFields") or ()),
             creation_timestamp=meta.get("creationTimestamp"),
             deleting=bool(meta.get("deletionTimestamp")),
+            annotations=dict(meta.get("annotations") or {}),
         )
 
     @property
@@ -218,5 +220,17 @@ class ReleaseView:
         return self.version
 
     @property
-    def released_by(self) -> str | None:
+    def via(self) -> str | None:
+        """The field manager that last set spec.version (kubectl, Argo CD, ...)."""
         return history.released_by(self.managed_fields)
+
+    @property
+    def requester(self) -> identity.Identity | None:
+        """Who set spec.version as the API server saw them (stamped at admission), if known."""
+        return identity.requester(self.annotations, self.version)
+
+    @property
+    def released_by(self) -> str | None:
+        """The requester when the admission policy stamped one, else the field manager."""
+        who = self.requester
+        return who.username if who else self.via
