@@ -1,0 +1,144 @@
+"""The objects the bench submits: prompts (a PromptVersion and its PromptRelease), large
+prompts, and ConfigMaps that have nothing to do with the operator."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+API = "promptrelease.io/v1alpha1"
+LABEL = "production"
+LARGE_BYTES = 300 * 1024
+
+_WORDS = [
+    "summarize",
+    "ticket",
+    "customer",
+    "priority",
+    "answer",
+    "context",
+    "refund",
+    "order",
+    "delivery",
+    "account",
+    "policy",
+    "escalate",
+    "tone",
+    "concise",
+    "bullet",
+    "evidence",
+    "detail",
+    "product",
+    "issue",
+    "resolution",
+    "history",
+    "agent",
+    "reply",
+    "draft",
+    "clarify",
+    "verify",
+    "language",
+    "polite",
+    "brief",
+]
+
+
+def large_text(seed: str, size: int = LARGE_BYTES) -> str:
+    """About `size` bytes of prompt text, different per seed (so every hash differs), with one
+    placeholder and no other braces."""
+    rng = random.Random(seed)
+    words: list[str] = [f"Prompt {seed}. Ticket: {{ticket}}."]
+    length = len(words[0])
+    while length < size:
+        word = rng.choice(_WORDS)
+        words.append(word)
+        length += len(word) + 1
+    return " ".join(words)[:size]
+
+
+def version(namespace: str, name: str, prompt: str, template: str | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": API,
+        "kind": "PromptVersion",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "prompt": prompt,
+            "template": template or f"Summarize for {name}: {{ticket}}",
+            "variables": ["ticket"],
+            "model": {"provider": "openai", "name": "gpt-4o-mini"},
+        },
+    }
+
+
+def release(namespace: str, prompt: str, version_name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": API,
+        "kind": "PromptRelease",
+        "metadata": {"name": f"{prompt}-{LABEL}", "namespace": namespace},
+        "spec": {"prompt": prompt, "label": LABEL, "version": version_name},
+    }
+
+
+@dataclass(frozen=True)
+class Prompt:
+    namespace: str
+    prompt: str
+    large: bool = False
+
+    @property
+    def version(self) -> str:
+        return f"{self.prompt}-v1"
+
+    @property
+    def release(self) -> str:
+        return f"{self.prompt}-{LABEL}"
+
+    def objects(self) -> list[dict[str, Any]]:
+        text = large_text(f"{self.namespace}/{self.prompt}") if self.large else None
+        return [
+            version(self.namespace, self.version, self.prompt, text),
+            release(self.namespace, self.prompt, self.version),
+        ]
+
+
+def prompts(namespace: str, count: int, large: int = 0) -> list[Prompt]:
+    """`count` prompts, `large` of them (spread evenly) with a 300 KiB template."""
+    step = count // large if large else 0
+    return [
+        Prompt(
+            namespace, f"p{n:05d}", large=bool(step) and n % step == step // 2 and n // step < large
+        )
+        for n in range(count)
+    ]
+
+
+def unrelated_config_map(namespace: str, n: int, size: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": f"unrelated-{n:05d}", "namespace": namespace},
+        "data": {"settings.txt": large_text(f"unrelated-{n}", size)},
+    }
+
+
+def write(
+    path: Path, objects: list[dict[str, Any]], annotate: dict[str, str] | None = None
+) -> Path:
+    """A multi-document manifest (JSON documents, which YAML reads), in the order given."""
+    with path.open("w") as out:
+        for obj in objects:
+            if annotate:
+                meta = obj["metadata"]
+                obj = {
+                    **obj,
+                    "metadata": {
+                        **meta,
+                        "annotations": {**meta.get("annotations", {}), **annotate},
+                    },
+                }
+            out.write(json.dumps(obj))
+            out.write("\n---\n")
+    return path
