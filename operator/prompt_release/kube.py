@@ -7,6 +7,7 @@ code (the plugin).
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -111,6 +112,11 @@ class Kube:
         )
         return list(self.plain(listed).get("items") or [])
 
+    def list_everywhere(self, plural: str) -> builtins.list[dict[str, Any]]:
+        """Every object of one kind, in all namespaces."""
+        listed = self.custom.list_cluster_custom_object(GROUP, CRD_VERSION, plural, **self._options)
+        return list(self.plain(listed).get("items") or [])
+
     def create(self, plural: str, body: Mapping[str, Any], field_manager: str) -> dict[str, Any]:
         namespace = body["metadata"]["namespace"]
         return self.plain(
@@ -195,6 +201,22 @@ class Kube:
         }
         self.core.replace_namespaced_config_map(
             meta["name"], meta["namespace"], cast(Any, replacement), **self._options
+        )
+
+    def list_config_maps(self, namespace: str, selector: str) -> builtins.list[dict[str, Any]]:
+        listed = self.core.list_namespaced_config_map(
+            namespace, label_selector=selector, **self._options
+        )
+        return list(self.plain(listed).get("items") or [])
+
+    def delete_config_map(self, namespace: str, name: str, uid: str, resource_version: str) -> None:
+        """Delete exactly the ConfigMap that was read: 409 if it changed or was replaced since."""
+        preconditions = client.V1Preconditions(uid=uid, resource_version=resource_version)
+        self.core.delete_namespaced_config_map(
+            name,
+            namespace,
+            body=client.V1DeleteOptions(preconditions=preconditions),
+            **self._options,
         )
 
     # -- workloads -----------------------------------------------------------------------------

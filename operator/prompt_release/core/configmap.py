@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from prompt_release import GROUP
@@ -89,3 +89,22 @@ def up_to_date(existing: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
         and all(live_annotations.get(k) == v for k, v in want_meta["annotations"].items())
         and controller_uid(existing) == want_meta["ownerReferences"][0]["uid"]
     )
+
+
+def release_selector(release: ReleaseView) -> str:
+    """The label selector of every ConfigMap this release may have written, under any name."""
+    return f"{MANAGED_SELECTOR},{PROMPT_LABEL}={release.prompt},{LABEL_LABEL}={release.label}"
+
+
+def stale(
+    config_maps: Iterable[Mapping[str, Any]], release: ReleaseView
+) -> list[Mapping[str, Any]]:
+    """ConfigMaps this release wrote under a name it no longer writes (spec.configMapName
+    changed): labelled as the operator's and controlled by this very release. Never another's."""
+    return [
+        existing
+        for existing in config_maps
+        if existing.get("metadata", {}).get("name") != release.config_map_name
+        and managed_by(existing, release.uid)
+        and not existing.get("metadata", {}).get("deletionTimestamp")
+    ]

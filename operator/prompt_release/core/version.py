@@ -65,8 +65,9 @@ Link = tuple[str, str, str]
 
 
 def release_links(release: ReleaseView) -> list[Link]:
-    """What one release says about versions: which it holds (spec) and which it serves (status)."""
-    links = [(release.version, HOLDS, release.name)]
+    """What one release says about versions: which it holds (spec; not once it is being
+    deleted) and which it serves (status)."""
+    links: list[Link] = [] if release.deleting else [(release.version, HOLDS, release.name)]
     if release.status.revision and release.status.version:
         links.append((release.status.version, SERVES, release.label))
     return links

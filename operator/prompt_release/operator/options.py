@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from prompt_release.core.fights import FightPolicy
 
 
 @dataclass(frozen=True)
@@ -17,3 +19,5 @@ class Options:
     """Guarded writes that meet a newer object re-plan from fresh reads this many times."""
     deletion_retry_seconds: float = 3
     """How often a held-back PromptVersion deletion looks again for its holders."""
+    fight_policy: FightPolicy = field(default_factory=FightPolicy)
+    """How hand edits of a ConfigMap are reverted once another writer keeps making them."""

@@ -23,9 +23,11 @@ from prompt_release.core import release as release_core
 from prompt_release.core.views import ReleaseStatusView, ReleaseView, VersionView
 from prompt_release.core.workloads import stamp_patch
 from prompt_release.kube import Kube
-from prompt_release.operator import metrics, workloads
+from prompt_release.operator import configmaps, metrics, workloads
+from prompt_release.operator.fights import Fights
 from prompt_release.operator.options import Options
 from prompt_release.operator.shell import namespaced, now, until_no_conflict
+from prompt_release.operator.wakeups import Wakeups
 
 log = logging.getLogger("prompt_release")
 
@@ -42,10 +44,6 @@ def releases_by_config_map(namespace: str | None, body: Any, **_: Any) -> Any:
     return {(namespace, ReleaseView.of(body).config_map_name): body["metadata"]["name"]}
 
 
-def not_ready(status: Any, **_: Any) -> bool:
-    return not conditions.is_ready(status)
-
-
 class Releases:
     """Handlers of PromptReleases, and of what they react to (their versions, ConfigMaps)."""
 
@@ -54,12 +52,11 @@ class Releases:
         self.options = options
         self._locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
+        self.fights = Fights(options.fight_policy)
+        self.wakeups = Wakeups()
+        self._indexes: Mapping[str, Any] = {}
 
     def changed(self, namespace: str | None, name: str, **indexes: Any) -> None:
-        self.reconcile(namespaced(namespace), name, indexes)
-
-    def retry(self, namespace: str | None, name: str, **indexes: Any) -> None:
-        """Causes we don't watch (an unmanaged ConfigMap deleted, say) clear without a change."""
         self.reconcile(namespaced(namespace), name, indexes)
 
     def event(self, type: str, body: Any, namespace: str | None, **_: Any) -> None:
@@ -98,21 +95,46 @@ class Releases:
             yield
 
     def reconcile(self, namespace: str, name: str, indexes: Mapping[str, Any]) -> None:
-        """Bring one release's ConfigMap, consumers and status to what its spec asks for."""
-        consumers: workloads.WorkloadIndex = indexes["workloads_by_config_map"]
-        with self._locked(namespace, name):
-            until_no_conflict(
-                lambda: self._once(namespace, name, consumers), self.options.conflict_retries
-            )
+        """Bring one release's ConfigMap, consumers and status to what its spec asks for.
 
-    def _once(self, namespace: str, name: str, consumers: workloads.WorkloadIndex) -> None:
+        A release that isn't Ready afterwards, or whose pass failed, is looked at again in
+        `retry_stalled_seconds`: causes we don't watch (an unmanaged ConfigMap deleted, say)
+        clear without a change."""
+        self._indexes = indexes
+        consumers: workloads.WorkloadIndex = indexes["workloads_by_config_map"]
+        try:
+            with self._locked(namespace, name):
+                ready = until_no_conflict(
+                    lambda: self._once(namespace, name, consumers), self.options.conflict_retries
+                )
+        except BaseException:
+            self.later(namespace, name, self.options.retry_stalled_seconds)
+            raise
+        if ready is False:
+            self.later(namespace, name, self.options.retry_stalled_seconds)
+
+    def later(self, namespace: str, name: str, delay: float) -> None:
+        """Reconcile this release again in `delay` seconds (the earliest request wins)."""
+        self.wakeups.at((namespace, name), delay, lambda: self._wake(namespace, name))
+
+    def _wake(self, namespace: str, name: str) -> None:
+        try:
+            self.reconcile(namespace, name, self._indexes)
+        except Exception as error:
+            log.warning("PromptRelease %s/%s: retry failed: %s", namespace, name, error)
+
+    def _once(self, namespace: str, name: str, consumers: workloads.WorkloadIndex) -> bool | None:
+        """One pass; whether it ended Ready (None: the release is gone)."""
         with metrics.reconciling("PromptRelease") as outcome:
             body = self.kube.find(RELEASE_PLURAL, namespace, name)
             if body is None or body["metadata"].get("deletionTimestamp"):
                 metrics.RELEASES.forget(namespace, name)
-                return
-            if not self._pass(body, consumers):
+                self.fights.forget((namespace, name))
+                return None
+            ready = self._pass(body, consumers)
+            if not ready:
                 outcome["result"] = "refused"
+            return ready
 
     def _version(self, namespace: str, name: str) -> VersionView | None:
         found = self.kube.find(VERSION_PLURAL, namespace, name)
@@ -132,8 +154,15 @@ class Releases:
         )
         if plan.ready:
             plan = self._roll_out(release, plan, existing, consumers, stamp_time)
+        plan, wait = self.fights.gate(
+            (release.namespace, release.name), plan, release.config_map_name
+        )
+        if wait:  # a revert held back: another writer keeps changing the ConfigMap
+            self.later(release.namespace, release.name, wait)
         if plan.config_map is not None:
             self.kube.write_config_map(plan.config_map, existing)
+        if plan.ready:
+            configmaps.remove_stale(self.kube, body, release)
         for workload, patch in plan.stamps:
             self.kube.patch_workload(workload.kind, workload.namespace, workload.name, patch)
         if conditions.status_changed(release.status.raw, plan.status):
@@ -198,7 +227,9 @@ class Releases:
             stamps=[
                 (
                     workload,
-                    stamp_patch(release.name, int(status["revision"]), str(status["hash"])),
+                    stamp_patch(
+                        workload, release.name, int(status["revision"]), str(status["hash"])
+                    ),
                 )
                 for workload in assessment.stamps
             ],

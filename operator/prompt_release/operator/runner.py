@@ -61,6 +61,19 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     sub.add_parser("version", help="print the version")
+    cleanup = sub.add_parser(
+        "cleanup",
+        help="after uninstalling the operator: remove its finalizer from every prompt object",
+        description="Remove the finalizer promptrelease.io/in-use-protection from PromptVersions "
+        "and PromptReleases, so that deleting them, their namespace or the CRDs never waits for "
+        "an operator that is gone. Stop the operator first: while it runs it puts the finalizer "
+        "back on the versions releases hold.",
+    )
+    where = cleanup.add_mutually_exclusive_group(required=True)
+    where.add_argument("-n", "--namespace", action="append", default=[], help="repeatable")
+    where.add_argument("-A", "--all-namespaces", action="store_true")
+    cleanup.add_argument("--kubeconfig", default=None)
+    cleanup.add_argument("--context", default=None)
     return parser.parse_args(argv)
 
 
@@ -68,6 +81,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     if args.command == "version":
         print(__version__)
+        return 0
+    if args.command == "cleanup":
+        from prompt_release.kube import Kube
+        from prompt_release.operator.cleanup import cleanup
+
+        kube, _ = Kube.for_user(args.kubeconfig, args.context, timeout=30)
+        cleanup(kube, None if args.all_namespaces else args.namespace)
         return 0
     import random
 

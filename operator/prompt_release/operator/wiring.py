@@ -8,8 +8,10 @@ from typing import Any
 import kopf
 
 from prompt_release import GROUP
+from prompt_release.core import protection
 from prompt_release.core.configmap import MANAGED_BY, OPERATOR
 from prompt_release.kube import Kube
+from prompt_release.operator import protection as protection_handlers
 from prompt_release.operator import releases as release_handlers
 from prompt_release.operator import versions as version_handlers
 from prompt_release.operator import workloads as workload_handlers
@@ -18,7 +20,7 @@ from prompt_release.operator.options import Options
 from prompt_release.operator.versions import RELEASES, VERSIONS
 from prompt_release.operator.workloads import WORKLOADS
 
-FINALIZER = f"{GROUP}/in-use-protection"
+FINALIZER = protection.FINALIZER
 
 
 def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
@@ -27,6 +29,7 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
     on = kopf.on
     releases = release_handlers.Releases(kube, options)
     versions = version_handlers.Versions(kube, options)
+    in_use = protection_handlers.Protection(kube)
 
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.persistence.finalizer = FINALIZER
@@ -41,6 +44,11 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
 
     on.startup(registry=reg, id="configure")(configure)
     on.login(registry=reg, id="login")(kopf.login_via_client)  # the kubernetes client's config
+
+    def stop(**_: Any) -> None:
+        releases.wakeups.stop()
+
+    on.cleanup(registry=reg, id="stop_retries")(stop)
 
     # Indexes first: kopf fills them from its watches before any handler runs.
     kopf.index(*RELEASES, registry=reg, id="releases_by_version")(
@@ -59,19 +67,15 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
         )
     kopf.index(*VERSIONS, registry=reg, id="versions_by_label")(version_handlers.versions_by_label)
     kopf.index(*VERSIONS, registry=reg, id="version_serving")(version_handlers.version_serving)
+    kopf.index(*VERSIONS, registry=reg, id="protected_versions")(
+        protection_handlers.protected_versions
+    )
 
     # PromptRelease
     for handler in (on.resume, on.create, on.update):
         handler(*RELEASES, registry=reg, id="release_changed")(releases.changed)
-    retry = options.retry_stalled_seconds
-    kopf.timer(
-        *RELEASES,
-        registry=reg,
-        id="release_retry",
-        interval=retry,
-        idle=retry,
-        when=release_handlers.not_ready,
-    )(releases.retry)
+    # No kopf timer retries stalled releases: kopf would put its finalizer on each of them.
+    # Releases.reconcile schedules its own retries (operator/wakeups.py).
     on.event(*RELEASES, registry=reg, id="release_event")(releases.event)
     on.event(*VERSIONS, registry=reg, id="version_event")(releases.version_event)
     on.event(
@@ -81,6 +85,11 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
     # PromptVersion
     for handler in (on.resume, on.create, on.update):
         handler(*VERSIONS, registry=reg, id="version_changed")(versions.changed)
-    on.delete(*VERSIONS, registry=reg, id="version_deleted")(versions.deleted)
+    # The finalizer only where a release holds the version: kopf adds it for this deletion
+    # handler when its filter matches, and removes it when it stops matching.
+    on.delete(*VERSIONS, registry=reg, id="version_deleted", when=protection_handlers.held)(
+        versions.deleted
+    )
     on.event(*RELEASES, registry=reg, id="released_as")(versions.release_event)
+    on.event(*RELEASES, registry=reg, id="in_use_protection")(in_use.release_event)
     return reg

@@ -1,0 +1,185 @@
+"""Lifecycle: a renamed ConfigMap, the in-use finalizer, namespaces deleted with the operator
+running or gone, and the cleanup after an uninstall."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from prompt_release.core.protection import FINALIZER
+from tests.kube import Kubectl, OperatorProcess, eventually
+from tests.prompts import apply, release, released, version, wait_reason
+
+pytestmark = pytest.mark.integration
+
+
+def finalizers_of(obj: dict[str, Any]) -> list[str]:
+    return list(obj["metadata"].get("finalizers") or [])
+
+
+def finalizers(kubectl: Kubectl, kind: str, name: str) -> list[str]:
+    return finalizers_of(kubectl.get(kind, name))
+
+
+def protected(kubectl: Kubectl) -> set[str]:
+    """The versions carrying the in-use finalizer."""
+    listed = json.loads(kubectl("get", "promptversions", "-o", "json"))["items"]
+    return {v["metadata"]["name"] for v in listed if FINALIZER in finalizers_of(v)}
+
+
+def events(kubectl: Kubectl, name: str) -> list[dict[str, Any]]:
+    selector = f"involvedObject.name={name}"
+    listed = kubectl("get", "events", "--field-selector", selector, "-o", "json")
+    return list(json.loads(listed)["items"])
+
+
+def test_a_renamed_config_map_replaces_the_old_one_and_never_a_foreign_one(
+    kubectl: Kubectl, operator: OperatorProcess
+) -> None:
+    apply(kubectl, version("summarizer-v1"), release("summarizer-v1"))
+    released(kubectl, "summarizer-production", 1)
+    # Looks like ours, but no release controls it: never deleted.
+    decoy = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "summarizer-decoy",
+            "labels": {
+                "app.kubernetes.io/managed-by": "prompt-release-operator",
+                "promptrelease.io/prompt": "summarizer",
+                "promptrelease.io/label": "production",
+            },
+        },
+        "data": {"x": "y"},
+    }
+    apply(kubectl, decoy)
+
+    apply(kubectl, release("summarizer-v1", configMapName="summarizer-renamed"))
+
+    def moved() -> bool:
+        status = kubectl.get("promptrelease", "summarizer-production")["status"]
+        return status["configMap"] == "summarizer-renamed" and not kubectl.exists(
+            "configmap", "summarizer-production"
+        )
+
+    eventually(moved, what="the release to move to its new ConfigMap and delete the old one")
+    renamed = kubectl.get("configmap", "summarizer-renamed")
+    assert json.loads(renamed["data"]["prompt.json"])["revision"] == 1
+    assert kubectl.get("promptrelease", "summarizer-production")["status"]["revision"] == 1
+    assert any(e["reason"] == "ConfigMapRemoved" for e in events(kubectl, "summarizer-production"))
+
+    # A foreign ConfigMap of the next name: refused, and the live one stays.
+    kubectl("create", "configmap", "summarizer-theirs", "--from-literal=owner=someone-else")
+    apply(kubectl, release("summarizer-v1", configMapName="summarizer-theirs"))
+    wait_reason(kubectl, "summarizer-production", "ConfigMapConflict")
+    time.sleep(1)
+    assert kubectl.exists("configmap", "summarizer-renamed")
+    assert kubectl.get("configmap", "summarizer-theirs")["data"] == {"owner": "someone-else"}
+
+    # Back to the default name: the renamed one goes, the foreign one and the decoy stay.
+    apply(kubectl, release("summarizer-v1"))
+    eventually(
+        lambda: (
+            kubectl.exists("configmap", "summarizer-production")
+            and not kubectl.exists("configmap", "summarizer-renamed")
+        ),
+        what="the ConfigMap to move back",
+    )
+    assert kubectl.exists("configmap", "summarizer-theirs")
+    assert kubectl.get("configmap", "summarizer-decoy")["data"] == {"x": "y"}
+
+
+def test_only_versions_a_release_points_at_carry_the_finalizer(
+    kubectl: Kubectl, operator: OperatorProcess
+) -> None:
+    apply(kubectl, *(version(f"summarizer-v{n}") for n in (1, 2, 3, 4)))
+    apply(kubectl, release("summarizer-v1"))
+    released(kubectl, "summarizer-production", 1)
+    eventually(lambda: protected(kubectl) == {"summarizer-v1"}, what="v1 alone protected")
+
+    apply(kubectl, release("summarizer-v2"))
+    released(kubectl, "summarizer-production", 2)
+    eventually(lambda: protected(kubectl) == {"summarizer-v2"}, what="protection to move to v2")
+
+    # A release that is refused still holds its version; a stalled release carries nothing.
+    apply(kubectl, release("summarizer-v3", label="staging", hash="sha256:" + "0" * 64))
+    wait_reason(kubectl, "summarizer-staging", "HashMismatch")
+    eventually(
+        lambda: protected(kubectl) == {"summarizer-v2", "summarizer-v3"},
+        what="the refused release's version to be protected too",
+    )
+    time.sleep(2)  # a retry or two of the stalled release
+    assert finalizers(kubectl, "promptrelease", "summarizer-staging") == []
+    assert finalizers(kubectl, "promptrelease", "summarizer-production") == []
+
+    kubectl("delete", "promptrelease", "summarizer-staging", "--timeout=30s")
+    eventually(lambda: protected(kubectl) == {"summarizer-v2"}, what="v3 released")
+    kubectl("delete", "promptversion", "summarizer-v4", "summarizer-v1", "--timeout=30s")
+
+
+def _fill(kubectl: Kubectl, prompts: int = 3, versions: int = 4) -> None:
+    for p in range(prompts):
+        apply(kubectl, *(version(f"p{p}-v{n}", prompt=f"p{p}") for n in range(1, versions + 1)))
+        apply(kubectl, release(f"p{p}-v{versions}", prompt=f"p{p}"))
+    for p in range(prompts):
+        released(kubectl, f"p{p}-production", 1)
+    eventually(
+        lambda: protected(kubectl) == {f"p{p}-v{versions}" for p in range(prompts)},
+        what="the released versions to be protected",
+    )
+
+
+def _namespace_gone(admin_kubectl: Kubectl, namespace: str, timeout: float = 120) -> None:
+    eventually(
+        lambda: not admin_kubectl.exists("namespace", namespace),
+        timeout=timeout,
+        interval=1,
+        what=f"namespace {namespace} to be deleted",
+    )
+
+
+def test_deleting_a_namespace_of_prompts_completes_with_the_operator_running(
+    admin_kubectl: Kubectl, kubectl: Kubectl, namespace: str, operator: OperatorProcess
+) -> None:
+    _fill(kubectl)
+    admin_kubectl("delete", "namespace", namespace, "--wait=false")
+    _namespace_gone(admin_kubectl, namespace)
+
+
+def test_deleting_a_namespace_of_prompts_with_the_operator_gone_completes_after_cleanup(
+    admin_kubectl: Kubectl,
+    kubectl: Kubectl,
+    namespace: str,
+    run_operator: Callable[..., OperatorProcess],
+) -> None:
+    operator = run_operator()
+    _fill(kubectl)
+    operator.stop()  # uninstalled, or scaled to zero
+    admin_kubectl("delete", "namespace", namespace, "--wait=false")
+
+    # Only what a release held waits, and says why: the finalizer.
+    def left() -> set[str]:
+        listed = json.loads(kubectl("get", "prompts,configmaps", "-o", "json"))["items"]
+        return {f"{o['kind']}/{o['metadata']['name']}" for o in listed}
+
+    held = {f"PromptVersion/p{p}-v4" for p in range(3)}
+    eventually(lambda: left() == held, timeout=60, what="all but the held versions to go")
+    assert admin_kubectl.exists("namespace", namespace)
+
+    # The documented cleanup after an uninstall: nothing waits for the operator any more.
+    cleanup = subprocess.run(
+        [sys.executable, "-m", "prompt_release.operator", "cleanup", "-n", namespace],
+        env=kubectl.env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert "3 object(s) changed" in cleanup.stdout, cleanup.stdout
+    _namespace_gone(admin_kubectl, namespace)
