@@ -19,6 +19,9 @@ from prompt_release.core.hashing import short_hash
 from prompt_release.core.identity import Identity, service_account
 from prompt_release.core.views import ReleaseView, VersionView, release_name
 
+POLICY_PLURAL = "promptpolicies"
+APPROVAL_PLURAL = "promptapprovals"
+
 # Condition reasons and types: part of the API (docs/api.md).
 AWAITING_APPROVAL = "AwaitingApproval"
 APPROVAL_REJECTED = "ApprovalRejected"

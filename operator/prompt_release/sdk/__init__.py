@@ -9,6 +9,11 @@ neither kopf nor the Kubernetes client:
     text = prompt.render(ticket=ticket_text)
     span.set_attributes(prompt.tracing_attributes())   # version and hash, never just the label
 
+A release running a canary also mounts `canary.json`: `prompt.select(key=user_id)` returns the
+stable prompt or the candidate, sticky per key (see `core/canary.py`), and its
+`tracing_attributes()` say which (`promptrelease.variant`: stable or canary). `render()` and
+`current` always serve the stable prompt.
+
 The kubelet updates a mounted ConfigMap by writing a new timestamped folder and swapping the
 `..data` symlink. `MountedPrompt` notices the swap (one `readlink` at most every
 `check_interval` seconds, on access: no background polling), reloads, verifies the payload's
@@ -26,9 +31,11 @@ import os
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from prompt_release.core import canary as split_schema
 from prompt_release.core import payload as schema
 from prompt_release.core.payload import PayloadError, PromptError
 from prompt_release.core.templates import (
@@ -46,6 +53,7 @@ __all__ = [
     "PromptError",
     "RenderError",
     "info",
+    "load_canary",
     "load_payload",
     "metrics_text",
     "parse_payload",
@@ -55,6 +63,8 @@ __all__ = [
 log = logging.getLogger("prompt_release.sdk")
 
 PAYLOAD_FILE = schema.PAYLOAD_KEY
+CANARY_FILE = split_schema.CANARY_KEY
+STABLE, CANARY = split_schema.STABLE, split_schema.CANARY
 SUPPORTED_FORMAT = schema.PAYLOAD_FORMAT
 
 
@@ -62,8 +72,12 @@ class RenderError(PromptError, ValueError):
     """Variables don't fit the prompt (missing or unexpected), or the template failed."""
 
 
+@dataclass(frozen=True)
 class Prompt(schema.Payload):
     """One released prompt, exactly as the operator wrote it, ready to render."""
+
+    variant: str | None = None
+    """stable or canary when `select()` chose it; None for a plain read."""
 
     def render(self, **variables: Any) -> str:
         """The text prompt with its variables filled in."""
@@ -84,13 +98,16 @@ class Prompt(schema.Payload):
 
     def tracing_attributes(self) -> dict[str, str | int]:
         """Span attributes: OpenTelemetry GenAI names where they exist, ours for the rest."""
-        return {
+        attributes: dict[str, str | int] = {
             "gen_ai.prompt.name": self.name,
             "gen_ai.prompt.version": self.version,
             "promptrelease.hash": self.hash,
             "promptrelease.label": self.label,
             "promptrelease.revision": self.revision,
         }
+        if self.variant is not None:
+            attributes["promptrelease.variant"] = self.variant
+        return attributes
 
     def _check(self, variables: Mapping[str, Any]) -> None:
         try:
@@ -150,6 +167,49 @@ def load_payload(directory: str | os.PathLike[str], *, verify: bool = True) -> P
     return parse_payload(text, verify=verify)
 
 
+def parse_canary(text: str, *, verify: bool = True) -> split_schema.Canary[Prompt]:
+    """canary.json's text: the split and the candidate, refused like a payload if unsafe."""
+    found = split_schema.parse(text, verify=verify, into=Prompt)
+    _refuse_unsafe_templates(found.prompt)
+    return replace(found, prompt=replace(found.prompt, variant=CANARY))
+
+
+def load_canary(
+    directory: str | os.PathLike[str], *, verify: bool = True
+) -> split_schema.Canary[Prompt] | None:
+    """Read `<directory>/canary.json` once; None when the release runs no canary."""
+    path = Path(directory) / CANARY_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise PayloadError(f"cannot read {path}: {error.strerror or error}") from error
+    return parse_canary(text, verify=verify)
+
+
+class _Served(NamedTuple):
+    """What a mounted folder serves, swapped as one: the stable prompt and the canary."""
+
+    stable: Prompt
+    canary: split_schema.Canary[Prompt] | None
+
+    @property
+    def selected_stable(self) -> Prompt:
+        return replace(self.stable, variant=STABLE)
+
+
+def _load(directory: Path, verify: bool) -> _Served:
+    stable = load_payload(directory, verify=verify)
+    found = load_canary(directory, verify=verify)
+    if found is not None and (found.prompt.name, found.prompt.label) != (stable.name, stable.label):
+        raise PayloadError(
+            f"{CANARY_FILE} is a candidate of {found.prompt.name}/{found.prompt.label}, not "
+            f"{stable.name}/{stable.label}"
+        )
+    return _Served(stable, found)
+
+
 class MountedPrompt:
     """A prompt mounted from a ConfigMap, reloaded when the kubelet swaps it. Thread-safe."""
 
@@ -165,17 +225,65 @@ class MountedPrompt:
         self.check_interval = check_interval
         self._lock = threading.Lock()
         self._marker = self._read_marker()
-        self._prompt = load_payload(self.directory, verify=verify)  # no last good yet: raise
+        self._served = self._first_load()
         self._checked_at = time.monotonic()
         self.reloads = 0
         self.failed_reloads = 0
+        self._counts: dict[tuple[str, str, str], int] = {}
+        self._counts_lock = threading.Lock()
+
+    def _first_load(self) -> _Served:
+        """The stable prompt must load (no last good yet: raise); a bad canary.json only
+        means no canary: everyone gets the stable prompt until a good one arrives."""
+        stable = load_payload(self.directory, verify=self.verify)
+        try:
+            return _load(self.directory, self.verify)
+        except PayloadError as error:
+            log.warning("serving %s %s to all: %s", stable.name, stable.version, error)
+            return _Served(stable, None)
 
     @property
     def current(self) -> Prompt:
-        """The newest good prompt; checks for a swap at most every `check_interval` s."""
+        """The newest good (stable) prompt; checks for a swap at most every `check_interval` s."""
+        return self._now().stable
+
+    def _now(self) -> _Served:
         if time.monotonic() - self._checked_at >= self.check_interval:
             self._maybe_reload()
-        return self._prompt
+        return self._served
+
+    @property
+    def candidate(self) -> Prompt | None:
+        """The canary's candidate prompt, when the release runs a canary."""
+        found = self._now().canary
+        return None if found is None else found.prompt
+
+    @property
+    def canary(self) -> split_schema.Canary[Prompt] | None:
+        """The canary: its weight, segments and candidate (None without one)."""
+        return self._now().canary
+
+    def select(
+        self, key: object | None = None, attributes: Mapping[str, Any] | None = None
+    ) -> Prompt:
+        """The stable prompt or the canary's candidate for this request, tagged with its
+        variant. With a key (a user or session id) the choice is sticky: the same key gets
+        the same variant as long as the canary runs, and raising its weight only adds keys.
+        Without a key each call draws at random. `attributes` pick a segment's weight."""
+        served = self._now()
+        if served.canary is not None and served.canary.split.serves_candidate(key, attributes):
+            chosen = served.canary.prompt
+        else:
+            chosen = served.selected_stable
+        counted = (str(chosen.variant), chosen.version, chosen.hash)
+        with self._counts_lock:
+            self._counts[counted] = self._counts.get(counted, 0) + 1
+        return chosen
+
+    def selections(self) -> dict[tuple[str, str, str], int]:
+        """How many times select() chose each (variant, version, hash) in this process."""
+        with self._counts_lock:
+            return dict(self._counts)
 
     @property
     def name(self) -> str:
@@ -207,15 +315,19 @@ class MountedPrompt:
         return self.current.tracing_attributes()
 
     def _read_marker(self) -> str:
-        """What identifies the files on disk: the `..data` target, else prompt.json's mtime."""
+        """What identifies the files on disk: the `..data` target, else the files' mtimes."""
         try:
             return os.readlink(self.directory / "..data")
         except OSError:
-            try:
-                stat = (self.directory / PAYLOAD_FILE).stat()
-            except OSError:
-                return ""
-            return f"{stat.st_mtime_ns}:{stat.st_size}"
+            marks = []
+            for name in (PAYLOAD_FILE, CANARY_FILE):
+                try:
+                    stat = (self.directory / name).stat()
+                except OSError:
+                    marks.append("")
+                    continue
+                marks.append(f"{stat.st_mtime_ns}:{stat.st_size}")
+            return "|".join(marks) if marks[0] else ""
 
     def _maybe_reload(self) -> None:
         with self._lock:
@@ -224,14 +336,16 @@ class MountedPrompt:
             if marker == self._marker:
                 return
             try:
-                prompt = load_payload(self.directory, verify=self.verify)
+                served = _load(self.directory, self.verify)
             except PayloadError as error:
                 self.failed_reloads += 1
-                log.warning("keeping %s %s: %s", self._prompt.name, self._prompt.version, error)
+                old = self._served.stable
+                log.warning("keeping %s %s: %s", old.name, old.version, error)
                 return  # the marker stays old, so the next check tries again
             if self._read_marker() != marker:
                 return  # swapped again while reading: read the newer one next time
-            self._marker, self._prompt = marker, prompt
+            self._marker, self._served = marker, served
+            prompt = served.stable
             self.reloads += 1
             log.info(
                 "reloaded %s: %s (%s, revision %s)",
