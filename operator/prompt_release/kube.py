@@ -219,6 +219,35 @@ class Kube:
             **self._options,
         )
 
+    # -- Jobs (a canary's analysis) -------------------------------------------------------------
+
+    def find_job(self, namespace: str, name: str) -> dict[str, Any] | None:
+        batch = client.BatchV1Api(self.api)
+        return self._absent_as_none(
+            lambda: batch.read_namespaced_job(name, namespace, **self._options)
+        )
+
+    def create_job(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        batch = client.BatchV1Api(self.api)
+        namespace = body["metadata"]["namespace"]
+        return self.plain(
+            batch.create_namespaced_job(namespace, cast(Any, dict(body)), **self._options)
+        )
+
+    def delete_job(self, namespace: str, name: str) -> None:
+        """Delete a Job and its pods (in the background); absent already is fine."""
+        batch = client.BatchV1Api(self.api)
+        try:
+            batch.delete_namespaced_job(
+                name,
+                namespace,
+                body=client.V1DeleteOptions(propagation_policy="Background"),
+                **self._options,
+            )
+        except ApiException as error:
+            if error.status != 404:
+                raise
+
     # -- workloads -----------------------------------------------------------------------------
 
     def patch_workload(

@@ -443,3 +443,42 @@ def test_job_names_fit_a_label_and_differ_per_run() -> None:
     one = canary_plan.job_name(release, {"hash": "h", "startedAt": "t1"}, 3)
     two = canary_plan.job_name(release, {"hash": "h", "startedAt": "t2"}, 3)
     assert one != two and len(one) <= 63 and one.endswith(one[-8:])
+
+
+# -- the spec edits of `kubectl prompt canary` -------------------------------------------------
+
+
+def test_canary_verbs_edit_the_spec_and_refuse_what_does_not_fit() -> None:
+    spec = {"prompt": "p", "label": "production", "version": "p-v1"}
+    started = canary_plan.start_spec(
+        spec, "p-production", version="p-v2", weight=12.5, steps=[{"setWeight": 20}]
+    )
+    assert started["canary"] == {"version": "p-v2", "weight": 12.5, "steps": [{"setWeight": 20}]}
+    assert started["version"] == "p-v1"
+    with pytest.raises(canary_plan.CanaryEditError, match="stable version of p-production"):
+        canary_plan.start_spec(spec, "p-production", version="p-v1", weight=10)
+    with pytest.raises(canary_plan.CanaryEditError, match="percentage"):
+        canary_plan.weight_spec(started, "p-production", 101)
+    assert canary_plan.weight_spec(started, "p-production", 50)["canary"]["weight"] == 50
+    with pytest.raises(canary_plan.CanaryEditError, match="runs no canary"):
+        canary_plan.abort_spec(spec, "p-production")
+    assert "canary" not in canary_plan.abort_spec(started, "p-production")
+
+
+def test_promote_pins_the_running_candidate_and_resume_passes_the_pause() -> None:
+    w = world(weight=5, steps=[{"setWeight": 10}, {"pause": {}}, {"setWeight": 30}])
+    spec = w.body()["spec"]
+    resumed = canary_plan.resume_spec(spec, w.status, "p-production")
+    assert resumed["canary"]["resumeStep"] == 1
+    promoted = canary_plan.promote_spec(spec, w.status, "p-production", None)
+    assert (promoted["version"], promoted["hash"]) == ("p-v2", hash_of("p-v2"))
+    assert "canary" not in promoted and "from 10 %" in promoted["changelog"]
+    w.spec = {k: v for k, v in promoted.items() if k not in ("prompt", "label")}
+    w.generation += 1
+    w.reconcile(1)
+    assert w.status["revision"] == 2 and w.status["history"][0]["canary"]["weight"] == 10
+    assert w.status["lastCanary"]["outcome"] == "Promoted"
+    with pytest.raises(canary_plan.CanaryEditError, match="not paused"):
+        canary_plan.resume_spec(
+            {**spec, "canary": {"version": "p-v2", "weight": 1}}, w.status, "p-production"
+        )

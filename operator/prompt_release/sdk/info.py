@@ -9,6 +9,11 @@ Standard library only. A workload that already runs an HTTP server adds `metrics
 Counting pods per hash is then one PromQL query:
 
     count by (prompt, label, hash) (promptrelease_prompt_info)
+
+A release running a canary adds `promptrelease_prompt_selections_total{variant=...}`: the
+requests `select()` gave the stable version and the candidate, e.g.
+
+    sum by (variant) (rate(promptrelease_prompt_selections_total[5m]))
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
 METRIC = "promptrelease_prompt_info"
+SELECTIONS = "promptrelease_prompt_selections_total"
 
 
 class Served(Protocol):
@@ -70,7 +76,30 @@ def metrics_text(*prompts: Served) -> str:
     for entry in info(*prompts)["prompts"]:
         labels = ",".join(f'{key}="{_escape(value)}"' for key, value in entry.items())
         lines.append(f"{METRIC}{{{labels}}} 1")
+    counted = [(prompt, _selections(prompt)) for prompt in prompts]
+    if any(found for _, found in counted):
+        lines += [
+            f"# HELP {SELECTIONS} Requests select() gave each variant (stable or canary).",
+            f"# TYPE {SELECTIONS} counter",
+        ]
+        for prompt, found in counted:
+            for (variant, version, content_hash), count in sorted(found.items()):
+                entry = {
+                    "prompt": prompt.name,
+                    "label": prompt.label,
+                    "variant": variant,
+                    "version": version,
+                    "hash": content_hash,
+                }
+                labels = ",".join(f'{key}="{_escape(value)}"' for key, value in entry.items())
+                lines.append(f"{SELECTIONS}{{{labels}}} {count}")
     return "\n".join(lines) + "\n"
+
+
+def _selections(prompt: Served) -> dict[tuple[str, str, str], int]:
+    """select()'s counts per (variant, version, hash) of a MountedPrompt; none for a Prompt."""
+    counts = getattr(prompt, "selections", None)
+    return dict(counts()) if callable(counts) else {}
 
 
 def serve_info(port: int, *prompts: Served, address: str = "0.0.0.0") -> ThreadingHTTPServer:
