@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -82,26 +85,55 @@ def available(kubectl: Kubectl, name: str, replicas: int, revision: int) -> dict
     return eventually(probe, timeout=120, what=f"{name}: {replicas} pods on revision {revision}")
 
 
+@contextmanager
+def changes(kubectl: Kubectl, kind: str, name: str) -> Iterator[list[dict[str, Any]]]:
+    """Every change of one object seen through a watch while the block runs (filled after it)."""
+    argv = [str(kubectl.binary), "-n", str(kubectl.namespace), "get", kind, name]
+    watch = subprocess.Popen(
+        [*argv, "--watch-only", "--output-watch-events", "-o", "json"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=kubectl.env,
+    )
+    seen: list[dict[str, Any]] = []
+    try:
+        time.sleep(1)  # the watch is established before the block writes
+        yield seen
+        time.sleep(1)  # the last changes arrive
+    finally:
+        watch.terminate()
+        out, _ = watch.communicate(timeout=10)
+    decoder, text, at = json.JSONDecoder(), out.strip(), 0
+    while at < len(text):
+        event, at = decoder.raw_decode(text, at)
+        seen.append(event["object"])
+        at = len(text) - len(text[at:].lstrip())
+
+
 def test_restart_rolls_the_deployment_and_ready_waits_for_the_new_pods(
     kubectl: Kubectl, operator: OperatorProcess, prompt: Prompt
 ) -> None:
     apply(kubectl, version("summarizer-v1"), version("summarizer-v2"), deployment("web"))
     apply(kubectl, release("summarizer-v1", rollout=RESTART))
     released(kubectl, "summarizer-production", 1)
-    available(kubectl, "web", 3, 1)
+    before = available(kubectl, "web", 3, 1)["metadata"]["generation"]
 
-    started = time.monotonic()
-    apply(kubectl, release("summarizer-v2", rollout=RESTART))
+    with (
+        changes(kubectl, "promptrelease", "summarizer-production") as release_writes,
+        changes(kubectl, "deployment", "web") as web_changes,
+    ):
+        started = time.monotonic()
+        apply(kubectl, release("summarizer-v2", rollout=RESTART))
 
-    def rolling() -> dict[str, Any] | None:
-        obj = kubectl.get("promptrelease", "summarizer-production")
-        return obj if obj.get("status", {}).get("revision") == 2 else None
+        def rolling() -> dict[str, Any] | None:
+            obj = kubectl.get("promptrelease", "summarizer-production")
+            return obj if obj.get("status", {}).get("revision") == 2 else None
 
-    during = eventually(rolling, what="revision 2 written")
-    # Ready waits for the pods: never True for revision 2 before the Deployment finished.
-    done = released(kubectl, "summarizer-production", 2)
-    took = time.monotonic() - started
-    web = available(kubectl, "web", 3, 2)
+        during = eventually(rolling, what="revision 2 written")
+        # Ready waits for the pods: never True for revision 2 before the Deployment finished.
+        done = released(kubectl, "summarizer-production", 2)
+        took = time.monotonic() - started
+        web = available(kubectl, "web", 3, 2)
     assert condition(done, "RolledOut")["status"] == "True"
     rollout = done["status"]["rollout"]
     assert rollout["phase"] == "Complete" and rollout["revision"] == 2
@@ -111,7 +143,15 @@ def test_restart_rolls_the_deployment_and_ready_waits_for_the_new_pods(
     assert web["status"]["availableReplicas"] == 3
     if condition(during).get("status") == "True":  # the operator was faster than the watch
         assert during["status"].get("rollout", {}).get("phase") == "Complete"
-    print(f"\napply -> RolledOut=True for 3 replicas: {took:.1f} s")
+    # Writes seen through watches: the user's apply is one change of the release, every other
+    # one is a status write of the operator's; a new Deployment generation is a template stamp.
+    status_writes = len({o["metadata"]["resourceVersion"] for o in release_writes}) - 1
+    stamps = len({o["metadata"]["generation"] for o in web_changes} - {before})
+    assert stamps == 1, "one stamp of the pod template per revision"
+    print(
+        f"\napply -> RolledOut=True for 3 replicas: {took:.1f} s; operator writes: "
+        f"{status_writes} release status, {stamps} Deployment template stamp"
+    )
     watched = prompt("rollout", "status", "summarizer", "-l", "production", "--timeout", "60s")
     assert watched.returncode == 0, watched.stderr
     assert 'promptrelease "summarizer-production" successfully rolled out' in watched.stdout
