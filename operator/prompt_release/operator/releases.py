@@ -18,12 +18,14 @@ from typing import Any, cast
 import kopf
 
 from prompt_release import RELEASE_PLURAL, VERSION_PLURAL
-from prompt_release.core import conditions, rollout
+from prompt_release.core import canary_plan, conditions, rollout
 from prompt_release.core import release as release_core
 from prompt_release.core.views import ReleaseStatusView, ReleaseView, VersionView
 from prompt_release.core.workloads import stamp_patch
 from prompt_release.kube import Kube
 from prompt_release.operator import configmaps, metrics, workloads
+from prompt_release.operator.approvals import Governance
+from prompt_release.operator.canaries import POLL_SECONDS, WAKE_MARGIN, Canaries, release_of_job
 from prompt_release.operator.fights import Fights
 from prompt_release.operator.options import Options
 from prompt_release.operator.shell import namespaced, now, until_no_conflict
@@ -54,7 +56,9 @@ class Releases:
         self._locks_guard = threading.Lock()
         self.fights = Fights(options.fight_policy)
         self.wakeups = Wakeups()
+        self.canaries = Canaries(kube)
         self._indexes: Mapping[str, Any] = {}
+        self.governance = Governance()
 
     def changed(self, namespace: str | None, name: str, **indexes: Any) -> None:
         self.reconcile(namespaced(namespace), name, indexes)
@@ -86,6 +90,12 @@ class Releases:
         for release_name in workloads.releases_to_wake(by_config_map, namespace, body):
             self.reconcile(namespace, release_name, indexes)
 
+    def job_event(self, body: Any, namespace: str | None, **indexes: Any) -> None:
+        """An analysis Job changed (it may have finished): its release's canary moves on."""
+        release_name = release_of_job(body)
+        if namespace is not None and release_name is not None:
+            self.reconcile(namespace, release_name, indexes)
+
     @contextmanager
     def _locked(self, namespace: str, name: str) -> Iterator[None]:
         """One reconcile per release at a time in this process (handlers run in threads)."""
@@ -101,6 +111,7 @@ class Releases:
         `retry_stalled_seconds`: causes we don't watch (an unmanaged ConfigMap deleted, say)
         clear without a change."""
         self._indexes = indexes
+        self.governance.see(indexes)
         consumers: workloads.WorkloadIndex = indexes["workloads_by_config_map"]
         try:
             with self._locked(namespace, name):
@@ -148,17 +159,24 @@ class Releases:
             )
         release = ReleaseView.of(body)
         existing = self.kube.find_config_map(release.namespace, release.config_map_name)
+        stable_existing = canary_plan.stable_part(existing)  # canary.json is the canary's part
         stamp_time = now()
-        plan = release_core.plan(
-            release, self._version(release.namespace, release.target_version), existing, stamp_time
-        )
+        version = self._version(release.namespace, release.target_version)
+        gate = self.governance.gate(release)
+        plan = release_core.plan(release, version, stable_existing, stamp_time, gate)
         if plan.ready:
-            plan = self._roll_out(release, plan, existing, consumers, stamp_time)
+            plan = self._roll_out(release, plan, stable_existing, consumers, stamp_time)
+        split = self.canaries.plan(body, release, plan, existing, stamp_time)
+        refused_job = self.canaries.create_jobs(split)
+        if refused_job is not None:
+            split = self.canaries.plan(body, release, plan, existing, stamp_time, refused_job)
+        plan = split.plan
         plan, wait = self.fights.gate(
             (release.namespace, release.name), plan, release.config_map_name
         )
         if wait:  # a revert held back: another writer keeps changing the ConfigMap
             self.later(release.namespace, release.name, wait)
+        plan = self.governance.report(plan, release, version, gate, stamp_time)
         if plan.config_map is not None:
             self.kube.write_config_map(plan.config_map, existing)
         if plan.ready:
@@ -167,6 +185,11 @@ class Releases:
             self.kube.patch_workload(workload.kind, workload.namespace, workload.name, patch)
         if conditions.status_changed(release.status.raw, plan.status):
             self.kube.write_status(RELEASE_PLURAL, body, plan.status)
+        self.canaries.delete_jobs(release.namespace, split)
+        if split.wake_in is not None:
+            self.later(release.namespace, release.name, split.wake_in + WAKE_MARGIN)
+        if split.poll:
+            self.later(release.namespace, release.name, POLL_SECONDS)
         for event in plan.events:
             kopf.event(cast(Any, body), type=event.type, reason=event.reason, message=event.message)
         metrics.RELEASES.record(release, plan.status)
@@ -181,7 +204,9 @@ class Releases:
                 ready.get("reason"),
                 ready.get("message"),
             )
-        return plan.ready
+        # A canary on its way is no stalled release: its own wake-ups look at it again.
+        waiting = (canary_plan.CANARY_PROGRESSING, canary_plan.CANARY_PAUSED)
+        return plan.ready or conditions.ready_of(plan.status).get("reason") in waiting
 
     def _roll_out(
         self,

@@ -9,13 +9,16 @@ import kopf
 
 from prompt_release import GROUP
 from prompt_release.core import protection
+from prompt_release.core.canary_plan import RELEASE_LABEL
 from prompt_release.core.configmap import MANAGED_BY, OPERATOR
 from prompt_release.kube import Kube
+from prompt_release.operator import approvals as approval_handlers
 from prompt_release.operator import protection as protection_handlers
 from prompt_release.operator import releases as release_handlers
 from prompt_release.operator import versions as version_handlers
 from prompt_release.operator import workloads as workload_handlers
 from prompt_release.operator.bookkeeping import SpecDigestStorage
+from prompt_release.operator.canaries import JOBS
 from prompt_release.operator.options import Options
 from prompt_release.operator.versions import RELEASES, VERSIONS
 from prompt_release.operator.workloads import WORKLOADS
@@ -70,6 +73,9 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
     kopf.index(*VERSIONS, registry=reg, id="protected_versions")(
         protection_handlers.protected_versions
     )
+    # PromptPolicy and PromptApproval: their indexes make each release's Gate; a change wakes
+    # the releases it may let go live (an approval) or report on (a policy).
+    approval_handlers.register(reg, releases.reconcile)
 
     # PromptRelease
     for handler in (on.resume, on.create, on.update):
@@ -81,6 +87,13 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
     on.event(
         "", "v1", "configmaps", registry=reg, id="config_map_event", labels={MANAGED_BY: OPERATOR}
     )(releases.config_map_event)
+    # A canary's analysis Jobs: one finishing moves its release's canary on.
+    on.event(
+        *JOBS,
+        registry=reg,
+        id="analysis_job_event",
+        labels={MANAGED_BY: OPERATOR, RELEASE_LABEL: kopf.PRESENT},
+    )(releases.job_event)
 
     # PromptVersion
     for handler in (on.resume, on.create, on.update):
