@@ -18,7 +18,7 @@ from typing import Any, cast
 import kopf
 
 from prompt_release import RELEASE_PLURAL, VERSION_PLURAL
-from prompt_release.core import canary_plan, conditions, rollout
+from prompt_release.core import canary_plan, conditions, recovery, rollout
 from prompt_release.core import release as release_core
 from prompt_release.core.views import ReleaseStatusView, ReleaseView, VersionView
 from prompt_release.core.workloads import stamp_patch
@@ -28,7 +28,7 @@ from prompt_release.operator.approvals import Governance
 from prompt_release.operator.canaries import POLL_SECONDS, WAKE_MARGIN, Canaries, release_of_job
 from prompt_release.operator.fights import Fights
 from prompt_release.operator.options import Options
-from prompt_release.operator.shell import namespaced, now, until_no_conflict
+from prompt_release.operator.shell import StaleReadError, namespaced, now, until_no_conflict
 from prompt_release.operator.wakeups import Wakeups
 
 log = logging.getLogger("prompt_release")
@@ -159,6 +159,8 @@ class Releases:
             )
         release = ReleaseView.of(body)
         existing = self.kube.find_config_map(release.namespace, release.config_map_name)
+        if recovery.ahead(release, existing):
+            raise StaleReadError(f"ConfigMap {release.config_map_name} is ahead of the status")
         stable_existing = canary_plan.stable_part(existing)  # canary.json is the canary's part
         stamp_time = now()
         version = self._version(release.namespace, release.target_version)
@@ -178,6 +180,9 @@ class Releases:
             self.later(release.namespace, release.name, wait)
         plan = self.governance.report(plan, release, version, gate, stamp_time)
         if plan.config_map is not None:
+            first = recovery.record_first(release, existing, int(plan.status.get("revision") or 0))
+            if first is not None:  # what workloads saw is recorded before it is overwritten
+                body = self.kube.write_status(RELEASE_PLURAL, body, first)
             self.kube.write_config_map(plan.config_map, existing)
         if plan.ready:
             configmaps.remove_stale(self.kube, body, release)
