@@ -345,8 +345,26 @@ def test_two_person_rule_through_kubectl_prompt(
     # The requester can't approve her own request: refused at admission.
     own = alice.prompt("approve", "summarizer", "-l", "production")
     assert own.returncode != 0 and "two-person rule" in own.stderr
-    # dan may read but not approve (RBAC); an approval for other content doesn't count.
+    # dan may read but not approve (RBAC); frank may create approvals (RBAC) but isn't among
+    # the policy's approvers; an approval for other content doesn't count.
     assert dan.prompt("approve", "summarizer", "-l", "production").returncode == 4
+    frank = as_user(kubectl, "frank@example.com", "approvers")
+    other = {
+        "apiVersion": API,
+        "kind": "PromptApproval",
+        "metadata": {"name": "frank"},
+        "spec": {
+            "prompt": "summarizer",
+            "label": "production",
+            "version": "summarizer-v2",
+            "hash": hashes[2],
+            "decision": "Approve",
+        },
+    }
+    refused = frank("create", "-f", "-", input=json.dumps(other))
+    assert (
+        refused.returncode != 0 and "PromptPolicy two-person: frank@example.com" in refused.stderr
+    )
     stale = {
         "apiVersion": API,
         "kind": "PromptApproval",
@@ -377,6 +395,8 @@ def test_two_person_rule_through_kubectl_prompt(
     assert entry["releasedBy"] == alice.username and entry["via"] == "kubectl-prompt"
     assert entry["approvedBy"] == [bob.username]
     assert "approval" not in live["status"]
+    idle = bob.prompt("approve", "summarizer", "-l", "production")
+    assert idle.returncode == 2 and "awaits no approval" in idle.stderr
     assert eventually(
         lambda: (
             condition(kubectl.get("promptrelease", "summarizer-production"), "Compliant").get(
@@ -411,6 +431,8 @@ def test_two_person_rule_through_kubectl_prompt(
     assert condition(stalled, "Stalled")["status"] == "True"
     assert kubectl.get("configmap", "summarizer-production")["data"] == live_map
 
+    nothing = bob.prompt("approve", "summarizer", "-l", "staging")
+    assert nothing.returncode == 3  # no such release
     # kubectl prompt history names who requested and who approved each revision.
     table = dan.prompt("history", "summarizer", "-l", "production")
     assert table.returncode == 0, table.stderr

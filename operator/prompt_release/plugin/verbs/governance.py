@@ -26,7 +26,12 @@ POLL_SECONDS = 0.2
 def _decided_on(on: Cluster, release: ReleaseView, version: str | None) -> tuple[str, str]:
     """The version and content hash to decide on: the one awaiting approval, by default."""
     waiting: Mapping[str, Any] = release.status.raw.get("approval") or {}
-    target = version or str(waiting.get("version") or release.version)
+    if not version and not waiting:
+        raise UsageError(
+            f"{release.name} awaits no approval (live: revision {release.status.revision}, "
+            f"{release.status.version}); name a version with --version to decide on it ahead"
+        )
+    target = version or str(waiting.get("version"))
     if waiting.get("version") == target and waiting.get("hash"):
         return target, str(waiting["hash"])
     found = on.version(target)
