@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck unit integration crds manifests bench bench-full binaries clean
+.PHONY: dev test lint typecheck unit integration faults crds manifests bench bench-full binaries clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ unit: $(STAMP)
 
 integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration
+
+## faults: the fault suite at full size (FAULTS_SIZE=full; `make test` runs it reduced): the
+## operator SIGKILLed mid-burst, kube-apiserver and etcd restarted, two operators, other writers;
+## prints rounds, objects, time to converge, writes and anything lost per fault
+FAULTS_SIZE ?= full
+faults: $(STAMP)
+	FAULTS_SIZE=$(FAULTS_SIZE) $(BIN)/python -m pytest tests/faults --timeout=3600
 
 ## crds: regenerate crds/ from the pydantic models
 crds: $(STAMP)

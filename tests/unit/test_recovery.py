@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from prompt_release.core import configmap
-from prompt_release.core.recovery import unrecorded_entry
+from prompt_release.core.recovery import ahead, record_first, unrecorded_entry
 from prompt_release.core.views import ReleaseView
 from tests.unit.test_release_plan import plan, release, version
 
@@ -82,3 +82,44 @@ def test_only_the_next_revision_of_this_very_release_is_recorded() -> None:
     assert unrecorded_entry(ReleaseView.of(rel), None) is None
     live_rel, live_cm = live_at_one()
     assert unrecorded_entry(ReleaseView.of(live_rel), live_cm) is None  # recorded already
+
+
+def test_a_pass_going_past_an_unrecorded_revision_records_it_first() -> None:
+    """Two operators (or a kill) must never let revision 3 overwrite a revision 2 only the
+    ConfigMap knew: the status records 2 before the ConfigMap is written again."""
+    rel, cm = unrecorded_two()
+    view = ReleaseView.of(release("p-v3", status=rel["status"]))
+    result = plan(release("p-v3", status=rel["status"]), version("p-v3"), cm, "t3")
+    first = record_first(view, cm, int(result.status["revision"]))
+    assert first is not None
+    assert (first["revision"], first["version"]) == (2, "p-v2")
+    assert [e["revision"] for e in first["history"]] == [2, 1]
+    assert first["observedGeneration"] == rel["status"]["observedGeneration"]
+    # The pass after it, from the recorded status, plans 3 over 2 with nothing left to record.
+    recorded = release("p-v3", status=first)
+    again = plan(recorded, version("p-v3"), cm, "t3")
+    assert again.status["revision"] == 3
+    assert record_first(ReleaseView.of(recorded), cm, 3) is None
+
+
+def test_nothing_is_recorded_first_when_the_pass_serves_the_unrecorded_revision() -> None:
+    rel, cm = unrecorded_two()
+    assert record_first(ReleaseView.of(release("p-v2", status=rel["status"])), cm, 2) is None
+    live_rel, live_cm = live_at_one()
+    assert record_first(ReleaseView.of(live_rel), live_cm, 2) is None
+
+
+def test_a_config_map_two_revisions_ahead_means_a_stale_read() -> None:
+    rel, cm = unrecorded_two()
+    view = ReleaseView.of(rel)
+    assert ahead(view, cm) is None  # one ahead: the unrecorded revision, recovered
+    stale = release("p-v1", status={**rel["status"], "revision": 0, "history": []})
+    assert ahead(ReleaseView.of(stale), cm) == 2
+    # A hand edit of the annotation or the payload is drift to put back, not a newer write.
+    edited = copy.deepcopy(cm)
+    edited["metadata"]["annotations"][configmap.REVISION_ANNOTATION] = "9"
+    assert ahead(view, edited) is None
+    foreign = copy.deepcopy(cm)
+    foreign["metadata"]["ownerReferences"][0]["uid"] = "someone-else"
+    assert ahead(ReleaseView.of(stale), foreign) is None
+    assert ahead(view, None) is None

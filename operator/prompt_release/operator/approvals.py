@@ -18,7 +18,7 @@ from prompt_release import CRD_VERSION, GROUP
 from prompt_release.core import conditions, governance
 from prompt_release.core import release as release_core
 from prompt_release.core.governance import ApprovalView, Gate, PolicyView
-from prompt_release.core.views import ReleaseView, VersionView
+from prompt_release.core.views import ReleaseStatusView, ReleaseView, VersionView
 from prompt_release.operator.shell import namespaced
 
 POLICIES = (GROUP, CRD_VERSION, governance.POLICY_PLURAL)
@@ -70,9 +70,11 @@ class Governance:
         gate: Gate,
         now: str,
     ) -> release_core.ReleasePlan:
-        """Add the Compliant condition (and a PolicyViolation Event when it is news)."""
+        """Add the Compliant condition (and a PolicyViolation Event when it is news), judged on
+        the status this pass writes (a revision that just went live with approvals counts)."""
         previous = release.status.raw.get("conditions")
-        condition, news = governance.compliance(gate, release, version, previous, now)
+        after = replace(release, status=ReleaseStatusView(plan.status))
+        condition, news = governance.compliance(gate, after, version, previous, now)
         if condition is None:
             return plan
         status = dict(plan.status)

@@ -18,16 +18,17 @@ from typing import Any, cast
 import kopf
 
 from prompt_release import RELEASE_PLURAL, VERSION_PLURAL
-from prompt_release.core import canary_plan, conditions, rollout
+from prompt_release.core import canary_plan, conditions, recovery, rollout
 from prompt_release.core import release as release_core
 from prompt_release.core.views import ReleaseStatusView, ReleaseView, VersionView
 from prompt_release.core.workloads import stamp_patch
 from prompt_release.kube import Kube
 from prompt_release.operator import configmaps, metrics, workloads
+from prompt_release.operator.approvals import Governance
 from prompt_release.operator.canaries import POLL_SECONDS, WAKE_MARGIN, Canaries, release_of_job
 from prompt_release.operator.fights import Fights
 from prompt_release.operator.options import Options
-from prompt_release.operator.shell import namespaced, now, until_no_conflict
+from prompt_release.operator.shell import StaleReadError, namespaced, now, until_no_conflict
 from prompt_release.operator.wakeups import Wakeups
 
 log = logging.getLogger("prompt_release")
@@ -57,6 +58,7 @@ class Releases:
         self.wakeups = Wakeups()
         self.canaries = Canaries(kube)
         self._indexes: Mapping[str, Any] = {}
+        self.governance = Governance()
 
     def changed(self, namespace: str | None, name: str, **indexes: Any) -> None:
         self.reconcile(namespaced(namespace), name, indexes)
@@ -109,6 +111,7 @@ class Releases:
         `retry_stalled_seconds`: causes we don't watch (an unmanaged ConfigMap deleted, say)
         clear without a change."""
         self._indexes = indexes
+        self.governance.see(indexes)
         consumers: workloads.WorkloadIndex = indexes["workloads_by_config_map"]
         try:
             with self._locked(namespace, name):
@@ -156,14 +159,13 @@ class Releases:
             )
         release = ReleaseView.of(body)
         existing = self.kube.find_config_map(release.namespace, release.config_map_name)
+        if recovery.ahead(release, existing):
+            raise StaleReadError(f"ConfigMap {release.config_map_name} is ahead of the status")
         stable_existing = canary_plan.stable_part(existing)  # canary.json is the canary's part
         stamp_time = now()
-        plan = release_core.plan(
-            release,
-            self._version(release.namespace, release.target_version),
-            stable_existing,
-            stamp_time,
-        )
+        version = self._version(release.namespace, release.target_version)
+        gate = self.governance.gate(release)
+        plan = release_core.plan(release, version, stable_existing, stamp_time, gate)
         if plan.ready:
             plan = self._roll_out(release, plan, stable_existing, consumers, stamp_time)
         split = self.canaries.plan(body, release, plan, existing, stamp_time)
@@ -176,7 +178,11 @@ class Releases:
         )
         if wait:  # a revert held back: another writer keeps changing the ConfigMap
             self.later(release.namespace, release.name, wait)
+        plan = self.governance.report(plan, release, version, gate, stamp_time)
         if plan.config_map is not None:
+            first = recovery.record_first(release, existing, int(plan.status.get("revision") or 0))
+            if first is not None:  # what workloads saw is recorded before it is overwritten
+                body = self.kube.write_status(RELEASE_PLURAL, body, first)
             self.kube.write_config_map(plan.config_map, existing)
         if plan.ready:
             configmaps.remove_stale(self.kube, body, release)

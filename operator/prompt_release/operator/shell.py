@@ -24,12 +24,18 @@ def namespaced(namespace: str | None) -> str:
     return namespace
 
 
+class StaleReadError(Exception):
+    """What a pass read is inconsistent (read before a newer write): plan again, as on a 409."""
+
+
 def until_no_conflict(attempt: Callable[[], T], retries: int) -> T:
-    """Run one read-plan-write pass; on 409 (someone wrote in between) plan again from fresh
-    reads, at most `retries` times, then let kopf retry a little later."""
+    """Run one read-plan-write pass; on 409 (someone wrote in between) or a stale read, plan
+    again from fresh reads, at most `retries` times, then let kopf retry a little later."""
     for _ in range(retries):
         try:
             return attempt()
+        except StaleReadError:
+            continue
         except Exception as error:
             if not is_status(error, 409):
                 raise

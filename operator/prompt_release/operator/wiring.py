@@ -12,6 +12,7 @@ from prompt_release.core import protection
 from prompt_release.core.canary_plan import RELEASE_LABEL
 from prompt_release.core.configmap import MANAGED_BY, OPERATOR
 from prompt_release.kube import Kube
+from prompt_release.operator import approvals as approval_handlers
 from prompt_release.operator import protection as protection_handlers
 from prompt_release.operator import releases as release_handlers
 from prompt_release.operator import versions as version_handlers
@@ -72,6 +73,9 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
     kopf.index(*VERSIONS, registry=reg, id="protected_versions")(
         protection_handlers.protected_versions
     )
+    # PromptPolicy and PromptApproval: their indexes make each release's Gate; a change wakes
+    # the releases it may let go live (an approval) or report on (a policy).
+    approval_handlers.register(reg, releases.reconcile)
 
     # PromptRelease
     for handler in (on.resume, on.create, on.update):

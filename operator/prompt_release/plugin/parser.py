@@ -14,6 +14,7 @@ from prompt_release.core.validation import API_SERVER_MAX_JSON_DEPTH
 from prompt_release.plugin.errors import CliError
 from prompt_release.plugin.verbs.authoring import cmd_new_version
 from prompt_release.plugin.verbs.canary import ACTIONS, cmd_canary
+from prompt_release.plugin.verbs.governance import cmd_approve, cmd_reject
 from prompt_release.plugin.verbs.inspect import (
     cmd_diff,
     cmd_hash,
@@ -38,6 +39,8 @@ EXAMPLES = {
     "rollout": "kubectl prompt rollout status ticket-summarizer -l production --timeout 5m",
     "canary": "kubectl prompt canary start ticket-summarizer -l production --version "
     "ticket-summarizer-v4 --weight 10",
+    "approve": "kubectl prompt approve ticket-summarizer -l production -m 'Reviewed the eval run'",
+    "reject": "kubectl prompt reject ticket-summarizer -l production -m 'Drops the priority line'",
     "new-version": "kubectl prompt new-version ticket-summarizer --from ticket-summarizer-v3 "
     "-f template.txt",
 }
@@ -133,6 +136,20 @@ def _releasing_verbs(verbs: Verbs) -> None:
     sub.add_argument("-m", "--message", help="the changelog")
 
 
+def _governance_verbs(verbs: Verbs) -> None:
+    for name, helptext, func in (
+        ("approve", "approve the version a protected label awaits (two-person rule)", cmd_approve),
+        ("reject", "reject the version a protected label awaits", cmd_reject),
+    ):
+        sub = verbs.add(name, helptext, func, verbs.writes, verbs.waits)
+        sub.add_argument("prompt")
+        sub.add_argument("-l", "--label", required=True)
+        sub.add_argument("-m", "--message", help="a comment, kept with the decision")
+        sub.add_argument(
+            "--version", help="the PromptVersion decided on (default: the one awaiting approval)"
+        )
+
+
 def _duration(text: str) -> float:
     """Seconds from `90`, `90s`, `5m` or `1h` (kubectl's --timeout habit)."""
     units = {"s": 1, "m": 60, "h": 3600}
@@ -217,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     _reading_verbs(verbs)
     _releasing_verbs(verbs)
     _authoring_verbs(verbs)
+    _governance_verbs(verbs)
     _rollout_verbs(verbs)
     _canary_verbs(verbs)
     return parser

@@ -106,6 +106,25 @@ def _releases_of(on: Cluster, prompt: str, label: str | None) -> list[ReleaseVie
     return sorted(found, key=lambda view: view.label)
 
 
+def _awaiting(release: ReleaseView) -> list[dict[str, Any]]:
+    """A row for a version held by the two-person rule (no revision yet), first."""
+    held = release.status.raw.get("approval")
+    if not held:
+        return []
+    state = str(held.get("state", ""))
+    rejected = ", ".join(held.get("rejectedBy") or ())
+    return [
+        {
+            "revision": f"({state.lower()})",
+            "version": held.get("version"),
+            "hash": held.get("hash"),
+            "releasedBy": held.get("requestedBy"),
+            "approvedBy": [f"rejected by {rejected}"] if rejected else [],
+            "changelog": release.changelog,
+        }
+    ]
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     releases = _releases_of(cluster(args), args.prompt, args.label)
     rows = [
@@ -116,19 +135,17 @@ def cmd_history(args: argparse.Namespace) -> int:
             "HASH": short_hash(str(entry.get("hash", ""))),
             "RELEASED": entry.get("releasedAt"),
             "BY": entry.get("releasedBy"),
+            "VIA": entry.get("via"),
+            "APPROVED BY": ",".join(entry.get("approvedBy") or ()) or None,
             "RESTORES": entry.get("restores"),
             "CHANGELOG": entry.get("changelog"),
         }
         for release in releases
-        for entry in release.status.history
+        for entry in [*_awaiting(release), *release.status.history]
     ]
     raw = {release.label: list(release.status.history) for release in releases}
-    emit(
-        args.output,
-        rows,
-        ["LABEL", "REVISION", "VERSION", "HASH", "RELEASED", "BY", "RESTORES", "CHANGELOG"],
-        raw,
-    )
+    columns = ["LABEL", "REVISION", "VERSION", "HASH", "RELEASED", "BY", "VIA", "APPROVED BY"]
+    emit(args.output, rows, [*columns, "RESTORES", "CHANGELOG"], raw)
     return OK
 
 

@@ -1,0 +1,119 @@
+"""Verbs of the two-person rule: approve and reject one exact version of a release.
+
+Each creates one PromptApproval (immutable); the API server stamps its approver (the governance
+admission policies) and refuses one by the requester, so nothing here decides who may.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from prompt_release.core import governance
+from prompt_release.core.hashing import short_hash
+from prompt_release.core.views import ReleaseView, release_name
+from prompt_release.plugin.client import Cluster
+from prompt_release.plugin.errors import FAILED, OK, CliError, UsageError
+from prompt_release.plugin.output import emit
+from prompt_release.plugin.verbs.common import cluster, printed_for_git
+
+POLL_SECONDS = 0.2
+
+
+def _decided_on(on: Cluster, release: ReleaseView, version: str | None) -> tuple[str, str]:
+    """The version and content hash to decide on: the one awaiting approval, by default."""
+    waiting: Mapping[str, Any] = release.status.raw.get("approval") or {}
+    if not version and not waiting:
+        raise UsageError(
+            f"{release.name} awaits no approval (live: revision {release.status.revision}, "
+            f"{release.status.version}); name a version with --version to decide on it ahead"
+        )
+    target = version or str(waiting.get("version"))
+    if waiting.get("version") == target and waiting.get("hash"):
+        return target, str(waiting["hash"])
+    found = on.version(target)
+    if found.content_hash is None or found.problems:
+        raise UsageError(f"PromptVersion {target} can't be decided on: {'; '.join(found.problems)}")
+    return target, found.content_hash
+
+
+def _decide(args: argparse.Namespace, decision: str) -> int:
+    on = cluster(args)
+    name = release_name(args.prompt, args.label)
+    release = on.release(name)
+    version, content_hash = _decided_on(on, release, args.version)
+    spec: dict[str, Any] = {
+        "prompt": args.prompt,
+        "label": args.label,
+        "version": version,
+        "hash": content_hash,
+        "decision": decision,
+    }
+    if args.message:
+        spec["comment"] = args.message
+    manifest = on.manifest("PromptApproval", "", spec)
+    del manifest["metadata"]["name"]
+    manifest["metadata"]["generateName"] = f"{name}-"
+    if printed_for_git(args, manifest):
+        return OK
+    written = on.create(governance.APPROVAL_PLURAL, manifest)
+    approver = (written.get("spec") or {}).get("approver")
+    verb = "approved" if decision == governance.APPROVE else "rejected"
+    what = f"{version} ({short_hash(content_hash)}) for {name}"
+    if not approver:
+        print(
+            f"warning: promptapproval/{written['metadata']['name']} names no approver: the "
+            "governance admission policies are not installed, so it counts for nothing",
+            file=sys.stderr,
+        )
+        return FAILED
+    if args.output == "table":
+        print(f"promptapproval/{written['metadata']['name']}: {approver} {verb} {what}")
+    if args.no_wait or decision == governance.REJECT:
+        if args.output != "table":
+            emit(args.output, [], [], written)
+        return OK
+    return _wait_decided(args, on, name, version, content_hash, written)
+
+
+def _wait_decided(
+    args: argparse.Namespace,
+    on: Cluster,
+    name: str,
+    version: str,
+    content_hash: str,
+    written: Mapping[str, Any],
+) -> int:
+    """Wait until the release no longer awaits approval of this version; say what it did."""
+    deadline = time.monotonic() + args.timeout
+    while True:
+        current = on.release(name)
+        waiting = current.status.raw.get("approval") or {}
+        pending = waiting.get("version") == version and waiting.get("hash") == content_hash
+        if not pending or waiting.get("state") != governance.PENDING:
+            break
+        if time.monotonic() > deadline:
+            raise CliError(
+                f"timed out after {args.timeout:.0f} s waiting for {name} to act on the "
+                "approval: is the operator running?"
+            )
+        time.sleep(POLL_SECONDS)
+    ready = current.status.ready
+    if args.output != "table":
+        emit(args.output, [], [], dict(written))
+    elif ready.get("status") == "True":
+        print(f"promptrelease/{name}: {ready.get('message')}")
+    else:
+        print(f"promptrelease/{name} ({ready.get('reason')}): {ready.get('message')}")
+    return OK
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    return _decide(args, governance.APPROVE)
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    return _decide(args, governance.REJECT)

@@ -1,0 +1,48 @@
+"""The operator's governance shell without a cluster: the Compliant report of one pass."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prompt_release.core import governance
+from prompt_release.core.governance import ApprovalView
+from prompt_release.core.release import ReleasePlan
+from prompt_release.core.views import ReleaseView, VersionView
+from prompt_release.operator.approvals import Governance
+from tests.unit.test_governance import approval, condition, gate, plan, policy, release, version
+
+
+def report(rel: dict[str, Any], ver: str, *approvals: ApprovalView) -> ReleasePlan:
+    return Governance.report(
+        plan(rel, ver, *approvals),
+        ReleaseView.of(rel),
+        VersionView.of(version(ver)),
+        gate(rel, *approvals),
+        "t2",
+    )
+
+
+def violations(result: ReleasePlan) -> list[str]:
+    return [e.message for e in result.events if e.reason == governance.POLICY_VIOLATION]
+
+
+def test_a_revision_approved_in_this_pass_is_compliant_at_once() -> None:
+    before = plan(release(), "p-v1", policies=[policy(requireApproval=False)])
+    reported = report(release("p-v2", status=before.status), "p-v2", approval("p-v2"))
+    assert reported.ready
+    found = condition(reported, governance.COMPLIANT)
+    assert found["status"] == "True" and found["reason"] == governance.POLICIES_MET
+    assert not violations(reported)
+
+
+def test_a_violation_is_reported_once_with_a_warning_event() -> None:
+    before = plan(release(), "p-v1", policies=[policy(requireApproval=False)])
+    reported = report(release("p-v2", status=before.status), "p-v2")  # v2 awaits approval
+    assert not reported.ready
+    found = condition(reported, governance.COMPLIANT)
+    assert found["reason"] == governance.POLICY_VIOLATION
+    assert "went live without an approval" in found["message"]
+    assert len(violations(reported)) == 1
+    again = report(release("p-v2", status=dict(reported.status)), "p-v2")
+    assert condition(again, governance.COMPLIANT)["reason"] == governance.POLICY_VIOLATION
+    assert not violations(again)  # the same message: no second Event
