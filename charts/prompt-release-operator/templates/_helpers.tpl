@@ -47,7 +47,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
   verbs: [get, list, watch]
 - apiGroups: [""]
   resources: [configmaps]
-  verbs: [get, list, watch, create, update]
+  verbs: [get, list, watch, create, update, delete]
 - apiGroups: [""]
   resources: [events]
   verbs: [create]
