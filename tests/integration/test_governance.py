@@ -71,6 +71,19 @@ def _probe_policies(admin: Kubectl) -> bool:
         admin.run("delete", "namespace", probe, "--wait=false", check=False)
 
 
+def _unstamped(admin: Kubectl) -> bool:
+    """True once a new release is no longer stamped (the policies are unloaded)."""
+    probe = f"probe-{uuid.uuid4().hex[:6]}"
+    admin("create", "namespace", probe)
+    try:
+        on = admin.in_namespace(probe)
+        apply(on, release("v1", label="staging"))
+        annotations = on.get("promptrelease", "summarizer-staging")["metadata"].get("annotations")
+        return REQUESTED_BY not in (annotations or {})
+    finally:
+        admin.run("delete", "namespace", probe, "--wait=false", check=False)
+
+
 @pytest.fixture(scope="module")
 def governance(admin_kubectl: Kubectl, crds: None) -> Iterator[str]:
     """The chart with the one flag (and its roles), applied to the cluster; its name."""
@@ -89,8 +102,11 @@ def governance(admin_kubectl: Kubectl, crds: None) -> Iterator[str]:
         lambda: _probe_policies(admin_kubectl), timeout=90, interval=1, what="policies enforced"
     )
     yield NAME
-    kinds = ",".join(sorted(kind.lower() for kind in POLICY_KINDS))
-    admin_kubectl.run("delete", kinds, "-l", "app.kubernetes.io/instance=gov", check=False)
+    # The policies are cluster-wide: remove them, and wait until they no longer apply, so the
+    # tests that follow see the behaviour without them (releasedBy is the field manager).
+    policies = [o for o in objects(rendered) if o["kind"] in POLICY_KINDS]
+    admin_kubectl.run("delete", "-f", "-", input=as_json(*policies), check=False)
+    eventually(lambda: _unstamped(admin_kubectl), timeout=90, interval=1, what="policies gone")
 
 
 class Person:
