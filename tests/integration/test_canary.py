@@ -268,6 +268,12 @@ def test_an_analysis_job_passes_then_one_fails_and_aborts_with_stable_untouched(
     first = released(kubectl, NAME, 1)
     stable = data(kubectl)
     v2_hash = kubectl.get("promptversion", "summarizer-v2")["status"]["hash"]
+    # a refused candidate: the release's reason, and nothing live changes
+    patch_canary(kubectl, {"version": "summarizer-v9", "weight": 10})
+    refused = wait_reason(kubectl, NAME, "VersionNotFound")
+    assert condition(refused)["message"].startswith("canary: PromptVersion summarizer-v9")
+    assert data(kubectl) == stable and refused["status"]["revision"] == 1
+
     steps = [analysis(0), {"setWeight": 30}, analysis(1), {"setWeight": 60}]
     patch_canary(kubectl, {"version": "summarizer-v2", "weight": 10, "steps": steps})
 
@@ -292,8 +298,15 @@ def test_an_analysis_job_passes_then_one_fails_and_aborts_with_stable_untouched(
     assert failed["status"]["history"] == first["status"]["history"]
     cm = kubectl.get("configmap", NAME)
     assert cm["metadata"]["annotations"]["promptrelease.io/revision"] == "1"
-    events = kubectl("get", "events", "--field-selector", f"involvedObject.name={NAME}")
-    assert "AnalysisFailed" in events and "AnalysisPassed" in events
+
+    def reasons() -> set[str]:
+        listed = json.loads(kubectl("get", "events", "-o", "json"))["items"]
+        return {e["reason"] for e in listed if e["involvedObject"]["name"] == NAME}
+
+    eventually(  # kopf posts Events in the background
+        lambda: {"AnalysisStarted", "AnalysisPassed", "AnalysisFailed"} <= reasons() or None,
+        what=f"the analysis Events (last seen: {sorted(reasons())})",
+    )
 
     # aborted stays aborted: no new Job, canary.json stays away
     time.sleep(3)

@@ -7,6 +7,7 @@ and writes only what differs. A restart over unchanged objects therefore writes 
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections import defaultdict
@@ -125,8 +126,12 @@ class Releases:
             self.later(namespace, name, self.options.retry_stalled_seconds)
 
     def later(self, namespace: str, name: str, delay: float) -> None:
-        """Reconcile this release again in `delay` seconds (the earliest request wins)."""
-        self.wakeups.at((namespace, name), delay, lambda: self._wake(namespace, name))
+        """Reconcile this release again in `delay` seconds (the earliest request wins).
+
+        The call runs in a copy of this handler's context: kopf.event finds kopf's settings
+        and Event queue there, so a woken pass posts its Events like any other."""
+        context = contextvars.copy_context()
+        self.wakeups.at((namespace, name), delay, lambda: context.run(self._wake, namespace, name))
 
     def _wake(self, namespace: str, name: str) -> None:
         try:
