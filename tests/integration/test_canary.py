@@ -19,6 +19,7 @@ import pytest
 
 from prompt_release.core import canary
 from prompt_release.sdk import MountedPrompt
+from tests.integration.test_rollout import RESTART, available, deployment
 from tests.kube import Kubectl, OperatorProcess, eventually
 from tests.prompts import apply, condition, release, released, version, wait_reason
 
@@ -365,3 +366,36 @@ def test_kubectl_prompt_canary_verbs(
     assert gone.returncode == 1 and "runs no canary" in gone.stderr
     last = prompt("canary", "status", *where)
     assert "runs no canary" in last.stdout and "promoted at 35 %" in last.stdout
+
+
+def test_with_restart_a_canary_restarts_nothing_and_its_promotion_rolls_out(
+    kubectl: Kubectl, operator: OperatorProcess
+) -> None:
+    apply(
+        kubectl, version("summarizer-v1"), version("summarizer-v2"), deployment("web", replicas=2)
+    )
+    apply(kubectl, release("summarizer-v1", rollout=RESTART))
+    released(kubectl, NAME, 1)
+    generation = available(kubectl, "web", 2, 1)["metadata"]["generation"]
+
+    patch_canary(kubectl, {"version": "summarizer-v2", "weight": 20})
+    obj = canary_state(kubectl, phase="Completed", weight=20)
+    served_weight(kubectl, 20)
+    assert condition(obj)["status"] == "True" and obj["status"]["rollout"]["phase"] == "Complete"
+    time.sleep(3)  # a stamp, if any, would have been written by now
+    web = kubectl.get("deployment", "web")
+    assert web["metadata"]["generation"] == generation  # no restart for a canary
+
+    kubectl(
+        "patch",
+        "promptrelease",
+        NAME,
+        "--type=merge",
+        "-p",
+        json.dumps({"spec": {"version": "summarizer-v2", "canary": None}}),
+    )
+    promoted = released(kubectl, NAME, 2)  # Ready waits for the pods of revision 2
+    available(kubectl, "web", 2, 2)
+    assert promoted["status"]["history"][0]["canary"]["weight"] == 20
+    assert promoted["status"]["rollout"]["phase"] == "Complete"
+    assert canary.CANARY_KEY not in data(kubectl)
