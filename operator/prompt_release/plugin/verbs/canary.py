@@ -128,9 +128,11 @@ def _wait(args: argparse.Namespace, on: Cluster, name: str, generation: int, don
         ready = conditions.ready_of(status)
         if observed and done(status):
             break
-        if observed and ready.get("status") == "False" and args.action in ("start", "set-weight"):
+        refusable = ("start", "set-weight", "promote")
+        if observed and ready.get("status") == "False" and args.action in refusable:
             print(
-                f"error: promptrelease/{name} refused the canary ({ready.get('reason')}): "
+                f"error: promptrelease/{name} refused the canary {args.action} "
+                f"({ready.get('reason')}): "
                 f"{ready.get('message')}",
                 file=sys.stderr,
             )
