@@ -150,6 +150,11 @@ def test_a_sticky_split_through_the_sdk_then_abort_and_promote(
     chosen50 = {key for key in KEYS if prompt.select(key=key).variant == "canary"}
     assert chosen10 <= chosen50  # raising the weight only adds keys
     assert abs(len(chosen50) / len(KEYS) - 0.50) <= 0.015, len(chosen50)
+    print(
+        f"\ncanary through the SDK over {len(KEYS)} keys: {len(chosen10)} "
+        f"({100 * len(chosen10) / len(KEYS):.2f} %) at 10 %, {len(chosen50)} "
+        f"({100 * len(chosen50) / len(KEYS):.2f} %) at 50 %, all of the first kept"
+    )
 
     # abort: spec.canary removed; stable untouched; recorded in lastCanary
     patch_canary(kubectl, None)
