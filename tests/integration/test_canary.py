@@ -404,3 +404,23 @@ def test_with_restart_a_canary_restarts_nothing_and_its_promotion_rolls_out(
     assert promoted["status"]["history"][0]["canary"]["weight"] == 20
     assert promoted["status"]["rollout"]["phase"] == "Complete"
     assert canary.CANARY_KEY not in data(kubectl)
+
+
+def test_the_canary_example_runs_to_its_manual_pause(
+    kubectl: Kubectl, operator: OperatorProcess
+) -> None:
+    examples = Path(__file__).resolve().parents[2] / "manifests" / "examples"
+    kubectl("apply", "-f", str(examples / "ticket-summarizer.yaml"))
+    released(kubectl, "ticket-summarizer-production", 1)
+    kubectl("apply", "-f", str(examples / "canary" / "ticket-summarizer-production.yaml"))
+
+    def paused() -> dict[str, Any] | None:
+        obj = kubectl.get("promptrelease", "ticket-summarizer-production")
+        state = obj.get("status", {}).get("canary") or {}
+        return obj if (state.get("phase"), state.get("weight")) == ("Paused", 50) else None
+
+    obj = eventually(paused, timeout=90, what="the example canary paused at 50 %")
+    state = obj["status"]["canary"]
+    assert state["version"] == "ticket-summarizer-v2" and state["step"] == 3
+    assert [s["type"] for s in state["steps"]] == ["pause", "analysis", "setWeight", "pause"]
+    assert obj["status"]["revision"] == 1
