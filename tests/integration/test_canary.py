@@ -227,7 +227,7 @@ def test_steps_advance_a_manual_pause_waits_and_a_restart_carries_on(
     resumes_at = paused["status"]["canary"]["resumesAt"]
     operator.stop()  # mid-pause
     time.sleep(2)
-    run_operator()
+    second = run_operator()
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     assert now < resumes_at, "the restart should land inside the pause"
     assert kubectl.get("promptrelease", NAME)["status"]["canary"]["step"] == 5
@@ -239,6 +239,20 @@ def test_steps_advance_a_manual_pause_waits_and_a_restart_carries_on(
     assert [s["index"] for s in state["steps"]] == list(range(7))
     served_weight(kubectl, 40)
     assert done["status"]["revision"] == 1 and condition(done)["status"] == "True"
+
+    # a restart over a canary that has finished its steps writes nothing
+    second.stop()
+
+    def versions() -> dict[str, str]:
+        return {
+            kind: kubectl.get(kind, NAME)["metadata"]["resourceVersion"]
+            for kind in ("promptrelease", "configmap")
+        }
+
+    before = versions()
+    third = run_operator()
+    time.sleep(6)  # resume handlers run for every object within this
+    assert third.healthy() and versions() == before
 
 
 def analysis(exit_code: int) -> dict[str, Any]:
