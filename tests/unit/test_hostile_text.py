@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from prompt_release.core import payload
 from prompt_release.core.canonical import CanonicalizationError, canonical_json
 from prompt_release.core.hashing import content_hash
 from prompt_release.core.validation import (
@@ -21,18 +20,7 @@ from prompt_release.core.validation import (
     problems,
 )
 from prompt_release.sdk import PayloadError, parse_payload
-
-
-def _released(spec: dict[str, Any]) -> dict[str, Any]:
-    return payload.build(
-        spec,
-        label="production",
-        version="summarizer-v9",
-        content_hash=content_hash(spec),
-        revision=9,
-        released_at="2026-11-24T10:00:00Z",
-        changelog="hand-edited",
-    )
+from tests.unit.payloads import released
 
 
 @pytest.mark.parametrize(
@@ -93,7 +81,7 @@ def test_a_lone_surrogate_has_no_canonical_form_and_no_hash() -> None:
 
 
 def test_the_sdk_refuses_a_payload_with_a_lone_surrogate() -> None:
-    body = _released({"prompt": "summarizer", "template": "Hi {ticket}", "variables": ["ticket"]})
+    body = released({"prompt": "summarizer", "template": "Hi {ticket}", "variables": ["ticket"]})
     body["template"] = "Hi \ud800 {ticket}"
     with pytest.raises(PayloadError, match="cannot be re-hashed"):
         parse_payload(json.dumps(body))

@@ -16,6 +16,7 @@ import pytest
 from prompt_release.core import payload
 from prompt_release.core.hashing import content_hash
 from prompt_release.sdk import MountedPrompt, PayloadError, RenderError, load_payload
+from tests.unit.payloads import released
 
 
 def _payload(version: str, revision: int, **spec: Any) -> dict[str, Any]:
@@ -104,14 +105,8 @@ def test_chat_prompt_renders_messages_with_jinja2(tmp_path: Path) -> None:
             {"role": "user", "content": "{% for o in orders %}{{ o }};{% endfor %}"},
         ],
     }
-    body = payload.build(
-        spec,
-        label="staging",
-        version="assistant-v2",
-        content_hash=content_hash(spec),
-        revision=2,
-        released_at="t",
-        changelog="",
+    body = released(
+        spec, label="staging", version="assistant-v2", revision=2, released_at="t", changelog=""
     )
     AtomicWriterVolume(tmp_path).release(body)
     prompt = MountedPrompt(tmp_path)

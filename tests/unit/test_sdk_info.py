@@ -10,21 +10,13 @@ from pathlib import Path
 import pytest
 
 from prompt_release.core import payload
-from prompt_release.core.hashing import content_hash
 from prompt_release.sdk import MountedPrompt, info, metrics_text, serve_info
+from tests.unit.payloads import released
 
 
 def _mounted(tmp_path: Path) -> MountedPrompt:
     spec = {"prompt": "summarizer", "template": 'Say "{x}"', "variables": ["x"]}
-    body = payload.build(
-        spec,
-        label="production",
-        version="summarizer-v3",
-        content_hash=content_hash(spec),
-        revision=4,
-        released_at="t",
-        changelog="",
-    )
+    body = released(spec, version="summarizer-v3", revision=4, released_at="t", changelog="")
     (tmp_path / "prompt.json").write_text(payload.data(body)["prompt.json"])
     return MountedPrompt(tmp_path)
 

@@ -14,8 +14,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from prompt_release.core import payload
-from prompt_release.core.hashing import content_hash
 from prompt_release.core.templates import (
     MAX_FORMAT_WIDTH,
     TemplateError,
@@ -26,6 +24,7 @@ from prompt_release.core.templates import (
 )
 from prompt_release.core.validation import problems
 from prompt_release.sdk import MountedPrompt, PayloadError, load_payload, parse_payload
+from tests.unit.payloads import released
 
 # --- f-string: plain names only -------------------------------------------------------------
 
@@ -291,18 +290,6 @@ def test_the_jinja2_message_names_the_line_and_the_expression() -> None:
 # --- the SDK refuses an unsafe payload at load ----------------------------------------------
 
 
-def _released(spec: dict[str, Any]) -> dict[str, Any]:
-    return payload.build(
-        spec,
-        label="production",
-        version="summarizer-v9",
-        content_hash=content_hash(spec),
-        revision=9,
-        released_at="2026-11-24T10:00:00Z",
-        changelog="hand-edited",
-    )
-
-
 UNSAFE_PAYLOADS = [
     (
         {"prompt": "summarizer", "template": "{ticket.__class__}", "variables": ["ticket"]},
@@ -347,13 +334,13 @@ UNSAFE_PAYLOADS = [
 def test_the_sdk_refuses_an_unsafe_payload_even_when_it_verifies(
     spec: dict[str, Any], pattern: str, verify: bool
 ) -> None:
-    text = json.dumps(_released(spec))
+    text = json.dumps(released(spec))
     with pytest.raises(PayloadError, match=pattern):
         parse_payload(text, verify=verify)
 
 
 def test_mounted_prompt_refuses_an_unsafe_payload_at_construction(tmp_path: Path) -> None:
-    body = _released({"prompt": "summarizer", "template": "{ticket.__class__}"})
+    body = released({"prompt": "summarizer", "template": "{ticket.__class__}"})
     (tmp_path / "prompt.json").write_text(json.dumps(body))
     with pytest.raises(PayloadError, match=r"\{ticket.__class__\}"):
         MountedPrompt(tmp_path)
@@ -362,17 +349,17 @@ def test_mounted_prompt_refuses_an_unsafe_payload_at_construction(tmp_path: Path
 
 
 def test_mounted_prompt_keeps_the_last_good_prompt_over_an_unsafe_one(tmp_path: Path) -> None:
-    good = _released({"prompt": "summarizer", "template": "Hi {ticket}", "variables": ["ticket"]})
+    good = released({"prompt": "summarizer", "template": "Hi {ticket}", "variables": ["ticket"]})
     (tmp_path / "prompt.json").write_text(json.dumps(good))
     prompt = MountedPrompt(tmp_path, check_interval=0)
-    bad = _released({"prompt": "summarizer", "template": "{ticket.__class__}"})
+    bad = released({"prompt": "summarizer", "template": "{ticket.__class__}"})
     (tmp_path / "prompt.json").write_text(json.dumps({**bad, "revision": 10}))
     assert prompt.render(ticket="t") == "Hi t"
     assert prompt.failed_reloads >= 1
 
 
 def test_a_malformed_message_list_is_a_payload_error() -> None:
-    body = _released({"prompt": "summarizer", "messages": [{"role": "user", "content": "x"}]})
+    body = released({"prompt": "summarizer", "messages": [{"role": "user", "content": "x"}]})
     body["messages"] = ["not a message"]
     with pytest.raises(PayloadError, match=r"messages\[0\] must have a string content"):
         parse_payload(json.dumps(body), verify=False)
