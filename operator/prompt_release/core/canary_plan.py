@@ -16,6 +16,11 @@ The rules:
   `spec.canary.resumeStep` reaches it. An analysis step runs a Job only once canary.json is
   live; the Job completing moves on, failing aborts the canary (`AnalysisFailed`): canary.json
   goes, stable stays, and the canary stays aborted until `spec.canary` changes.
+- On a label whose PromptPolicy requires approval, the candidate passes the same gate as
+  spec.version (`governance.approved_by` on `Gate.for_canary`): canary.json is written only
+  once someone other than whoever set spec.canary.version approved that exact version and hash.
+  Until then the canary waits (phase AwaitingApproval, nothing served); a rejection (or an
+  approval that is gone) stops a canary that ran, and stable stays exactly as it is.
 - The operator never edits the spec: promoting is pointing `spec.version` at the candidate (and
   removing `spec.canary`); that new revision's history entry says it was a canary, at which
   weight. Removing `spec.canary` otherwise aborts it. Either way `status.lastCanary` keeps how
@@ -33,7 +38,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from prompt_release import GROUP
-from prompt_release.core import canary, conditions, configmap, payload
+from prompt_release.core import canary, conditions, configmap, governance, payload
 from prompt_release.core import release as release_core
 from prompt_release.core.hashing import short_hash
 from prompt_release.core.release import NORMAL, WARNING, Event, ReleasePlan
@@ -47,6 +52,9 @@ PROGRESSING, PAUSED, COMPLETED, ABORTED, PROMOTED = (
     "Aborted",
     "Promoted",
 )
+# status.canary.phase of a candidate held by the two-person rule (nothing served).
+AWAITING_APPROVAL, REJECTED = governance.AWAITING_APPROVAL, governance.REJECTED
+HELD = (AWAITING_APPROVAL, REJECTED)
 # Condition and Event reasons (see docs/api.md).
 CANARY_PROGRESSING = "CanaryProgressing"
 CANARY_PAUSED = "CanaryPaused"
@@ -257,16 +265,7 @@ def analysis_job(
             "namespace": release.namespace,
             "labels": labels,
             "annotations": annotations,
-            "ownerReferences": [
-                {
-                    "apiVersion": release.api_version,
-                    "kind": release.kind,
-                    "name": release.name,
-                    "uid": release.uid,
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
-            ],
+            "ownerReferences": [configmap.owner_reference(release)],
         },
         "spec": spec,
     }
@@ -304,7 +303,10 @@ class _Pass:
     stable_data: dict[str, str] = field(default_factory=dict)
     """prompt.json and template.txt as they will be."""
     summary: tuple[str, str, str] | None = None
-    """(kind: ready|reconciling|stalled, reason, message) for the conditions; None: leave them."""
+    """(kind: ready|reconciling|stalled|held, reason, message) for the conditions; None: leave
+    them."""
+    held: governance.HeldError | None = None
+    """The candidate waits for approval, or was rejected (summary kind "held")."""
 
     def say(self, kind: str, reason: str, message: str) -> None:
         self.events.append(Event(kind, reason, message))
@@ -321,8 +323,10 @@ def plan(
     candidate: VersionView | None,
     job: JobState | None,
     now: str,
+    gate: governance.Gate | None = None,
 ) -> CanaryPlan:
-    """The stable plan with the canary's part added (see the module's docstring)."""
+    """The stable plan with the canary's part added (see the module's docstring); `gate`
+    holds the candidate back until it is approved, when a PromptPolicy says so."""
     if not _stable_live(stable):
         return CanaryPlan(stable)  # the stable version is refused: the canary waits as it is
     spec = CanarySpec.of(body)
@@ -338,7 +342,7 @@ def plan(
         _end(work, before)
         text = None
     else:
-        text = _run(work, spec, before, candidate, job, live_text)
+        text = _run(work, spec, before, candidate, job, live_text, gate)
     config_map = _config_map(work, text, live_text, existing, before)
     _conditions(work)
     return CanaryPlan(
@@ -358,7 +362,7 @@ def plan(
 def _mark_promotion(work: _Pass, before: Mapping[str, Any] | None) -> None:
     """A new revision serving the canary's candidate: its history entry says so."""
     status, old = work.status, work.release.status
-    if not before or before.get("phase") == ABORTED:
+    if not before or before.get("phase") in (ABORTED, *HELD):
         return
     if int(status.get("revision") or 0) <= old.revision:
         return
@@ -396,8 +400,8 @@ def _ended(
 def _end(work: _Pass, before: Mapping[str, Any] | None) -> None:
     """spec.canary is gone: promoted if the candidate is live now, else aborted."""
     work.status.pop("canary", None)
-    if not before:
-        return
+    if not before or before.get("phase") in HELD:
+        return  # it never served
     live = (work.status.get("version"), work.status.get("hash"))
     if before.get("phase") == ABORTED:
         outcome = str(before.get("reason") or OUTCOME_ABORTED)
@@ -457,6 +461,7 @@ def _run(
     candidate: VersionView | None,
     job: JobState | None,
     live_text: str | None,
+    gate: governance.Gate | None = None,
 ) -> str | None:
     """spec.canary is set: start, carry on, or hold the canary; the canary.json to serve."""
     computed, refused = _resolve(work, spec, candidate)
@@ -468,7 +473,16 @@ def _run(
         state = _promoted(work, before, spec, computed)
         work.status["canary"] = state
         return None
+    try:
+        approvers = governance.approved_by(
+            None if gate is None else gate.for_canary(), spec.version, computed
+        )
+    except governance.HeldError as held:
+        _held(work, spec, before, computed, held)
+        return None
     state = _start_or_continue(work, spec, before, computed)
+    if approvers:
+        state["approvedBy"] = approvers
     if state.get("phase") == ABORTED:
         work.status["canary"] = state
         work.summary = ("stalled", ANALYSIS_FAILED, _aborted_message(work, state))
@@ -511,7 +525,7 @@ def _refused(work: _Pass, before: Mapping[str, Any] | None, refused: tuple[str, 
     """A refused candidate: canary.json and status.canary stay as they are."""
     reason, why = refused
     status = work.status
-    if before and before.get("phase") not in (ABORTED, PROMOTED):
+    if before and before.get("phase") not in (ABORTED, PROMOTED, *HELD):
         tail = (
             f"the canary of {before.get('version')} at {_percent(before.get('weight', 0))} "
             "carries on"
@@ -524,12 +538,53 @@ def _refused(work: _Pass, before: Mapping[str, Any] | None, refused: tuple[str, 
         work.say(WARNING, reason, message)
 
 
+def _held(
+    work: _Pass,
+    spec: CanarySpec,
+    before: Mapping[str, Any] | None,
+    computed: str,
+    held: governance.HeldError,
+) -> None:
+    """The candidate isn't approved (yet), or was rejected: nothing of it is served. A canary
+    that served (its approval is gone, or someone rejected it since) ends here."""
+    if before and before.get("phase") not in (ABORTED, PROMOTED, *HELD):
+        outcome = held.reason if not held.waiting else OUTCOME_ABORTED
+        why = f"stopped: {held.message}"
+        work.status["lastCanary"] = _ended(work, before, outcome, why)
+        work.say(WARNING, CANARY_ABORTED, f"Canary {before.get('version')} {why}")
+    state: dict[str, Any] = {
+        "version": spec.version,
+        "hash": computed,
+        "shortHash": short_hash(computed),
+        "phase": AWAITING_APPROVAL if held.waiting else REJECTED,
+        "reason": held.reason,
+        "message": held.message,
+        "approval": held.approval,
+        "specDigest": spec.digest,
+    }
+    work.status["canary"] = state
+    status = work.status
+    message = (
+        f"revision {status.get('revision')} ({status.get('version')}) serves everyone; "
+        f"canary: {held.message}"
+    )
+    work.summary = ("held", held.reason, message)
+    news = (before or {}).get("phase") != state["phase"] or (before or {}).get(
+        "message"
+    ) != held.message
+    if news:
+        work.say(held.event_type, held.reason, message)
+    work.held = held
+
+
 def _promoted(
     work: _Pass, before: Mapping[str, Any] | None, spec: CanarySpec, computed: str
 ) -> dict[str, Any]:
     """The candidate is the stable version now: nothing left to split."""
     state = dict(before or {})
-    if (state.get("version"), state.get("hash")) != (spec.version, computed):
+    if (state.get("version"), state.get("hash")) != (spec.version, computed) or state.get(
+        "phase"
+    ) in HELD:
         state = {"version": spec.version, "hash": computed, "startedAt": work.now}
     if state.get("analysisJob"):
         work.delete_jobs.append(str(state.pop("analysisJob")))
@@ -547,6 +602,8 @@ def _promoted(
 def _start_or_continue(
     work: _Pass, spec: CanarySpec, before: dict[str, Any] | None, computed: str
 ) -> dict[str, Any]:
+    if before is not None and before.get("phase") in HELD:
+        before = None  # it waited for approval and never served: it starts now
     same = before is not None and (before.get("version"), before.get("hash")) == (
         spec.version,
         computed,
@@ -791,6 +848,9 @@ def _conditions(work: _Pass) -> None:
         triple = conditions.ready(
             str(ready.get("reason")), message, release.generation, work.now, previous
         )
+    elif work.summary[0] == "held" and work.held is not None:
+        message = work.summary[2]
+        triple = work.held.conditions(message, release.generation, work.now, previous)
     else:
         kind, reason, message = work.summary
         if kind == "reconciling":

@@ -43,16 +43,7 @@ def desired(
                 HASH_ANNOTATION: str(payload["hash"]),
                 REVISION_ANNOTATION: str(payload["revision"]),
             },
-            "ownerReferences": [
-                {
-                    "apiVersion": release.api_version,
-                    "kind": release.kind,
-                    "name": release.name,
-                    "uid": release.uid,
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
-            ],
+            "ownerReferences": [owner_reference(release)],
         },
         "data": dict(config_data),
     }
@@ -108,3 +99,16 @@ def stale(
         and managed_by(existing, release.uid)
         and not existing.get("metadata", {}).get("deletionTimestamp")
     ]
+
+
+def owner_reference(release: ReleaseView) -> dict[str, Any]:
+    """The release as the controller of what it makes (its ConfigMap, its analysis Jobs), so
+    garbage collection removes them with it."""
+    return {
+        "apiVersion": release.api_version,
+        "kind": release.kind,
+        "name": release.name,
+        "uid": release.uid,
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
