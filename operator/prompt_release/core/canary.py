@@ -187,17 +187,7 @@ def text(document: Mapping[str, Any]) -> str:
 
 def parse(text: str, *, verify: bool = True, into: type[P] = payload.Payload) -> Canary[P]:  # type: ignore[assignment]
     """canary.json's text read back; with `verify`, the candidate must re-hash."""
-    try:
-        found = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise PayloadError(f"{CANARY_KEY} is not valid JSON: {error}") from error
-    if not isinstance(found, dict):
-        raise PayloadError(f"{CANARY_KEY} must hold a JSON object")
-    if found.get("format") != CANARY_FORMAT:
-        raise PayloadError(
-            f"{CANARY_KEY} has format {found.get('format')!r}; this SDK reads format "
-            f"{CANARY_FORMAT}: upgrade prompt-release-operator"
-        )
+    found = payload.document_of(text, CANARY_KEY, CANARY_FORMAT)
     try:
         segments = tuple(Segment.of(raw) for raw in found.get("segments") or ())
         split = Split(weight=float(found["weight"]), salt=str(found["salt"]), segments=segments)

@@ -104,19 +104,25 @@ class Payload:
 P = TypeVar("P", bound=Payload)
 
 
+def document_of(text: str, key: str, format: int) -> dict[str, Any]:
+    """The JSON object in the text of one ConfigMap key, refused unless it has this format."""
+    try:
+        found = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise PayloadError(f"{key} is not valid JSON: {error}") from error
+    if not isinstance(found, dict):
+        raise PayloadError(f"{key} must hold a JSON object")
+    if found.get("format") != format:
+        raise PayloadError(
+            f"{key} has format {found.get('format')!r}; this SDK reads format "
+            f"{format}: upgrade prompt-release-operator"
+        )
+    return found
+
+
 def parse(text: str, *, verify: bool = True, into: type[P] = Payload) -> P:  # type: ignore[assignment]
     """The payload in the text of prompt.json; with `verify`, refused unless it re-hashes."""
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise PayloadError(f"{PAYLOAD_KEY} is not valid JSON: {error}") from error
-    if not isinstance(payload, dict):
-        raise PayloadError(f"{PAYLOAD_KEY} must hold a JSON object")
-    if payload.get("format") != PAYLOAD_FORMAT:
-        raise PayloadError(
-            f"{PAYLOAD_KEY} has format {payload.get('format')!r}; this SDK reads format "
-            f"{PAYLOAD_FORMAT}: upgrade prompt-release-operator"
-        )
+    payload = document_of(text, PAYLOAD_KEY, PAYLOAD_FORMAT)
     try:
         if verify:
             _verify(payload)
