@@ -254,8 +254,36 @@ class CanaryStatus(_Model):
         default=None,
         description="The index of the current step; the number of steps once all ran.",
     )
-    phase: Literal["Progressing", "Paused", "Completed", "Aborted", "Promoted"] | None = None
-    reason: str | None = Field(default=None, description="Why it was aborted.")
+    phase: (
+        Literal[
+            "Progressing",
+            "Paused",
+            "Completed",
+            "Aborted",
+            "Promoted",
+            "AwaitingApproval",
+            "Rejected",
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description="AwaitingApproval and Rejected: the label needs approval (PromptPolicy "
+        "requireApproval) and the candidate has none by someone other than its requester, or "
+        "was rejected; nothing of it is served.",
+    )
+    reason: str | None = Field(
+        default=None, description="Why it was aborted, or why it waits (AwaitingApproval)."
+    )
+    approval: ApprovalState | None = Field(
+        default=None,
+        description="Where the candidate stands in the two-person rule while it is held "
+        "(requestedBy: who set spec.canary.version).",
+    )
+    approved_by: list[str] | None = Field(
+        default=None,
+        description="Who approved the candidate (when its label needs approval).",
+        json_schema_extra={"x-kubernetes-list-type": "atomic"},
+    )
     message: str | None = None
     started_at: str | None = None
     step_started_at: str | None = None
@@ -272,7 +300,7 @@ class CanaryStatus(_Model):
         description="A digest of spec.canary: an aborted canary restarts when it changes.",
     )
     ended_at: str | None = Field(default=None, description="status.lastCanary: when it ended.")
-    outcome: Literal["Promoted", "Aborted", "AnalysisFailed"] | None = Field(
+    outcome: Literal["Promoted", "Aborted", "AnalysisFailed", "ApprovalRejected"] | None = Field(
         default=None, description="status.lastCanary: how it ended."
     )
 

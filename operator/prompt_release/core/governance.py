@@ -3,7 +3,8 @@
 The API server enforces the policies at admission (the chart's admission policies); the
 operator applies the one rule admission can't, the two-person rule (a new `spec.version` of a
 label that needs approval goes live only once someone other than its requester approved that
-exact version and hash), and reports what a release does that a policy, perhaps created after
+exact version and hash; so does the candidate of `spec.canary`, judged against whoever set
+`spec.canary.version`), and reports what a release does that a policy, perhaps created after
 it, forbids. The rules here mirror the CEL in
 charts/prompt-release-operator/templates/admission-policies.yaml.
 """
@@ -11,7 +12,7 @@ charts/prompt-release-operator/templates/admission-policies.yaml.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from prompt_release.core import conditions
@@ -203,13 +204,19 @@ class HeldError(Exception):
 @dataclass(frozen=True)
 class Gate:
     """What governs one release: the policies of its namespace, the approvals naming it, and
-    who requested its spec.version (None when no admission policy stamped it)."""
+    who requested its spec.version (None when no admission policy stamped it).
+
+    The canary's candidate passes the same gate with its own requester (`for_canary`): one
+    rule for both, so a canary can't serve what spec.version could not."""
 
     prompt: str
     label: str
     policies: tuple[PolicyView, ...] = ()
     approvals: tuple[ApprovalView, ...] = ()
     requester: Identity | None = None
+    canary_requester: Identity | None = None
+    canary: bool = False
+    """This gate judges the candidate of spec.canary (requester: who set spec.canary.version)."""
 
     @classmethod
     def of(
@@ -224,7 +231,13 @@ class Gate:
             policies=tuple(sorted(policies, key=lambda policy: policy.name)),
             approvals=tuple(a for a in approvals if a.release == release.name),
             requester=release.requester,
+            canary_requester=release.canary_requester,
         )
+
+    def for_canary(self) -> Gate:
+        """The gate of the canary's candidate: the same policies and approvals, judged against
+        whoever set spec.canary.version."""
+        return replace(self, requester=self.canary_requester, canary=True)
 
     @property
     def protecting(self) -> tuple[PolicyView, ...]:
@@ -280,10 +293,11 @@ def approved_by(gate: Gate | None, version: str, content_hash: str) -> list[str]
     approvals = [str(d.approver) for d in decisions if d.decision == APPROVE]
     if approvals:
         return sorted(approvals)
+    what, option = ("as the canary ", f" --version {version}") if gate.canary else ("", "")
     message = (
-        f"PromptVersion {version} ({short_hash(content_hash)}), requested by "
+        f"PromptVersion {version} ({short_hash(content_hash)}), requested {what}by "
         f"{requested_by or 'an unattested requester'}, needs an approval by someone else "
-        f"(PromptPolicy {policies}): kubectl prompt approve {gate.prompt} -l {gate.label}"
+        f"(PromptPolicy {policies}): kubectl prompt approve {gate.prompt} -l {gate.label}{option}"
     )
     state.update(state=PENDING, message=message)
     raise HeldError(AWAITING_APPROVAL, message, state)

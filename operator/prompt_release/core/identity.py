@@ -2,7 +2,8 @@
 
 With the governance admission policies installed (the chart's `governance.enabled`), a
 MutatingAdmissionPolicy writes these annotations on every create of a release and on every
-change of its `spec.version`, from `request.userInfo`, and puts the previous values back on any
+change of its `spec.version` (the canary-* ones: of its `spec.canary.version`), from
+`request.userInfo`, and puts the previous values back on any
 other write: a client can't forge them. Without the policy they are absent (or stale: they name
 another version), and the history falls back to the field manager.
 """
@@ -18,6 +19,9 @@ from prompt_release import GROUP
 REQUESTED_BY = f"{GROUP}/requested-by"
 REQUESTED_BY_GROUPS = f"{GROUP}/requested-by-groups"
 REQUESTED_VERSION = f"{GROUP}/requested-version"
+CANARY_REQUESTED_BY = f"{GROUP}/canary-requested-by"
+CANARY_REQUESTED_BY_GROUPS = f"{GROUP}/canary-requested-by-groups"
+CANARY_REQUESTED_VERSION = f"{GROUP}/canary-requested-version"
 SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 
 
@@ -49,3 +53,16 @@ def requester(annotations: Mapping[str, Any] | None, version: str) -> Identity |
         return None
     groups = str(found.get(REQUESTED_BY_GROUPS) or "").split(",")
     return Identity.of(str(username), groups)
+
+
+def canary_requester(annotations: Mapping[str, Any] | None, version: str) -> Identity | None:
+    """Who set `spec.canary.version` to `version`, when the admission policy stamped it."""
+    found = annotations or {}
+    return requester(
+        {
+            REQUESTED_BY: found.get(CANARY_REQUESTED_BY),
+            REQUESTED_BY_GROUPS: found.get(CANARY_REQUESTED_BY_GROUPS),
+            REQUESTED_VERSION: found.get(CANARY_REQUESTED_VERSION),
+        },
+        version,
+    )

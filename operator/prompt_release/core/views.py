@@ -163,6 +163,7 @@ class ReleaseView:
     creation_timestamp: str | None = None
     deleting: bool = False
     annotations: Mapping[str, Any] = field(default_factory=dict)
+    canary_version: str | None = None
 
     @classmethod
     def of(cls, body: Mapping[str, Any]) -> ReleaseView:
@@ -190,6 +191,11 @@ class ReleaseView:
             creation_timestamp=meta.get("creationTimestamp"),
             deleting=bool(meta.get("deletionTimestamp")),
             annotations=dict(meta.get("annotations") or {}),
+            canary_version=(
+                str((spec.get("canary") or EMPTY).get("version") or "") or None
+                if isinstance(spec.get("canary"), Mapping)
+                else None
+            ),
         )
 
     @property
@@ -228,6 +234,13 @@ class ReleaseView:
     def requester(self) -> identity.Identity | None:
         """Who set spec.version as the API server saw them (stamped at admission), if known."""
         return identity.requester(self.annotations, self.version)
+
+    @property
+    def canary_requester(self) -> identity.Identity | None:
+        """Who set spec.canary.version as the API server saw them (stamped at admission)."""
+        if not self.canary_version:
+            return None
+        return identity.canary_requester(self.annotations, self.canary_version)
 
     @property
     def released_by(self) -> str | None:

@@ -18,6 +18,7 @@ from typing import Any
 from prompt_release import VERSION_PLURAL
 from prompt_release.core import canary_plan
 from prompt_release.core.canary_plan import CanaryPlan, CanarySpec, JobState
+from prompt_release.core.governance import Gate
 from prompt_release.core.release import ReleasePlan
 from prompt_release.core.views import ReleaseView, VersionView
 from prompt_release.kube import ApiError, Kube, is_status
@@ -63,14 +64,16 @@ class Canaries:
         existing: Mapping[str, Any] | None,
         now: str,
         job: JobState | None = None,
+        gate: Gate | None = None,
     ) -> CanaryPlan:
         """The stable plan with the canary's part added, from fresh reads of the candidate
-        and of the running analysis Job (`job` overrides the read: a refused creation)."""
+        and of the running analysis Job (`job` overrides the read: a refused creation); `gate`
+        is the release's governance (the candidate passes the two-person rule too)."""
         spec = CanarySpec.of(body)
         candidate = None if spec is None else self._version(release.namespace, spec.version)
         if job is None:
             job = self._job(release, spec)
-        return canary_plan.plan(release, body, stable, existing, candidate, job, now)
+        return canary_plan.plan(release, body, stable, existing, candidate, job, now, gate)
 
     def create_jobs(self, result: CanaryPlan) -> JobState | None:
         """Create the analysis Jobs the plan asks for (one that exists already is the same

@@ -173,10 +173,12 @@ class Releases:
         plan = release_core.plan(release, version, stable_existing, stamp_time, gate)
         if plan.ready:
             plan = self._roll_out(release, plan, stable_existing, consumers, stamp_time)
-        split = self.canaries.plan(body, release, plan, existing, stamp_time)
+        split = self.canaries.plan(body, release, plan, existing, stamp_time, gate=gate)
         refused_job = self.canaries.create_jobs(split)
         if refused_job is not None:
-            split = self.canaries.plan(body, release, plan, existing, stamp_time, refused_job)
+            split = self.canaries.plan(
+                body, release, plan, existing, stamp_time, refused_job, gate=gate
+            )
         plan = split.plan
         plan, wait = self.fights.gate(
             (release.namespace, release.name), plan, release.config_map_name

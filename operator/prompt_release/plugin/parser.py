@@ -146,7 +146,9 @@ def _governance_verbs(verbs: Verbs) -> None:
         sub.add_argument("-l", "--label", required=True)
         sub.add_argument("-m", "--message", help="a comment, kept with the decision")
         sub.add_argument(
-            "--version", help="the PromptVersion decided on (default: the one awaiting approval)"
+            "--version",
+            help="the PromptVersion decided on (default: the one awaiting approval, as "
+            "spec.version or as the canary's candidate; name it when both wait)",
         )
 
 

@@ -23,17 +23,31 @@ from prompt_release.plugin.verbs.common import cluster, printed_for_git
 POLL_SECONDS = 0.2
 
 
+def _waiting(status: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """What awaits a decision: the requested spec.version, the canary's candidate."""
+    canary: Mapping[str, Any] = status.get("canary") or {}
+    return [found for found in (status.get("approval"), canary.get("approval")) if found]
+
+
 def _decided_on(on: Cluster, release: ReleaseView, version: str | None) -> tuple[str, str]:
-    """The version and content hash to decide on: the one awaiting approval, by default."""
-    waiting: Mapping[str, Any] = release.status.raw.get("approval") or {}
+    """The version and content hash to decide on: the one awaiting approval, by default (the
+    requested spec.version, or the canary's candidate; --version picks one when both wait)."""
+    waiting = _waiting(release.status.raw)
     if not version and not waiting:
         raise UsageError(
             f"{release.name} awaits no approval (live: revision {release.status.revision}, "
             f"{release.status.version}); name a version with --version to decide on it ahead"
         )
-    target = version or str(waiting.get("version"))
-    if waiting.get("version") == target and waiting.get("hash"):
-        return target, str(waiting["hash"])
+    if not version and len(waiting) > 1:
+        names = " and ".join(str(w.get("version")) for w in waiting)
+        raise UsageError(
+            f"{release.name} awaits approval of {names} (spec.version and the canary): name "
+            "one with --version"
+        )
+    target = version or str(waiting[0].get("version"))
+    for found_waiting in waiting:
+        if found_waiting.get("version") == target and found_waiting.get("hash"):
+            return target, str(found_waiting["hash"])
     found = on.version(target)
     if found.content_hash is None or found.problems:
         raise UsageError(f"PromptVersion {target} can't be decided on: {'; '.join(found.problems)}")
@@ -91,9 +105,12 @@ def _wait_decided(
     deadline = time.monotonic() + args.timeout
     while True:
         current = on.release(name)
-        waiting = current.status.raw.get("approval") or {}
-        pending = waiting.get("version") == version and waiting.get("hash") == content_hash
-        if not pending or waiting.get("state") != governance.PENDING:
+        pending = any(
+            (w.get("version"), w.get("hash"), w.get("state"))
+            == (version, content_hash, governance.PENDING)
+            for w in _waiting(current.status.raw)
+        )
+        if not pending:
             break
         if time.monotonic() > deadline:
             raise CliError(
