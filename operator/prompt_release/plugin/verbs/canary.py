@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,9 +21,8 @@ from prompt_release.kube import merge_patch_of
 from prompt_release.plugin.client import Cluster
 from prompt_release.plugin.errors import FAILED, OK, CliError, UsageError
 from prompt_release.plugin.output import emit, table
-from prompt_release.plugin.verbs.common import cluster, printed_for_git, read
+from prompt_release.plugin.verbs.common import cluster, printed_for_git, read, wait_for
 
-POLL_SECONDS = 0.2
 ACTIONS = ("start", "set-weight", "promote", "abort", "resume", "status")
 
 Done = Callable[[Mapping[str, Any]], bool]
@@ -120,29 +118,29 @@ def cmd_canary(args: argparse.Namespace) -> int:
 
 
 def _wait(args: argparse.Namespace, on: Cluster, name: str, generation: int, done: Done) -> int:
-    deadline = time.monotonic() + args.timeout
-    while True:
+    refusable = args.action in ("start", "set-weight", "promote")
+
+    def verdict() -> tuple[dict[str, Any], Mapping[str, Any], bool] | None:
         body = on.get(RELEASE_PLURAL, name)
         status = body.get("status") or {}
-        observed = int(status.get("observedGeneration") or 0) >= generation
+        if int(status.get("observedGeneration") or 0) < generation:
+            return None
         ready = conditions.ready_of(status)
-        if observed and done(status):
-            break
-        refusable = ("start", "set-weight", "promote")
-        if observed and ready.get("status") == "False" and args.action in refusable:
-            print(
-                f"error: promptrelease/{name} refused the canary {args.action} "
-                f"({ready.get('reason')}): "
-                f"{ready.get('message')}",
-                file=sys.stderr,
-            )
-            return FAILED
-        if time.monotonic() > deadline:
-            raise CliError(
-                f"timed out after {args.timeout:.0f} s waiting for {name}'s canary: is the "
-                "operator running?"
-            )
-        time.sleep(POLL_SECONDS)
+        if done(status):
+            return body, ready, False
+        refused = refusable and ready.get("status") == "False"
+        return (body, ready, True) if refused else None
+
+    body, ready, refused = wait_for(
+        verdict, args.timeout, f"{name}'s canary: is the operator running?"
+    )
+    if refused:
+        print(
+            f"error: promptrelease/{name} refused the canary {args.action} "
+            f"({ready.get('reason')}): {ready.get('message')}",
+            file=sys.stderr,
+        )
+        return FAILED
     if args.output != "table":
         emit(args.output, [], [], body)
         return OK

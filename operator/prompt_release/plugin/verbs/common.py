@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from prompt_release.plugin.client import Cluster
-from prompt_release.plugin.errors import UsageError
+from prompt_release.plugin.errors import CliError, UsageError
 from prompt_release.plugin.output import manifest_text
+
+POLL_SECONDS = 0.2
+T = TypeVar("T")
 
 
 def cluster(args: argparse.Namespace) -> Cluster:
@@ -29,3 +33,15 @@ def printed_for_git(args: argparse.Namespace, manifest: Mapping[str, Any]) -> bo
         return False
     print(manifest_text(manifest), end="")
     return True
+
+
+def wait_for(probe: Callable[[], T | None], timeout: float, what: str) -> T:
+    """Poll the cluster until `probe` finds what a verb waits for (the operator's verdict)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = probe()
+        if found is not None:
+            return found
+        if time.monotonic() > deadline:
+            raise CliError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(POLL_SECONDS)

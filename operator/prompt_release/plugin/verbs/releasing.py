@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from typing import Any
 
 from prompt_release import RELEASE_PLURAL
@@ -12,9 +11,7 @@ from prompt_release.core.views import ReleaseView, release_name
 from prompt_release.plugin.client import Cluster
 from prompt_release.plugin.errors import FAILED, OK, CliError, NotFoundError, UsageError
 from prompt_release.plugin.output import emit
-from prompt_release.plugin.verbs.common import cluster, printed_for_git
-
-POLL_SECONDS = 0.2
+from prompt_release.plugin.verbs.common import cluster, printed_for_git, wait_for
 
 
 def _apply_release(
@@ -54,20 +51,18 @@ def _apply_release(
 
 
 def _wait_released(args: argparse.Namespace, on: Cluster, written: ReleaseView) -> int:
-    deadline = time.monotonic() + args.timeout
-    while True:
+
+    def verdict() -> tuple[dict[str, Any], dict[str, Any]] | None:
         body = on.get(RELEASE_PLURAL, written.name)
         current = ReleaseView.of(body)
-        ready = current.status.ready
+        ready = dict(current.status.ready)
         observed = int(current.status.raw.get("observedGeneration") or 0)
-        if observed >= written.generation and ready.get("status") in ("True", "False"):
-            break
-        if time.monotonic() > deadline:
-            raise CliError(
-                f"timed out after {args.timeout:.0f} s waiting for {written.name} to be "
-                "released: is the operator running?"
-            )
-        time.sleep(POLL_SECONDS)
+        settled = observed >= written.generation and ready.get("status") in ("True", "False")
+        return (body, ready) if settled else None
+
+    body, ready = wait_for(
+        verdict, args.timeout, f"{written.name} to be released: is the operator running?"
+    )
     if args.output != "table":
         emit(args.output, [], [], body)
     if ready["status"] == "True":
