@@ -139,6 +139,7 @@ def test_an_unapproved_candidate_waits_and_stable_stays_exactly() -> None:
     assert canary.CANARY_KEY not in w.data() and w.data() == stable_map
     state = w.status["canary"]
     assert (state["phase"], state["reason"]) == ("AwaitingApproval", "AwaitingApproval")
+    assert state["weight"] == 0  # nothing of it is served
     assert state["approval"] == {
         "version": "p-v2",
         "hash": hash_of("p-v2"),

@@ -556,6 +556,8 @@ def _held(
         "version": spec.version,
         "hash": computed,
         "shortHash": short_hash(computed),
+        "weight": 0,  # nothing of it is served
+        "step": 0,
         "phase": AWAITING_APPROVAL if held.waiting else REJECTED,
         "reason": held.reason,
         "message": held.message,
