@@ -177,4 +177,25 @@ def test_a_canary_on_a_protected_label_is_served_only_once_someone_else_approved
     assert condition(stopped, "Stalled")["status"] == "True"
     assert "too terse" in condition(stopped)["message"]
     assert stopped["status"]["revision"] == 1  # nothing was promoted by any of this
+
+    # Back to v2, by rita: bob's approval of v2 is kept and rita isn't bob, so it runs at once.
+    back = rita(
+        "patch",
+        "promptrelease",
+        NAME,
+        "--type=merge",
+        "-p",
+        json.dumps({"spec": {"canary": {"version": "summarizer-v2"}}}),
+    )
+    assert back.returncode == 0, back.stderr
+    canary_state(kubectl, version="summarizer-v2", approvedBy=[bob.username])
+    assert json.loads(served_weight(kubectl, 50)[canary.CANARY_KEY])["version"] == "summarizer-v2"
+    # Promotion is a change of spec.version, gated as one: carol promotes, bob approved that
+    # exact content, so revision 2 goes live naming both.
+    promoted = carol.prompt("canary", "promote", *where, "-m", "v2 wins the eval")
+    assert promoted.returncode == 0, promoted.stderr
+    entry = released(kubectl, NAME, 2)["status"]["history"][0]
+    assert (entry["version"], entry["hash"]) == ("summarizer-v2", hashes[2])
+    assert entry["releasedBy"] == carol.username and entry["approvedBy"] == [bob.username]
+    assert entry["canary"]["weight"] == 50
     assert "Forbidden" not in operator.output()
