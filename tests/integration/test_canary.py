@@ -20,6 +20,7 @@ import pytest
 from prompt_release.core import canary
 from prompt_release.sdk import MountedPrompt
 from tests.integration.test_rollout import RESTART, available, deployment
+from tests.integration.test_workloads import job
 from tests.kube import Kubectl, OperatorProcess, eventually
 from tests.prompts import apply, condition, release, released, version, wait_reason
 
@@ -27,7 +28,6 @@ pytestmark = pytest.mark.integration
 
 NAME = "summarizer-production"
 KEYS = [f"user-{n}" for n in range(20_000)]
-EXIT_CODE = "kwok.promptrelease.io/exit-code"
 
 
 class KubeletVolume:
@@ -103,14 +103,19 @@ def no_canary_json(kubectl: Kubectl) -> dict[str, str]:
     )
 
 
-def test_a_sticky_split_through_the_sdk_then_abort_and_promote(
-    kubectl: Kubectl, operator: OperatorProcess, tmp_path: Path
-) -> None:
+def v1_live_with_v2_ready(kubectl: Kubectl) -> tuple[dict[str, Any], dict[str, str], str]:
+    """summarizer-v1 released as revision 1, v2 there to be a candidate: the released release,
+    its ConfigMap's data, and v2's hash."""
     apply(kubectl, version("summarizer-v1"), version("summarizer-v2"))
     apply(kubectl, release("summarizer-v1"))
     first = released(kubectl, NAME, 1)
-    stable = data(kubectl)
-    v2_hash = kubectl.get("promptversion", "summarizer-v2")["status"]["hash"]
+    return first, data(kubectl), kubectl.get("promptversion", "summarizer-v2")["status"]["hash"]
+
+
+def test_a_sticky_split_through_the_sdk_then_abort_and_promote(
+    kubectl: Kubectl, operator: OperatorProcess, tmp_path: Path
+) -> None:
+    first, stable, v2_hash = v1_live_with_v2_ready(kubectl)
 
     patch_canary(kubectl, {"version": "summarizer-v2", "weight": 10})
     obj = canary_state(kubectl, version="summarizer-v2", weight=10, phase="Completed")
@@ -256,38 +261,14 @@ def test_steps_advance_a_manual_pause_waits_and_a_restart_carries_on(
 
 
 def analysis(exit_code: int) -> dict[str, Any]:
-    return {
-        "analysis": {
-            "jobTemplate": {
-                "spec": {
-                    "backoffLimit": 0,
-                    "template": {
-                        "metadata": {"annotations": {EXIT_CODE: str(exit_code)}},
-                        "spec": {
-                            "restartPolicy": "Never",
-                            "containers": [
-                                {
-                                    "name": "evaluate",
-                                    "image": "busybox:1.37",
-                                    "command": ["sh", "-c", f"exit {exit_code}"],
-                                }
-                            ],
-                        },
-                    },
-                }
-            }
-        }
-    }
+    """An analysis step whose Job's pod exits with `exit_code` (kwok plays it)."""
+    return {"analysis": {"jobTemplate": {"spec": job("evaluate", exit_code)["spec"]}}}
 
 
 def test_an_analysis_job_passes_then_one_fails_and_aborts_with_stable_untouched(
     kubectl: Kubectl, operator: OperatorProcess
 ) -> None:
-    apply(kubectl, version("summarizer-v1"), version("summarizer-v2"))
-    apply(kubectl, release("summarizer-v1"))
-    first = released(kubectl, NAME, 1)
-    stable = data(kubectl)
-    v2_hash = kubectl.get("promptversion", "summarizer-v2")["status"]["hash"]
+    first, stable, v2_hash = v1_live_with_v2_ready(kubectl)
     # a refused candidate: the release's reason, and nothing live changes
     patch_canary(kubectl, {"version": "summarizer-v9", "weight": 10})
     refused = wait_reason(kubectl, NAME, "VersionNotFound")
@@ -338,10 +319,7 @@ def test_an_analysis_job_passes_then_one_fails_and_aborts_with_stable_untouched(
 def test_kubectl_prompt_canary_verbs(
     kubectl: Kubectl, operator: OperatorProcess, prompt: Any, tmp_path: Path
 ) -> None:
-    apply(kubectl, version("summarizer-v1"), version("summarizer-v2"))
-    apply(kubectl, release("summarizer-v1"))
-    released(kubectl, NAME, 1)
-    v2_hash = kubectl.get("promptversion", "summarizer-v2")["status"]["hash"]
+    _, _, v2_hash = v1_live_with_v2_ready(kubectl)
     where = ("summarizer", "-l", "production")
 
     dry = prompt("canary", "start", *where, "--version", "summarizer-v2", "--dry-run=client")
