@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,11 +15,9 @@ from prompt_release.core import governance
 from prompt_release.core.hashing import short_hash
 from prompt_release.core.views import ReleaseView, release_name
 from prompt_release.plugin.client import Cluster
-from prompt_release.plugin.errors import FAILED, OK, CliError, UsageError
+from prompt_release.plugin.errors import FAILED, OK, UsageError
 from prompt_release.plugin.output import emit
-from prompt_release.plugin.verbs.common import cluster, printed_for_git
-
-POLL_SECONDS = 0.2
+from prompt_release.plugin.verbs.common import cluster, printed_for_git, wait_for
 
 
 def _waiting(status: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -102,22 +99,19 @@ def _wait_decided(
     written: Mapping[str, Any],
 ) -> int:
     """Wait until the release no longer awaits approval of this version; say what it did."""
-    deadline = time.monotonic() + args.timeout
-    while True:
+
+    def decided() -> ReleaseView | None:
         current = on.release(name)
         pending = any(
             (w.get("version"), w.get("hash"), w.get("state"))
             == (version, content_hash, governance.PENDING)
             for w in _waiting(current.status.raw)
         )
-        if not pending:
-            break
-        if time.monotonic() > deadline:
-            raise CliError(
-                f"timed out after {args.timeout:.0f} s waiting for {name} to act on the "
-                "approval: is the operator running?"
-            )
-        time.sleep(POLL_SECONDS)
+        return None if pending else current
+
+    current = wait_for(
+        decided, args.timeout, f"{name} to act on the approval: is the operator running?"
+    )
     ready = current.status.ready
     if args.output != "table":
         emit(args.output, [], [], dict(written))
