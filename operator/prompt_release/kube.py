@@ -180,15 +180,15 @@ class Kube:
 
     def write_config_map(
         self, desired: Mapping[str, Any], existing: Mapping[str, Any] | None
-    ) -> None:
+    ) -> str:
         """Create, or replace guarded by the live resourceVersion (a hand edit in between wins
-        a conflict, and the next pass reverts it)."""
+        a conflict, and the next pass reverts it); the resourceVersion written."""
         meta = desired["metadata"]
         if existing is None:
-            self.core.create_namespaced_config_map(
+            written = self.core.create_namespaced_config_map(
                 meta["namespace"], cast(Any, dict(desired)), **self._options
             )
-            return
+            return str(cast(Any, written).metadata.resource_version)
         live_meta = existing["metadata"]
         replacement = {
             **desired,
@@ -199,9 +199,10 @@ class Kube:
                 "annotations": {**(live_meta.get("annotations") or {}), **meta["annotations"]},
             },
         }
-        self.core.replace_namespaced_config_map(
+        written = self.core.replace_namespaced_config_map(
             meta["name"], meta["namespace"], cast(Any, replacement), **self._options
         )
+        return str(cast(Any, written).metadata.resource_version)
 
     def list_config_maps(self, namespace: str, selector: str) -> builtins.list[dict[str, Any]]:
         listed = self.core.list_namespaced_config_map(

@@ -7,6 +7,7 @@ and writes only what differs. A restart over unchanged objects therefore writes 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import threading
@@ -27,6 +28,7 @@ from prompt_release.kube import Kube
 from prompt_release.operator import configmaps, metrics, workloads
 from prompt_release.operator.approvals import Governance
 from prompt_release.operator.canaries import POLL_SECONDS, WAKE_MARGIN, Canaries, release_of_job
+from prompt_release.operator.echoes import Echoes
 from prompt_release.operator.fights import Fights
 from prompt_release.operator.options import Options
 from prompt_release.operator.shell import StaleReadError, namespaced, now, until_no_conflict
@@ -60,6 +62,8 @@ class Releases:
         self.canaries = Canaries(kube)
         self._indexes: Mapping[str, Any] = {}
         self.governance = Governance()
+        self.versions_seen = Echoes()  # (uid, generation, deleting): what a release reads
+        self.config_maps_written = Echoes()  # resourceVersion of our last write
 
     def changed(self, namespace: str | None, name: str, **indexes: Any) -> None:
         self.reconcile(namespaced(namespace), name, indexes)
@@ -68,18 +72,36 @@ class Releases:
         if type == "DELETED":
             metrics.RELEASES.forget(namespaced(namespace), body["metadata"]["name"])
 
-    def version_event(self, namespace: str | None, name: str, **indexes: Any) -> None:
-        """A version appeared, changed or went: the releases naming it may now succeed or fail."""
+    def version_event(
+        self, type: str | None, body: Any, namespace: str | None, name: str, **indexes: Any
+    ) -> None:
+        """A version appeared, changed or went: the releases naming it may now succeed or fail.
+        A change of its status or bookkeeping alone is nothing a release reads: skipped."""
         namespace = namespaced(namespace)
+        if type == "DELETED":
+            self.versions_seen.forget((namespace, name))
+        else:
+            meta = body.get("metadata") or {}
+            state = (meta.get("uid"), meta.get("generation"), bool(meta.get("deletionTimestamp")))
+            if not self.versions_seen.news((namespace, name), state):
+                return
         by_version: ReleasesByVersion = indexes["releases_by_version"]
         for release_name in list(by_version.get((namespace, name), [])):
             self.reconcile(namespace, release_name, indexes)
 
-    def config_map_event(self, body: Any, namespace: str | None, **indexes: Any) -> None:
+    def config_map_event(
+        self, type: str | None, body: Any, namespace: str | None, **indexes: Any
+    ) -> None:
         """A hand edit or deletion of a managed ConfigMap: let its release put it back."""
         if namespace is None:
             return
-        for owner in body.get("metadata", {}).get("ownerReferences") or ():
+        meta = body.get("metadata") or {}
+        key = (namespace, str(meta.get("name")))
+        if type == "DELETED":
+            self.config_maps_written.forget(key)
+        elif self.config_maps_written.is_echo(key, meta.get("resourceVersion")):
+            return  # our own write coming back
+        for owner in meta.get("ownerReferences") or ():
             if owner.get("controller") and owner.get("kind") == "PromptRelease":
                 self.reconcile(namespace, str(owner["name"]), indexes)
 
@@ -157,11 +179,25 @@ class Releases:
         return None if found is None else VersionView.of(found)
 
     def _pass(self, body: dict[str, Any], consumers: workloads.WorkloadIndex) -> bool:
-        """One pass over a release: read, plan, write once. True when it ends Ready."""
-        if not (body.get("status") or {}).get("conditions"):
-            body = self.kube.write_status(
-                RELEASE_PLURAL, body, release_core.first_visit(ReleaseView.of(body), now())
-            )
+        """One pass over a release: read, plan, write once. True when it ends Ready.
+
+        A release never visited is planned from the status a first visit says (Reconciling),
+        and that status is written only if the pass fails before its own write: nobody reads
+        an empty status as done, and a release that goes live at once costs one status write."""
+        if (body.get("status") or {}).get("conditions"):
+            return self._planned(body, body, consumers)
+        visited = {**body, "status": release_core.first_visit(ReleaseView.of(body), now())}
+        try:
+            return self._planned(body, visited, consumers)
+        except Exception:
+            with contextlib.suppress(Exception):
+                self.kube.write_status(RELEASE_PLURAL, body, visited["status"])
+            raise
+
+    def _planned(
+        self, stored: dict[str, Any], body: dict[str, Any], consumers: workloads.WorkloadIndex
+    ) -> bool:
+        """Plan from `body`; write guarded by, and as a patch of, `stored` (the server's copy)."""
         release = ReleaseView.of(body)
         existing = self.kube.find_config_map(release.namespace, release.config_map_name)
         if recovery.ahead(release, existing):
@@ -189,14 +225,15 @@ class Releases:
         if plan.config_map is not None:
             first = recovery.record_first(release, existing, int(plan.status.get("revision") or 0))
             if first is not None:  # what workloads saw is recorded before it is overwritten
-                body = self.kube.write_status(RELEASE_PLURAL, body, first)
-            self.kube.write_config_map(plan.config_map, existing)
+                stored = self.kube.write_status(RELEASE_PLURAL, stored, first)
+            written = self.kube.write_config_map(plan.config_map, existing)
+            self.config_maps_written.note((release.namespace, release.config_map_name), written)
         if plan.ready:
             configmaps.remove_stale(self.kube, body, release)
         for workload, patch in plan.stamps:
             self.kube.patch_workload(workload.kind, workload.namespace, workload.name, patch)
-        if conditions.status_changed(release.status.raw, plan.status):
-            self.kube.write_status(RELEASE_PLURAL, body, plan.status)
+        if conditions.status_changed(stored.get("status") or {}, plan.status):
+            self.kube.write_status(RELEASE_PLURAL, stored, plan.status)
         self.canaries.delete_jobs(release.namespace, split)
         if split.wake_in is not None:
             self.later(release.namespace, release.name, split.wake_in + WAKE_MARGIN)

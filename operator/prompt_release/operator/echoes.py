@@ -1,0 +1,46 @@
+"""What this process last wrote or saw of an object, to tell its own echoes from news.
+
+Every write the operator makes comes back to it through a watch, and so does every status or
+bookkeeping change of an object no release reads. Reconciling on those re-reads and re-plans
+for nothing (several passes per new prompt); skipping them changes no outcome, because what is
+remembered is exactly what a pass would find unchanged. The memory is this process's only: after
+a restart everything is news once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Hashable
+
+Key = tuple[str, str]
+
+
+class Echoes:
+    """Per object (namespace, name): the last state noted, and whether an event brings news."""
+
+    def __init__(self) -> None:
+        self._last: dict[Key, Hashable] = {}
+        self._guard = threading.Lock()
+
+    def note(self, key: Key, state: Hashable) -> None:
+        with self._guard:
+            self._last[key] = state
+
+    def is_echo(self, key: Key, state: Hashable) -> bool:
+        """The object is in the state last noted (by a write of ours, or an earlier event)."""
+        with self._guard:
+            return key in self._last and self._last[key] == state
+
+    def news(self, key: Key, state: Hashable) -> bool:
+        """Whether `state` differs from the one noted last; it is noted either way."""
+        with self._guard:
+            changed = key not in self._last or self._last[key] != state
+            self._last[key] = state
+            return changed
+
+    def forget(self, key: Key) -> None:
+        with self._guard:
+            self._last.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._last)

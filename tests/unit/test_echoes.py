@@ -1,0 +1,28 @@
+"""The operator's memory of its own writes and of what releases read of versions."""
+
+from __future__ import annotations
+
+from prompt_release.operator.echoes import Echoes
+
+KEY = ("ns", "summarizer-production")
+
+
+def test_a_write_of_ours_comes_back_as_an_echo_and_anything_else_is_news() -> None:
+    written = Echoes()
+    assert not written.is_echo(KEY, "41")  # nothing written yet: after a restart all is news
+    written.note(KEY, "42")
+    assert written.is_echo(KEY, "42")
+    assert not written.is_echo(KEY, "43")  # a hand edit
+    assert not written.is_echo(("ns", "other"), "42")
+    written.forget(KEY)
+    assert not written.is_echo(KEY, "42") and len(written) == 0
+
+
+def test_news_is_a_change_of_state_and_is_remembered() -> None:
+    seen = Echoes()
+    assert seen.news(KEY, ("uid", 1, False))  # first sight
+    assert not seen.news(KEY, ("uid", 1, False))  # a status change: same state
+    assert seen.news(KEY, ("uid", 2, True))  # deletion started
+    assert seen.news(KEY, ("uid2", 1, False))  # deleted and created again
+    seen.forget(KEY)
+    assert seen.news(KEY, ("uid2", 1, False))
