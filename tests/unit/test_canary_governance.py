@@ -3,14 +3,12 @@ gate as spec.version (`Gate.for_canary`), judged against whoever set spec.canary
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from prompt_release.core import canary, canary_plan, governance, identity
-from prompt_release.core import release as release_core
+from prompt_release.core import canary, governance, identity
 from prompt_release.core.governance import ApprovalView, Gate, PolicyView
 from prompt_release.core.views import ReleaseView
 from prompt_release.plugin.errors import UsageError
@@ -42,31 +40,6 @@ class GovernedWorld(World):
 
     def gate(self) -> Gate:
         return Gate.of(ReleaseView.of(self.body()), self.policies, self.approvals)
-
-    def reconcile(self, seconds: float = 0) -> canary_plan.CanaryPlan:
-        self.clock += dt.timedelta(seconds=seconds)
-        body = self.body()
-        release = ReleaseView.of(body)
-        gate = self.gate()
-        stable = release_core.plan(
-            release,
-            self.view(release.target_version),
-            canary_plan.stable_part(self.config_map),
-            self.now,
-            gate,
-        )
-        spec = canary_plan.CanarySpec.of(body)
-        candidate = self.view(spec.version) if spec else None
-        result = canary_plan.plan(
-            release, body, stable, self.config_map, candidate, self.job_state(), self.now, gate
-        )
-        self.deleted_jobs += result.delete_jobs
-        if result.plan.config_map is not None:
-            self.config_map = result.plan.config_map
-        self.status = result.plan.status
-        self.events += result.plan.events
-        self.last = result
-        return result
 
     def request_canary(self, user: str, ver: str = "p-v2", **spec: Any) -> None:
         """`user` sets spec.canary: the admission policy stamps them as its requester."""

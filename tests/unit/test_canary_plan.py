@@ -16,6 +16,7 @@ import pytest
 from prompt_release.core import canary, canary_plan, conditions, payload
 from prompt_release.core import release as release_core
 from prompt_release.core.canary_plan import JobState
+from prompt_release.core.governance import Gate
 from prompt_release.core.hashing import content_hash
 from prompt_release.core.release import Event
 from prompt_release.core.views import ReleaseView, VersionView
@@ -89,20 +90,26 @@ class World:
             return None
         return self.job_results.get(name, JobState(name, canary_plan.JOB_RUNNING))
 
+    def gate(self) -> Gate | None:
+        """No PromptPolicy here: nothing waits for approval."""
+        return None
+
     def reconcile(self, seconds: float = 0) -> canary_plan.CanaryPlan:
         self.clock += dt.timedelta(seconds=seconds)
         body = self.body()
         release = ReleaseView.of(body)
+        gate = self.gate()
         stable = release_core.plan(
             release,
             self.view(release.target_version),
             canary_plan.stable_part(self.config_map),
             self.now,
+            gate,
         )
         spec = canary_plan.CanarySpec.of(body)
         candidate = self.view(spec.version) if spec else None
         result = canary_plan.plan(
-            release, body, stable, self.config_map, candidate, self.job_state(), self.now
+            release, body, stable, self.config_map, candidate, self.job_state(), self.now, gate
         )
         for job in result.create_jobs:
             self.jobs.setdefault(job["metadata"]["name"], job)
