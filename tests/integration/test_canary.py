@@ -103,6 +103,18 @@ def no_canary_json(kubectl: Kubectl) -> dict[str, str]:
     )
 
 
+def promote_in_git(kubectl: Kubectl) -> None:
+    """Promote as Git would: spec.version becomes the candidate and spec.canary goes."""
+    kubectl(
+        "patch",
+        "promptrelease",
+        NAME,
+        "--type=merge",
+        "-p",
+        json.dumps({"spec": {"version": "summarizer-v2", "canary": None}}),
+    )
+
+
 def v1_live_with_v2_ready(kubectl: Kubectl) -> tuple[dict[str, Any], dict[str, str], str]:
     """summarizer-v1 released as revision 1, v2 there to be a candidate: the released release,
     its ConfigMap's data, and v2's hash."""
@@ -180,14 +192,7 @@ def test_a_sticky_split_through_the_sdk_then_abort_and_promote(
     # start again and promote: the candidate becomes revision 2, its history says so
     patch_canary(kubectl, {"version": "summarizer-v2", "weight": 25})
     served_weight(kubectl, 25)
-    kubectl(
-        "patch",
-        "promptrelease",
-        NAME,
-        "--type=merge",
-        "-p",
-        json.dumps({"spec": {"version": "summarizer-v2", "canary": None}}),
-    )
+    promote_in_git(kubectl)
     promoted = released(kubectl, NAME, 2)
     entry = promoted["status"]["history"][0]
     assert (entry["revision"], entry["version"], entry["hash"]) == (2, "summarizer-v2", v2_hash)
@@ -383,14 +388,7 @@ def test_with_restart_a_canary_restarts_nothing_and_its_promotion_rolls_out(
     web = kubectl.get("deployment", "web")
     assert web["metadata"]["generation"] == generation  # no restart for a canary
 
-    kubectl(
-        "patch",
-        "promptrelease",
-        NAME,
-        "--type=merge",
-        "-p",
-        json.dumps({"spec": {"version": "summarizer-v2", "canary": None}}),
-    )
+    promote_in_git(kubectl)
     promoted = released(kubectl, NAME, 2)  # Ready waits for the pods of revision 2
     available(kubectl, "web", 2, 2)
     assert promoted["status"]["history"][0]["canary"]["weight"] == 20
