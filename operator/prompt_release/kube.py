@@ -8,6 +8,7 @@ code (the plugin).
 from __future__ import annotations
 
 import builtins
+import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -48,6 +49,7 @@ class Kube:
         self.core = client.CoreV1Api(self.api)
         self.apps = client.AppsV1Api(self.api)
         self._options: dict[str, Any] = {} if timeout is None else {"_request_timeout": timeout}
+        self._raw: dict[str, Any] = {**self._options, "_preload_content": False}
 
     @classmethod
     def in_operator(cls) -> Kube:
@@ -89,9 +91,15 @@ class Kube:
             return found
         return cast(dict[str, Any], self.api.sanitize_for_serialization(found))  # type: ignore[no-untyped-call]
 
+    @staticmethod
+    def raw(response: object) -> dict[str, Any]:
+        """The JSON body of a call made with `_preload_content=False`: the client's models
+        are skipped both ways (deserializing a ConfigMap into one costs more than its request)."""
+        return cast(dict[str, Any], json.loads(cast(Any, response).data))
+
     def _absent_as_none(self, read: Callable[[], object]) -> dict[str, Any] | None:
         try:
-            return self.plain(read())
+            return self.raw(read())
         except ApiException as error:
             if error.status == 404:
                 return None
@@ -102,7 +110,7 @@ class Kube:
     def find(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
         return self._absent_as_none(
             lambda: self.custom.get_namespaced_custom_object(
-                GROUP, CRD_VERSION, namespace, plural, name, **self._options
+                GROUP, CRD_VERSION, namespace, plural, name, **self._raw
             )
         )
 
@@ -134,7 +142,7 @@ class Kube:
     def merge_patch(
         self, plural: str, namespace: str, name: str, patch: Mapping[str, Any], field_manager: str
     ) -> dict[str, Any]:
-        return self.plain(
+        return self.raw(
             self.custom.patch_namespaced_custom_object(
                 GROUP,
                 CRD_VERSION,
@@ -144,7 +152,7 @@ class Kube:
                 dict(patch),
                 field_manager=field_manager,
                 _content_type="application/merge-patch+json",
-                **self._options,
+                **self._raw,
             )
         )
 
@@ -158,7 +166,7 @@ class Kube:
             "metadata": {"resourceVersion": meta["resourceVersion"]},
             "status": merge_patch_of(body.get("status") or {}, status),
         }
-        return self.plain(
+        return self.raw(
             self.custom.patch_namespaced_custom_object_status(
                 GROUP,
                 CRD_VERSION,
@@ -167,7 +175,7 @@ class Kube:
                 meta["name"],
                 patch,
                 _content_type="application/merge-patch+json",
-                **self._options,
+                **self._raw,
             )
         )
 
@@ -175,7 +183,7 @@ class Kube:
 
     def find_config_map(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self._absent_as_none(
-            lambda: self.core.read_namespaced_config_map(name, namespace, **self._options)
+            lambda: self.core.read_namespaced_config_map(name, namespace, **self._raw)
         )
 
     def write_config_map(
@@ -186,9 +194,9 @@ class Kube:
         meta = desired["metadata"]
         if existing is None:
             written = self.core.create_namespaced_config_map(
-                meta["namespace"], cast(Any, dict(desired)), **self._options
+                meta["namespace"], cast(Any, dict(desired)), **self._raw
             )
-            return str(cast(Any, written).metadata.resource_version)
+            return str(self.raw(written)["metadata"]["resourceVersion"])
         live_meta = existing["metadata"]
         replacement = {
             **desired,
@@ -200,15 +208,15 @@ class Kube:
             },
         }
         written = self.core.replace_namespaced_config_map(
-            meta["name"], meta["namespace"], cast(Any, replacement), **self._options
+            meta["name"], meta["namespace"], cast(Any, replacement), **self._raw
         )
-        return str(cast(Any, written).metadata.resource_version)
+        return str(self.raw(written)["metadata"]["resourceVersion"])
 
     def list_config_maps(self, namespace: str, selector: str) -> builtins.list[dict[str, Any]]:
         listed = self.core.list_namespaced_config_map(
-            namespace, label_selector=selector, **self._options
+            namespace, label_selector=selector, **self._raw
         )
-        return list(self.plain(listed).get("items") or [])
+        return list(self.raw(listed).get("items") or [])
 
     def delete_config_map(self, namespace: str, name: str, uid: str, resource_version: str) -> None:
         """Delete exactly the ConfigMap that was read: 409 if it changed or was replaced since."""
@@ -224,9 +232,7 @@ class Kube:
 
     def find_job(self, namespace: str, name: str) -> dict[str, Any] | None:
         batch = client.BatchV1Api(self.api)
-        return self._absent_as_none(
-            lambda: batch.read_namespaced_job(name, namespace, **self._options)
-        )
+        return self._absent_as_none(lambda: batch.read_namespaced_job(name, namespace, **self._raw))
 
     def create_job(self, body: Mapping[str, Any]) -> dict[str, Any]:
         batch = client.BatchV1Api(self.api)

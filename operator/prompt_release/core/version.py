@@ -59,17 +59,21 @@ def _set_list(status: dict[str, Any], key: str, values: Iterable[str]) -> None:
         status.pop(key, None)
 
 
-HOLDS, SERVES = "holds", "serves"
+HOLDS, SERVES, PLANS = "holds", "serves", "plans"
 Link = tuple[str, str, str]
-"""(version name, relation, value): a release holds a version by name, or serves it by label."""
+"""(version name, relation, value): a release holds a version by name, serves it by label, or
+has yet to plan its spec naming it (by name)."""
 
 
 def release_links(release: ReleaseView) -> list[Link]:
     """What one release says about versions: which it holds (spec; not once it is being
-    deleted) and which it serves (status)."""
+    deleted), which it serves (status), and which it names in a spec it hasn't planned yet
+    (its status doesn't say the spec's generation): what it serves may change soon."""
     links: list[Link] = [] if release.deleting else [(release.version, HOLDS, release.name)]
     if release.status.revision and release.status.version:
         links.append((release.status.version, SERVES, release.label))
+    if not release.deleting and release.status.raw.get("observedGeneration") != release.generation:
+        links.append((release.version, PLANS, release.name))
     return links
 
 

@@ -19,7 +19,7 @@ from prompt_release.core import conditions, governance
 from prompt_release.core import release as release_core
 from prompt_release.core.governance import ApprovalView, Gate, PolicyView
 from prompt_release.core.views import ReleaseStatusView, ReleaseView, VersionView
-from prompt_release.operator.shell import namespaced
+from prompt_release.operator.shell import inline, namespaced
 
 POLICIES = (GROUP, CRD_VERSION, governance.POLICY_PLURAL)
 APPROVALS = (GROUP, CRD_VERSION, governance.APPROVAL_PLURAL)
@@ -115,8 +115,8 @@ class Wakes:
 
 def register(reg: kopf.OperatorRegistry, reconcile: Reconcile) -> None:
     """The two indexes and the two watches, into the operator's registry."""
-    kopf.index(*POLICIES, registry=reg, id=POLICY_INDEX)(policies_by_namespace)
-    kopf.index(*APPROVALS, registry=reg, id=APPROVAL_INDEX)(approvals_by_release)
+    kopf.index(*POLICIES, registry=reg, id=POLICY_INDEX)(inline(policies_by_namespace))
+    kopf.index(*APPROVALS, registry=reg, id=APPROVAL_INDEX)(inline(approvals_by_release))
     wakes = Wakes(reconcile)
-    kopf.on.event(*APPROVALS, registry=reg, id="approval_event")(wakes.approval_event)
-    kopf.on.event(*POLICIES, registry=reg, id="policy_event")(wakes.policy_event)
+    kopf.on.event(*APPROVALS, registry=reg, id="approval_event")(inline(wakes.approval_event))
+    kopf.on.event(*POLICIES, registry=reg, id="policy_event")(inline(wakes.policy_event))

@@ -4,7 +4,8 @@ Only a ConfigMap labelled as the operator's *and* controlled by this very releas
 ever deleted, and only exactly as it was read (uid and resourceVersion preconditions). The old
 name is found by listing, not from the status, so a ConfigMap written under a name that never
 reached the status (a rename during a rename, a crash) goes too. This runs only while the
-status names another ConfigMap (or none yet), so it costs one list per rename.
+status names another ConfigMap (or none yet) and the spec has changed since creation (a release
+at generation 1 has only ever had one name), so it costs one list per rename.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ REMOVED = "ConfigMapRemoved"
 
 def remove_stale(kube: Kube, body: Any, release: ReleaseView) -> list[str]:
     """Delete the ConfigMaps this release wrote under other names; the names deleted."""
-    if release.status.config_map == release.config_map_name:
+    if release.status.config_map == release.config_map_name or release.generation == 1:
         return []
     listed = kube.list_config_maps(release.namespace, configmap.release_selector(release))
     removed = []

@@ -10,9 +10,17 @@ a restart everything is news once.
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
+from typing import Any
 
 Key = tuple[str, str]
+
+
+def spec_state(body: Mapping[str, Any]) -> Hashable:
+    """What a reader of an object's spec (and existence) tells apart: its uid, its generation
+    and whether it is being deleted. Status and metadata changes leave it alone."""
+    meta = body.get("metadata") or {}
+    return (meta.get("uid"), meta.get("generation"), bool(meta.get("deletionTimestamp")))
 
 
 class Echoes:
@@ -37,6 +45,10 @@ class Echoes:
             changed = key not in self._last or self._last[key] != state
             self._last[key] = state
             return changed
+
+    def get(self, key: Key) -> Hashable | None:
+        with self._guard:
+            return self._last.get(key)
 
     def forget(self, key: Key) -> None:
         with self._guard:

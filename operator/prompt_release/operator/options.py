@@ -17,6 +17,16 @@ class Options:
     """How often a release that isn't Ready is tried again without any change."""
     conflict_retries: int = 5
     """Guarded writes that meet a newer object re-plan from fresh reads this many times."""
+    version_status_delay: float = 1.0
+    """How long a PromptVersion status refresh waits for others to join it (one write for a
+    new version and the release that goes live with it)."""
+    version_status_wait: float = 30.0
+    """How long at most a PromptVersion status refresh waits for the releases naming the
+    version to plan it."""
+    settle_delay: float = 2.0
+    """How long after a release stops naming a version in-use protection waits before removing
+    the version's finalizer itself: kopf usually does it first, on the version's own next event
+    (its releasedAs refresh)."""
     deletion_retry_seconds: float = 3
     """How often a held-back PromptVersion deletion looks again for its holders."""
     fight_policy: FightPolicy = field(default_factory=FightPolicy)

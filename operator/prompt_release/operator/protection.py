@@ -4,12 +4,16 @@ kopf manages it as the finalizer of the deletion handler `version_deleted`, regi
 filter `held`: on each event of a version, kopf adds the finalizer when a release names the
 version and removes it when none does. A release that moves to another version (or goes) is an
 event of the release, not of its old and new versions, so `release_event` settles those two
-straight away instead of waiting for their next event.
+straight away instead of waiting for their next event. It reads them from kopf's index of every
+version's finalizers and resourceVersion, never by GET: a patch from a stale entry meets a 409,
+and the version's own next event (kopf's filter) settles it.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
@@ -20,13 +24,15 @@ from prompt_release.core import version as version_core
 from prompt_release.core.configmap import OPERATOR
 from prompt_release.core.views import ReleaseView
 from prompt_release.kube import Kube, is_status
+from prompt_release.operator.echoes import Echoes
+from prompt_release.operator.options import Options
 from prompt_release.operator.shell import namespaced
+from prompt_release.operator.wakeups import Wakeups
 
 log = logging.getLogger("prompt_release")
 
 LinkIndex = kopf.Index[tuple[str, str], tuple[version_core.Link, ...]]
-ProtectedIndex = kopf.Index[str, str]
-ServingIndex = kopf.Index[tuple[str, str], tuple[str, ...]]
+MetaIndex = kopf.Index[tuple[str, str], dict[str, Any]]
 
 
 def holders(release_links: LinkIndex, namespace: str, name: str) -> list[str]:
@@ -39,38 +45,71 @@ def held(namespace: str | None, name: str, **indexes: Any) -> bool:
     return bool(holders(indexes["release_links"], namespaced(namespace), name))
 
 
-def protected_versions(namespace: str | None, meta: Any, **_: Any) -> Any:
-    """Index: per namespace, the versions that carry the finalizer now."""
-    return {namespace: meta["name"]} if protection.carries(meta) else {}
+def version_meta(namespace: str | None, meta: Any, **_: Any) -> Any:
+    """Index: what a finalizer patch of each version needs (no GET before writing one)."""
+    return {
+        (namespace, meta["name"]): {
+            "resourceVersion": meta.get("resourceVersion"),
+            "finalizers": tuple(meta.get("finalizers") or ()),
+            "deletionTimestamp": meta.get("deletionTimestamp"),
+        }
+    }
 
 
 class Protection:
-    def __init__(self, kube: Kube) -> None:
+    """The release side of in-use protection: the versions a release held and holds."""
+
+    def __init__(self, kube: Kube, options: Options) -> None:
         self.kube = kube
+        self.options = options
+        self.held = Echoes()  # per release: the version it held at its last event
+        self.wakeups = Wakeups()
+        self._indexes: Mapping[str, Any] = {}
 
-    def release_event(self, body: Any, namespace: str | None, **indexes: Any) -> None:
-        """A release changed or went: settle the finalizer of the version it names now and of
-        every protected version of the namespace that nobody holds any more."""
+    def release_event(
+        self, type: str | None, body: Any, namespace: str | None, name: str, **indexes: Any
+    ) -> None:
+        """A release changed or went: settle the finalizer of the version it holds now at once
+        (before its pass can report it Ready), and of the one it held before in
+        `settle_delay` (by then the version's own next event, its releasedAs changing, has
+        usually let kopf remove it, and there is nothing left to write)."""
         namespace = namespaced(namespace)
-        release_links: LinkIndex = indexes["release_links"]
-        protected_index: ProtectedIndex = indexes["protected_versions"]
-        existing: ServingIndex = indexes["version_serving"]
-        protected = set(protected_index.get(namespace, ()))
-        unheld = {name for name in protected if not holders(release_links, namespace, name)}
-        named = ReleaseView.of(body).version
-        settle = set(unheld)
-        if (namespace, named) in existing and named not in protected:
-            settle.add(named)  # named now: may need the finalizer
-        for name in sorted(settle):
-            self.settle(namespace, name, release_links)
+        self._indexes = indexes
+        release = ReleaseView.of(body)
+        holds = None if type == "DELETED" or release.deleting else release.version
+        before = self.held.get((namespace, name))
+        if type == "DELETED":
+            self.held.forget((namespace, name))
+        else:
+            self.held.note((namespace, name), holds)
+        if holds is not None and self._unsettled(namespace, holds):
+            self.later(namespace, holds, 0.0)
+        if before is not None and before != holds and self._unsettled(namespace, str(before)):
+            self.later(namespace, str(before), self.options.settle_delay)
 
-    def settle(self, namespace: str, name: str, release_links: LinkIndex) -> None:
-        """Make the version's finalizer say whether a release holds it (one guarded patch)."""
-        body = self.kube.find(VERSION_PLURAL, namespace, name)
-        if body is None:
-            return
-        is_held = bool(holders(release_links, namespace, name))
-        patch = protection.finalizer_patch(body["metadata"], is_held)
+    def later(self, namespace: str, name: str, delay: float) -> None:
+        context = contextvars.copy_context()  # kopf's settings, for its Events
+        self.wakeups.at((namespace, name), delay, lambda: context.run(self.settle, namespace, name))
+
+    def _meta(self, namespace: str, name: str) -> dict[str, Any] | None:
+        metas: MetaIndex = self._indexes["version_meta"]
+        return next(iter(metas.get((namespace, name), ())), None)
+
+    def _patch(self, namespace: str, name: str) -> tuple[dict[str, Any] | None, bool]:
+        """The finalizer patch the version needs now (None: none), and whether it is held."""
+        meta = self._meta(namespace, name)
+        if meta is None:
+            return None, False  # not seen (yet, or any more): kopf settles it on its event
+        is_held = bool(holders(self._indexes["release_links"], namespace, name))
+        return protection.finalizer_patch(meta, is_held), is_held
+
+    def _unsettled(self, namespace: str, name: str) -> bool:
+        return self._patch(namespace, name)[0] is not None
+
+    def settle(self, namespace: str, name: str) -> None:
+        """Make the version's finalizer say whether a release holds it (one guarded patch,
+        from kopf's index: no read first)."""
+        patch, is_held = self._patch(namespace, name)
         if patch is None:
             return
         try:

@@ -28,11 +28,12 @@ from prompt_release.kube import Kube
 from prompt_release.operator import configmaps, metrics, workloads
 from prompt_release.operator.approvals import Governance
 from prompt_release.operator.canaries import POLL_SECONDS, WAKE_MARGIN, Canaries, release_of_job
-from prompt_release.operator.echoes import Echoes
+from prompt_release.operator.echoes import Echoes, spec_state
 from prompt_release.operator.fights import Fights
 from prompt_release.operator.options import Options
 from prompt_release.operator.shell import StaleReadError, namespaced, now, until_no_conflict
 from prompt_release.operator.wakeups import Wakeups
+from prompt_release.operator.workqueue import WorkQueue
 
 log = logging.getLogger("prompt_release")
 
@@ -58,36 +59,50 @@ class Releases:
         self._locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
         self.fights = Fights(options.fight_policy)
+        self.queue = WorkQueue(options.max_workers, self._work)
         self.wakeups = Wakeups()
         self.canaries = Canaries(kube)
         self._indexes: Mapping[str, Any] = {}
         self.governance = Governance()
-        self.versions_seen = Echoes()  # (uid, generation, deleting): what a release reads
-        self.config_maps_written = Echoes()  # resourceVersion of our last write
+        # What this process last read or wrote of each object (operator/echoes.py).
+        self.releases_seen = Echoes()  # spec_state of each release
+        self.versions_read = Echoes()  # per release: (its version, the spec_state it read)
+        self.config_maps_written = Echoes()  # resourceVersion last read or written
 
-    def changed(self, namespace: str | None, name: str, **indexes: Any) -> None:
-        self.reconcile(namespaced(namespace), name, indexes)
-
-    def event(self, type: str, body: Any, namespace: str | None, **_: Any) -> None:
+    def event(
+        self, type: str | None, body: Any, namespace: str | None, name: str, **indexes: Any
+    ) -> None:
+        """A release appeared (or was listed at start), its spec changed, or it went. Its own
+        status writes and metadata-only changes come back here too: nothing a pass reads."""
+        namespace = namespaced(namespace)
         if type == "DELETED":
-            metrics.RELEASES.forget(namespaced(namespace), body["metadata"]["name"])
+            self.forget(namespace, name)
+        elif self.releases_seen.news((namespace, name), spec_state(body)):
+            self.reconcile(namespace, name, indexes, body)
+
+    def forget(self, namespace: str, name: str) -> None:
+        """A release is gone: drop what this process kept of it."""
+        metrics.RELEASES.forget(namespace, name)
+        self.fights.forget((namespace, name))
+        self.releases_seen.forget((namespace, name))
+        self.versions_read.forget((namespace, name))
+        with self._locks_guard:
+            self._locks.pop((namespace, name), None)
 
     def version_event(
         self, type: str | None, body: Any, namespace: str | None, name: str, **indexes: Any
     ) -> None:
         """A version appeared, changed or went: the releases naming it may now succeed or fail.
-        A change of its status or bookkeeping alone is nothing a release reads: skipped."""
+        Only releases that read it differently in their last pass here are woken: a change of
+        its status or bookkeeping alone is nothing a release reads, and a release not planned
+        yet in this process is planned on its own first event."""
         namespace = namespaced(namespace)
-        if type == "DELETED":
-            self.versions_seen.forget((namespace, name))
-        else:
-            meta = body.get("metadata") or {}
-            state = (meta.get("uid"), meta.get("generation"), bool(meta.get("deletionTimestamp")))
-            if not self.versions_seen.news((namespace, name), state):
-                return
+        state = None if type == "DELETED" else spec_state(body)
         by_version: ReleasesByVersion = indexes["releases_by_version"]
         for release_name in list(by_version.get((namespace, name), [])):
-            self.reconcile(namespace, release_name, indexes)
+            read = self.versions_read.get((namespace, release_name))
+            if read is not None and read != (name, state):
+                self.reconcile(namespace, release_name, indexes)
 
     def config_map_event(
         self, type: str | None, body: Any, namespace: str | None, **indexes: Any
@@ -127,19 +142,49 @@ class Releases:
         with lock:
             yield
 
-    def reconcile(self, namespace: str, name: str, indexes: Mapping[str, Any]) -> None:
+    def reconcile(
+        self,
+        namespace: str,
+        name: str,
+        indexes: Mapping[str, Any],
+        body: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Ask for a pass over one release (operator/workqueue.py); requests made while one
+        waits join it. `body`: the release as its own watch event just brought it."""
+        self._indexes = indexes
+        self.queue.add((namespace, name), None if body is None else dict(body))
+
+    def _work(self, key: Any, body: dict[str, Any] | None) -> None:
+        namespace, name = key
+        try:
+            self.reconcile_now(namespace, name, self._indexes, body)
+        except Exception as error:
+            log.warning("PromptRelease %s/%s: pass failed, retried: %s", namespace, name, error)
+
+    def reconcile_now(
+        self,
+        namespace: str,
+        name: str,
+        indexes: Mapping[str, Any],
+        body: dict[str, Any] | None = None,
+    ) -> None:
         """Bring one release's ConfigMap, consumers and status to what its spec asks for.
+
+        `body`: the release as its own watch event brought it, planned from without a read;
+        every write stays guarded by its resourceVersion, so if it is already stale the pass
+        plans again from a fresh read (as on any conflict).
 
         A release that isn't Ready afterwards, or whose pass failed, is looked at again in
         `retry_stalled_seconds`: causes we don't watch (an unmanaged ConfigMap deleted, say)
         clear without a change."""
-        self._indexes = indexes
         self.governance.see(indexes)
         consumers: workloads.WorkloadIndex = indexes["workloads_by_config_map"]
+        given = [] if body is None else [body]
         try:
             with self._locked(namespace, name):
                 ready = until_no_conflict(
-                    lambda: self._once(namespace, name, consumers), self.options.conflict_retries
+                    lambda: self._once(namespace, name, consumers, given.pop() if given else None),
+                    self.options.conflict_retries,
                 )
         except BaseException:
             self.later(namespace, name, self.options.retry_stalled_seconds)
@@ -150,25 +195,30 @@ class Releases:
     def later(self, namespace: str, name: str, delay: float) -> None:
         """Reconcile this release again in `delay` seconds (the earliest request wins).
 
-        The call runs in a copy of this handler's context: kopf.event finds kopf's settings
-        and Event queue there, so a woken pass posts its Events like any other."""
+        The request is made in a copy of this context: kopf.event finds kopf's settings and
+        Event queue there, so a woken pass posts its Events like any other."""
         context = contextvars.copy_context()
-        self.wakeups.at((namespace, name), delay, lambda: context.run(self._wake, namespace, name))
+        self.wakeups.at(
+            (namespace, name),
+            delay,
+            lambda: context.run(self.reconcile, namespace, name, self._indexes),
+        )
 
-    def _wake(self, namespace: str, name: str) -> None:
-        try:
-            self.reconcile(namespace, name, self._indexes)
-        except Exception as error:
-            log.warning("PromptRelease %s/%s: retry failed: %s", namespace, name, error)
-
-    def _once(self, namespace: str, name: str, consumers: workloads.WorkloadIndex) -> bool | None:
+    def _once(
+        self,
+        namespace: str,
+        name: str,
+        consumers: workloads.WorkloadIndex,
+        given: dict[str, Any] | None,
+    ) -> bool | None:
         """One pass; whether it ended Ready (None: the release is gone)."""
         with metrics.reconciling("PromptRelease") as outcome:
-            body = self.kube.find(RELEASE_PLURAL, namespace, name)
+            body = given or self.kube.find(RELEASE_PLURAL, namespace, name)
             if body is None or body["metadata"].get("deletionTimestamp"):
                 metrics.RELEASES.forget(namespace, name)
                 self.fights.forget((namespace, name))
                 return None
+            self.releases_seen.note((namespace, name), spec_state(body))
             ready = self._pass(body, consumers)
             if not ready:
                 outcome["result"] = "refused"
@@ -176,6 +226,14 @@ class Releases:
 
     def _version(self, namespace: str, name: str) -> VersionView | None:
         found = self.kube.find(VERSION_PLURAL, namespace, name)
+        return None if found is None else VersionView.of(found)
+
+    def _target_version(self, release: ReleaseView) -> VersionView | None:
+        """The version the spec names, noted as read by this release (see version_event)."""
+        name = release.target_version
+        found = self.kube.find(VERSION_PLURAL, release.namespace, name)
+        state = None if found is None else spec_state(found)
+        self.versions_read.note((release.namespace, release.name), (name, state))
         return None if found is None else VersionView.of(found)
 
     def _pass(self, body: dict[str, Any], consumers: workloads.WorkloadIndex) -> bool:
@@ -200,11 +258,16 @@ class Releases:
         """Plan from `body`; write guarded by, and as a patch of, `stored` (the server's copy)."""
         release = ReleaseView.of(body)
         existing = self.kube.find_config_map(release.namespace, release.config_map_name)
+        if existing is not None:
+            self.config_maps_written.note(
+                (release.namespace, release.config_map_name),
+                existing["metadata"].get("resourceVersion"),
+            )
         if recovery.ahead(release, existing):
             raise StaleReadError(f"ConfigMap {release.config_map_name} is ahead of the status")
         stable_existing = canary_plan.stable_part(existing)  # canary.json is the canary's part
         stamp_time = now()
-        version = self._version(release.namespace, release.target_version)
+        version = self._target_version(release)
         gate = self.governance.gate(release)
         plan = release_core.plan(release, version, stable_existing, stamp_time, gate)
         if plan.ready:

@@ -4,10 +4,16 @@ The status is computed in one place (`core.version.status`) from a fresh read of
 and from kopf's index of what every release says about versions, then written once, guarded by
 resourceVersion. Releases never write it; when what they serve changes, `release_event` asks
 for a refresh here.
+
+A refresh is written `version_status_delay` after it is first asked for, and every request in
+between joins it; while a release naming the version has yet to plan that spec, the refresh
+waits for it (at most `version_status_wait` in all). A new version and the release that goes
+live with it cost one status write (hash, validity and releasedAs together), not two.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -20,8 +26,10 @@ from prompt_release.core import version as version_core
 from prompt_release.core.views import ReleaseView, VersionView
 from prompt_release.kube import Kube, is_status
 from prompt_release.operator import metrics
+from prompt_release.operator.echoes import Echoes, spec_state
 from prompt_release.operator.options import Options
 from prompt_release.operator.shell import namespaced, now, until_no_conflict
+from prompt_release.operator.wakeups import Wakeups
 
 log = logging.getLogger("prompt_release")
 
@@ -66,10 +74,66 @@ class Versions:
     def __init__(self, kube: Kube, options: Options) -> None:
         self.kube = kube
         self.options = options
+        self.wakeups = Wakeups()
+        self.seen = Echoes()  # spec_state of each version
+        self._release_links: LinkIndex | None = None
 
-    def changed(self, namespace: str | None, name: str, **indexes: Any) -> None:
-        """Hash and validate the version (the releases naming it react in their own module)."""
-        self.reconcile(namespaced(namespace), name, indexes["release_links"])
+    def event(
+        self, type: str | None, body: Any, namespace: str | None, name: str, **indexes: Any
+    ) -> None:
+        """A version appeared (or was listed at start), or is being deleted: hash and validate
+        it. Only a status that would change is written; its own status and finalizer writes
+        coming back change nothing it reads."""
+        namespace = namespaced(namespace)
+        self._release_links = indexes["release_links"]
+        if type == "DELETED":
+            self.seen.forget((namespace, name))
+            return
+        if not self.seen.news((namespace, name), spec_state(body)):
+            return
+        version = VersionView.of(body)
+        status, _ = self._status(version, indexes["release_links"])
+        if conditions.status_changed(version.status, status):
+            self.refresh(namespace, name)
+
+    def refresh(
+        self, namespace: str, name: str, delay: float | None = None, waited: float = 0.0
+    ) -> None:
+        """Write the version's status soon; requests until then join this one."""
+        wait = self.options.version_status_delay if delay is None else delay
+        context = contextvars.copy_context()  # kopf.event finds kopf's settings there
+        self.wakeups.at(
+            (namespace, name),
+            wait,
+            lambda: context.run(self._refresh, namespace, name, waited + wait),
+        )
+
+    def _refresh(self, namespace: str, name: str, waited: float) -> None:
+        assert self._release_links is not None
+        links = _links(self._release_links, namespace, name)
+        planning = version_core.linked(name, version_core.PLANS, links)
+        if planning and waited < self.options.version_status_wait:
+            self.refresh(namespace, name, waited=waited)  # a release is about to say more
+            return
+        try:
+            self.reconcile(namespace, name, self._release_links)
+        except Exception as error:
+            log.warning("PromptVersion %s/%s: status not written: %s", namespace, name, error)
+            self.refresh(namespace, name, self.options.retry_stalled_seconds, waited)
+
+    def _status(
+        self, version: VersionView, release_links: LinkIndex
+    ) -> tuple[dict[str, Any], list[str]]:
+        """The status the version should have now, and the releases holding it."""
+        links = _links(release_links, version.namespace, version.name)
+        holders = version_core.linked(version.name, version_core.HOLDS, links)
+        status = version_core.status(
+            version,
+            now(),
+            released_as=version_core.linked(version.name, version_core.SERVES, links),
+            held_by=holders if version.deleting else None,
+        )
+        return status, holders
 
     def deleted(self, namespace: str | None, name: str, **indexes: Any) -> None:
         """Hold back deletion while any release points here (the finalizer stays)."""
@@ -85,6 +149,7 @@ class Versions:
         no longer says the truth (the indexes already reflect this event)."""
         namespace = namespaced(namespace)
         release_links: LinkIndex = indexes["release_links"]
+        self._release_links = release_links
         versions_by_label: LabelIndex = indexes["versions_by_label"]
         version_serving: ServingIndex = indexes["version_serving"]
         release = ReleaseView.of(body)
@@ -99,7 +164,7 @@ class Versions:
                 {label for labels in version_serving.get((namespace, name), ()) for label in labels}
             )
             if wanted != said:
-                self.reconcile(namespace, name, release_links)
+                self.refresh(namespace, name)
 
     def reconcile(self, namespace: str, name: str, release_links: LinkIndex) -> list[str]:
         """Write the version's whole status if it changed; the releases holding it back."""
@@ -113,14 +178,7 @@ class Versions:
             if body is None:
                 return []
             version = VersionView.of(body)
-            links = _links(release_links, namespace, name)
-            holders = version_core.linked(name, version_core.HOLDS, links)
-            status = version_core.status(
-                version,
-                now(),
-                released_as=version_core.linked(name, version_core.SERVES, links),
-                held_by=holders if version.deleting else None,
-            )
+            status, holders = self._status(version, release_links)
             ready = conditions.ready_of(status)
             if ready.get("status") != "True":
                 outcome["result"] = "refused"

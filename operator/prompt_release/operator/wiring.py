@@ -17,9 +17,10 @@ from prompt_release.operator import protection as protection_handlers
 from prompt_release.operator import releases as release_handlers
 from prompt_release.operator import versions as version_handlers
 from prompt_release.operator import workloads as workload_handlers
-from prompt_release.operator.bookkeeping import SpecDigestStorage
+from prompt_release.operator.bookkeeping import NoDiffBase
 from prompt_release.operator.canaries import JOBS
 from prompt_release.operator.options import Options
+from prompt_release.operator.shell import inline
 from prompt_release.operator.versions import RELEASES, VERSIONS
 from prompt_release.operator.workloads import WORKLOADS
 
@@ -32,12 +33,12 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
     on = kopf.on
     releases = release_handlers.Releases(kube, options)
     versions = version_handlers.Versions(kube, options)
-    in_use = protection_handlers.Protection(kube)
+    in_use = protection_handlers.Protection(kube, options)
 
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.persistence.finalizer = FINALIZER
         settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-        settings.persistence.diffbase_storage = SpecDigestStorage()
+        settings.persistence.diffbase_storage = NoDiffBase()  # no creation/update cycles
         settings.posting.level = logging.INFO
         settings.watching.server_timeout = 300
         settings.execution.max_workers = options.max_workers
@@ -49,60 +50,72 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
     on.login(registry=reg, id="login")(kopf.login_via_client)  # the kubernetes client's config
 
     def stop(**_: Any) -> None:
+        releases.queue.stop()
         releases.wakeups.stop()
+        versions.wakeups.stop()
+        in_use.wakeups.stop()
 
     on.cleanup(registry=reg, id="stop_retries")(stop)
 
     # Indexes first: kopf fills them from its watches before any handler runs.
+    # Every index and event handler below runs on kopf's event loop (shell.inline): they only
+    # read the event and the indexes and ask for work; passes run on worker threads.
     kopf.index(*RELEASES, registry=reg, id="releases_by_version")(
-        release_handlers.releases_by_version
+        inline(release_handlers.releases_by_version)
     )
-    kopf.index(*RELEASES, registry=reg, id="release_links")(version_handlers.release_links)
+    kopf.index(*RELEASES, registry=reg, id="release_links")(inline(version_handlers.release_links))
     kopf.index(*RELEASES, registry=reg, id="releases_by_config_map")(
-        release_handlers.releases_by_config_map
+        inline(release_handlers.releases_by_config_map)
     )
     for group, version, plural in WORKLOADS:
         kopf.index(group, version, plural, registry=reg, id="workloads_by_config_map")(
-            workload_handlers.workloads_by_config_map
+            inline(workload_handlers.workloads_by_config_map)
         )
         on.event(group, version, plural, registry=reg, id=f"{plural}_event")(
-            releases.workload_event
+            inline(releases.workload_event)
         )
-    kopf.index(*VERSIONS, registry=reg, id="versions_by_label")(version_handlers.versions_by_label)
-    kopf.index(*VERSIONS, registry=reg, id="version_serving")(version_handlers.version_serving)
-    kopf.index(*VERSIONS, registry=reg, id="protected_versions")(
-        protection_handlers.protected_versions
+    kopf.index(*VERSIONS, registry=reg, id="versions_by_label")(
+        inline(version_handlers.versions_by_label)
     )
+    kopf.index(*VERSIONS, registry=reg, id="version_serving")(
+        inline(version_handlers.version_serving)
+    )
+    kopf.index(*VERSIONS, registry=reg, id="version_meta")(inline(protection_handlers.version_meta))
     # PromptPolicy and PromptApproval: their indexes make each release's Gate; a change wakes
     # the releases it may let go live (an approval) or report on (a policy).
     approval_handlers.register(reg, releases.reconcile)
 
-    # PromptRelease
-    for handler in (on.resume, on.create, on.update):
-        handler(*RELEASES, registry=reg, id="release_changed")(releases.changed)
-    # No kopf timer retries stalled releases: kopf would put its finalizer on each of them.
+    # One low-level handler per kind and event (no kopf creation/update cycles: they write
+    # kopf's bookkeeping into every object). Each part tells news from echoes itself. No kopf
+    # timer retries stalled releases either (kopf would put its finalizer on each of them):
     # Releases.reconcile schedules its own retries (operator/wakeups.py).
-    on.event(*RELEASES, registry=reg, id="release_event")(releases.event)
-    on.event(*VERSIONS, registry=reg, id="version_event")(releases.version_event)
+    def release_event(**kwargs: Any) -> None:
+        try:
+            releases.event(**kwargs)  # first: its ConfigMap and Ready are what users wait for
+        finally:
+            versions.release_event(**kwargs)  # releasedAs of the versions it served and serves
+            in_use.release_event(**kwargs)  # the finalizer of the versions it held and holds
+
+    def version_event(**kwargs: Any) -> None:
+        versions.event(**kwargs)
+        releases.version_event(**kwargs)
+
+    on.event(*RELEASES, registry=reg, id="release_event")(inline(release_event))
+    on.event(*VERSIONS, registry=reg, id="version_event")(inline(version_event))
     on.event(
         "", "v1", "configmaps", registry=reg, id="config_map_event", labels={MANAGED_BY: OPERATOR}
-    )(releases.config_map_event)
+    )(inline(releases.config_map_event))
     # A canary's analysis Jobs: one finishing moves its release's canary on.
     on.event(
         *JOBS,
         registry=reg,
         id="analysis_job_event",
         labels={MANAGED_BY: OPERATOR, RELEASE_LABEL: kopf.PRESENT},
-    )(releases.job_event)
+    )(inline(releases.job_event))
 
-    # PromptVersion
-    for handler in (on.resume, on.create, on.update):
-        handler(*VERSIONS, registry=reg, id="version_changed")(versions.changed)
     # The finalizer only where a release holds the version: kopf adds it for this deletion
     # handler when its filter matches, and removes it when it stops matching.
     on.delete(*VERSIONS, registry=reg, id="version_deleted", when=protection_handlers.held)(
         versions.deleted
     )
-    on.event(*RELEASES, registry=reg, id="released_as")(versions.release_event)
-    on.event(*RELEASES, registry=reg, id="in_use_protection")(in_use.release_event)
     return reg
