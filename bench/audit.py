@@ -202,4 +202,10 @@ def by_key(calls: Iterable[Call]) -> Counter[str]:
 
 
 def writes(calls: Iterable[Call]) -> list[Call]:
-    return [c for c in calls if c.write]
+    """Write requests the API server carried out (a 409 or any refusal changed nothing)."""
+    return [c for c in calls if c.write and c.code < 400]
+
+
+def refused_writes(calls: Iterable[Call]) -> list[Call]:
+    """Write requests refused: conflicts (409) mostly, planned from a body already stale."""
+    return [c for c in calls if c.write and c.code >= 400]

@@ -188,15 +188,15 @@ class Kube:
 
     def write_config_map(
         self, desired: Mapping[str, Any], existing: Mapping[str, Any] | None
-    ) -> str:
+    ) -> dict[str, Any]:
         """Create, or replace guarded by the live resourceVersion (a hand edit in between wins
-        a conflict, and the next pass reverts it); the resourceVersion written."""
+        a conflict, and the next pass reverts it); the ConfigMap written."""
         meta = desired["metadata"]
         if existing is None:
             written = self.core.create_namespaced_config_map(
                 meta["namespace"], cast(Any, dict(desired)), **self._raw
             )
-            return str(self.raw(written)["metadata"]["resourceVersion"])
+            return self.raw(written)
         live_meta = existing["metadata"]
         replacement = {
             **desired,
@@ -210,7 +210,7 @@ class Kube:
         written = self.core.replace_namespaced_config_map(
             meta["name"], meta["namespace"], cast(Any, replacement), **self._raw
         )
-        return str(self.raw(written)["metadata"]["resourceVersion"])
+        return self.raw(written)
 
     def list_config_maps(self, namespace: str, selector: str) -> builtins.list[dict[str, Any]]:
         listed = self.core.list_namespaced_config_map(

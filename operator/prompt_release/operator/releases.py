@@ -31,6 +31,7 @@ from prompt_release.operator.canaries import POLL_SECONDS, WAKE_MARGIN, Canaries
 from prompt_release.operator.echoes import Echoes, spec_state
 from prompt_release.operator.fights import Fights
 from prompt_release.operator.options import Options
+from prompt_release.operator.recent import Recent, text_size
 from prompt_release.operator.shell import StaleReadError, namespaced, now, until_no_conflict
 from prompt_release.operator.wakeups import Wakeups
 from prompt_release.operator.workqueue import WorkQueue
@@ -50,12 +51,22 @@ def releases_by_config_map(namespace: str | None, body: Any, **_: Any) -> Any:
     return {(namespace, ReleaseView.of(body).config_map_name): body["metadata"]["name"]}
 
 
+def managed_config_maps(namespace: str | None, meta: Any, **_: Any) -> Any:
+    """Index: the resourceVersion of every ConfigMap labelled as the operator's. Complete
+    before any handler runs, so a name missing here is a ConfigMap that doesn't exist."""
+    return {(namespace, meta["name"]): meta.get("resourceVersion")}
+
+
 class Releases:
     """Handlers of PromptReleases, and of what they react to (their versions, ConfigMaps)."""
 
-    def __init__(self, kube: Kube, options: Options) -> None:
+    def __init__(self, kube: Kube, options: Options, recent_versions: Recent) -> None:
         self.kube = kube
         self.options = options
+        # The latest bodies watches brought (operator/recent.py): a pass's first attempt plans
+        # from them; a retry after a conflict reads.
+        self.recent_versions = recent_versions  # filled by Versions.event
+        self.recent_config_maps = Recent()
         self._locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
         self.fights = Fights(options.fight_policy)
@@ -114,8 +125,12 @@ class Releases:
         key = (namespace, str(meta.get("name")))
         if type == "DELETED":
             self.config_maps_written.forget(key)
-        elif self.config_maps_written.is_echo(key, meta.get("resourceVersion")):
-            return  # our own write coming back
+            self.recent_config_maps.drop(key)
+        else:
+            size = text_size(body.get("data"), self.recent_config_maps.max_bytes)
+            self.recent_config_maps.put(key, meta.get("resourceVersion"), dict(body), size)
+            if self.config_maps_written.is_echo(key, meta.get("resourceVersion")):
+                return  # our own write coming back
         for owner in meta.get("ownerReferences") or ():
             if owner.get("controller") and owner.get("kind") == "PromptRelease":
                 self.reconcile(namespace, str(owner["name"]), indexes)
@@ -179,11 +194,11 @@ class Releases:
         clear without a change."""
         self.governance.see(indexes)
         consumers: workloads.WorkloadIndex = indexes["workloads_by_config_map"]
-        given = [] if body is None else [body]
+        attempts = iter(range(self.options.conflict_retries + 1))
         try:
             with self._locked(namespace, name):
                 ready = until_no_conflict(
-                    lambda: self._once(namespace, name, consumers, given.pop() if given else None),
+                    lambda: self._once(namespace, name, consumers, body, next(attempts) > 0),
                     self.options.conflict_retries,
                 )
         except BaseException:
@@ -210,16 +225,18 @@ class Releases:
         name: str,
         consumers: workloads.WorkloadIndex,
         given: dict[str, Any] | None,
+        fresh: bool,
     ) -> bool | None:
-        """One pass; whether it ended Ready (None: the release is gone)."""
+        """One pass; whether it ended Ready (None: the release is gone). `fresh`: read every
+        object (a retry after a conflict), not the bodies watches brought."""
         with metrics.reconciling("PromptRelease") as outcome:
-            body = given or self.kube.find(RELEASE_PLURAL, namespace, name)
+            body = (None if fresh else given) or self.kube.find(RELEASE_PLURAL, namespace, name)
             if body is None or body["metadata"].get("deletionTimestamp"):
                 metrics.RELEASES.forget(namespace, name)
                 self.fights.forget((namespace, name))
                 return None
             self.releases_seen.note((namespace, name), spec_state(body))
-            ready = self._pass(body, consumers)
+            ready = self._pass(body, consumers, fresh)
             if not ready:
                 outcome["result"] = "refused"
             return ready
@@ -228,36 +245,59 @@ class Releases:
         found = self.kube.find(VERSION_PLURAL, namespace, name)
         return None if found is None else VersionView.of(found)
 
-    def _target_version(self, release: ReleaseView) -> VersionView | None:
-        """The version the spec names, noted as read by this release (see version_event)."""
+    def _target_version(self, release: ReleaseView, fresh: bool) -> VersionView | None:
+        """The version the spec names, noted as read by this release (see version_event).
+        Its spec can't change (the API server refuses edits): the body its watch brought
+        last serves as well as a read."""
         name = release.target_version
-        found = self.kube.find(VERSION_PLURAL, release.namespace, name)
+        recent = None if fresh else self.recent_versions.get((release.namespace, name))
+        found = recent[1] if recent is not None else None
+        if found is None:
+            found = self.kube.find(VERSION_PLURAL, release.namespace, name)
         state = None if found is None else spec_state(found)
         self.versions_read.note((release.namespace, release.name), (name, state))
         return None if found is None else VersionView.of(found)
 
-    def _pass(self, body: dict[str, Any], consumers: workloads.WorkloadIndex) -> bool:
+    def _config_map(self, namespace: str, name: str, fresh: bool) -> dict[str, Any] | None:
+        """The release's ConfigMap as it is now: from memory when the index of managed
+        ConfigMaps (complete since start) and the last body seen agree, else read."""
+        key = (namespace, name)
+        if not fresh:
+            index: kopf.Index[tuple[str, str], str] = self._indexes["managed_config_maps"]
+            seen = {*index.get(key, ()), self.config_maps_written.get(key)} - {None}
+            if not seen:
+                return None  # none labelled as ours, and we wrote none: absent
+            recent = self.recent_config_maps.get(key)
+            if recent is not None and recent[0] in seen:
+                return dict(recent[1])
+        return self.kube.find_config_map(namespace, name)
+
+    def _pass(self, body: dict[str, Any], consumers: workloads.WorkloadIndex, fresh: bool) -> bool:
         """One pass over a release: read, plan, write once. True when it ends Ready.
 
         A release never visited is planned from the status a first visit says (Reconciling),
         and that status is written only if the pass fails before its own write: nobody reads
         an empty status as done, and a release that goes live at once costs one status write."""
         if (body.get("status") or {}).get("conditions"):
-            return self._planned(body, body, consumers)
+            return self._planned(body, body, consumers, fresh)
         visited = {**body, "status": release_core.first_visit(ReleaseView.of(body), now())}
         try:
-            return self._planned(body, visited, consumers)
+            return self._planned(body, visited, consumers, fresh)
         except Exception:
             with contextlib.suppress(Exception):
                 self.kube.write_status(RELEASE_PLURAL, body, visited["status"])
             raise
 
     def _planned(
-        self, stored: dict[str, Any], body: dict[str, Any], consumers: workloads.WorkloadIndex
+        self,
+        stored: dict[str, Any],
+        body: dict[str, Any],
+        consumers: workloads.WorkloadIndex,
+        fresh: bool,
     ) -> bool:
         """Plan from `body`; write guarded by, and as a patch of, `stored` (the server's copy)."""
         release = ReleaseView.of(body)
-        existing = self.kube.find_config_map(release.namespace, release.config_map_name)
+        existing = self._config_map(release.namespace, release.config_map_name, fresh)
         if existing is not None:
             self.config_maps_written.note(
                 (release.namespace, release.config_map_name),
@@ -267,7 +307,7 @@ class Releases:
             raise StaleReadError(f"ConfigMap {release.config_map_name} is ahead of the status")
         stable_existing = canary_plan.stable_part(existing)  # canary.json is the canary's part
         stamp_time = now()
-        version = self._target_version(release)
+        version = self._target_version(release, fresh)
         gate = self.governance.gate(release)
         plan = release_core.plan(release, version, stable_existing, stamp_time, gate)
         if plan.ready:
@@ -290,7 +330,14 @@ class Releases:
             if first is not None:  # what workloads saw is recorded before it is overwritten
                 stored = self.kube.write_status(RELEASE_PLURAL, stored, first)
             written = self.kube.write_config_map(plan.config_map, existing)
-            self.config_maps_written.note((release.namespace, release.config_map_name), written)
+            key = (release.namespace, release.config_map_name)
+            self.config_maps_written.note(key, str(written["metadata"]["resourceVersion"]))
+            self.recent_config_maps.put(
+                key,
+                written["metadata"]["resourceVersion"],
+                written,
+                text_size(written.get("data"), self.recent_config_maps.max_bytes),
+            )
         if plan.ready:
             configmaps.remove_stale(self.kube, body, release)
         for workload, patch in plan.stamps:

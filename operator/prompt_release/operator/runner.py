@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from prompt_release.core.validation import API_SERVER_MAX_JSON_DEPTH
     from prompt_release.kube import Kube
-    from prompt_release.operator import metrics, wiring
+    from prompt_release.operator import metrics, startup, wiring
     from prompt_release.operator.options import Options
 
     logging.basicConfig(
@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.metrics_port:
         metrics.serve(args.metrics_port)
     priority = args.priority if args.priority is not None else random.randint(1, 1_000_000)
+    startup.install()  # kopf's start-up over many objects in linear time
     kopf.run(
         registry=wiring.registry(options, Kube.in_operator()),
         standalone=args.peering is None,

@@ -28,6 +28,7 @@ from prompt_release.kube import Kube, is_status
 from prompt_release.operator import metrics
 from prompt_release.operator.echoes import Echoes, spec_state
 from prompt_release.operator.options import Options
+from prompt_release.operator.recent import Recent, text_size
 from prompt_release.operator.shell import namespaced, now, until_no_conflict
 from prompt_release.operator.wakeups import Wakeups
 
@@ -71,9 +72,10 @@ def _links(index: LinkIndex, namespace: str, name: str) -> list[version_core.Lin
 class Versions:
     """Handlers of PromptVersions, and the refresh releases trigger."""
 
-    def __init__(self, kube: Kube, options: Options) -> None:
+    def __init__(self, kube: Kube, options: Options, recent: Recent) -> None:
         self.kube = kube
         self.options = options
+        self.recent = recent  # the latest body of each version (small ones), for both kinds
         self.wakeups = Wakeups()
         self.seen = Echoes()  # spec_state of each version
         self._release_links: LinkIndex | None = None
@@ -88,7 +90,10 @@ class Versions:
         self._release_links = indexes["release_links"]
         if type == "DELETED":
             self.seen.forget((namespace, name))
+            self.recent.drop((namespace, name))
             return
+        size = text_size(body.get("spec"), self.recent.max_bytes)
+        self.recent.put((namespace, name), spec_state(body), dict(body), size)
         if not self.seen.news((namespace, name), spec_state(body)):
             return
         version = VersionView.of(body)
@@ -116,7 +121,7 @@ class Versions:
             self.refresh(namespace, name, waited=waited)  # a release is about to say more
             return
         try:
-            self.reconcile(namespace, name, self._release_links)
+            self.reconcile(namespace, name, self._release_links, recent=True)
         except Exception as error:
             log.warning("PromptVersion %s/%s: status not written: %s", namespace, name, error)
             self.refresh(namespace, name, self.options.retry_stalled_seconds, waited)
@@ -166,15 +171,28 @@ class Versions:
             if wanted != said:
                 self.refresh(namespace, name)
 
-    def reconcile(self, namespace: str, name: str, release_links: LinkIndex) -> list[str]:
-        """Write the version's whole status if it changed; the releases holding it back."""
+    def reconcile(
+        self, namespace: str, name: str, release_links: LinkIndex, recent: bool = False
+    ) -> list[str]:
+        """Write the version's whole status if it changed; the releases holding it back.
+        `recent`: plan the first attempt from the body its watch brought last (the write is
+        guarded: a stale body meets a 409, and the next attempt reads)."""
+        attempts = iter(range(self.options.conflict_retries + 1))
         return until_no_conflict(
-            lambda: self._once(namespace, name, release_links), self.options.conflict_retries
+            lambda: self._once(namespace, name, release_links, recent and next(attempts) == 0),
+            self.options.conflict_retries,
         )
 
-    def _once(self, namespace: str, name: str, release_links: LinkIndex) -> list[str]:
+    def _once(
+        self, namespace: str, name: str, release_links: LinkIndex, from_memory: bool
+    ) -> list[str]:
         with metrics.reconciling("PromptVersion") as outcome:
-            body = self.kube.find(VERSION_PLURAL, namespace, name)
+            remembered = self.recent.get((namespace, name)) if from_memory else None
+            body = (
+                dict(remembered[1])
+                if remembered is not None
+                else self.kube.find(VERSION_PLURAL, namespace, name)
+            )
             if body is None:
                 return []
             version = VersionView.of(body)

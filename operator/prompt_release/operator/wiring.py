@@ -20,6 +20,7 @@ from prompt_release.operator import workloads as workload_handlers
 from prompt_release.operator.bookkeeping import NoDiffBase
 from prompt_release.operator.canaries import JOBS
 from prompt_release.operator.options import Options
+from prompt_release.operator.recent import Recent
 from prompt_release.operator.shell import inline
 from prompt_release.operator.versions import RELEASES, VERSIONS
 from prompt_release.operator.workloads import WORKLOADS
@@ -31,8 +32,9 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
     """Every handler of the operator, bound to this client and these options."""
     reg = kopf.OperatorRegistry()
     on = kopf.on
-    releases = release_handlers.Releases(kube, options)
-    versions = version_handlers.Versions(kube, options)
+    recent_versions = Recent()  # the latest body of each (small) version, from its watch
+    releases = release_handlers.Releases(kube, options, recent_versions)
+    versions = version_handlers.Versions(kube, options, recent_versions)
     in_use = protection_handlers.Protection(kube, options)
 
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -81,6 +83,10 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
         inline(version_handlers.version_serving)
     )
     kopf.index(*VERSIONS, registry=reg, id="version_meta")(inline(protection_handlers.version_meta))
+    managed = {MANAGED_BY: OPERATOR}
+    kopf.index("", "v1", "configmaps", registry=reg, id="managed_config_maps", labels=managed)(
+        inline(release_handlers.managed_config_maps)
+    )
     # PromptPolicy and PromptApproval: their indexes make each release's Gate; a change wakes
     # the releases it may let go live (an approval) or report on (a policy).
     approval_handlers.register(reg, releases.reconcile)

@@ -1,0 +1,149 @@
+"""The operator's plumbing that holds no Kubernetes: the work queue, the recent bodies, and the
+counting toggle set kopf uses at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from prompt_release.operator.recent import Recent, text_size
+from prompt_release.operator.startup import CountingToggleSet
+from prompt_release.operator.workqueue import WorkQueue
+
+# -- WorkQueue ----------------------------------------------------------------------------------
+
+
+def test_requests_for_a_waiting_key_join_it_and_keep_the_latest_payload() -> None:
+    seen: list[tuple[Any, Any]] = []
+    gate = threading.Event()
+    done = threading.Event()
+
+    def work(key: Any, payload: Any) -> None:
+        gate.wait(5)
+        seen.append((key, payload))
+        if len(seen) == 2:
+            done.set()
+
+    queue = WorkQueue(1, work)
+    queue.add("a", {"v": 1})  # taken by the worker at once, blocked on the gate
+    time.sleep(0.05)
+    queue.add("b", {"v": 1})
+    queue.add("b", {"v": 2})  # joins the waiting request: the newer payload wins
+    queue.add("b")  # None keeps the payload offered before
+    assert len(queue) == 1
+    gate.set()
+    assert done.wait(5)
+    assert seen == [("a", {"v": 1}), ("b", {"v": 2})]
+    queue.stop()
+
+
+def test_a_request_during_its_own_pass_gets_another_pass() -> None:
+    passes: list[Any] = []
+    running = threading.Event()
+    release = threading.Event()
+    finished = threading.Event()
+
+    def work(key: Any, payload: Any) -> None:
+        passes.append(payload)
+        if len(passes) == 1:
+            running.set()
+            release.wait(5)
+        else:
+            finished.set()
+
+    queue = WorkQueue(2, work)
+    queue.add("k", 1)
+    assert running.wait(5)
+    queue.add("k", 2)  # the pass in progress may have read too early
+    release.set()
+    assert finished.wait(5)
+    assert passes == [1, 2]
+    queue.stop()
+
+
+def test_a_failing_pass_does_not_stop_the_worker() -> None:
+    done = threading.Event()
+
+    def work(key: Any, payload: Any) -> None:
+        if key == "bad":
+            raise RuntimeError("boom")
+        done.set()
+
+    queue = WorkQueue(1, work)
+    queue.add("bad")
+    queue.add("good")
+    assert done.wait(5)
+    queue.stop()
+
+
+# -- Recent -------------------------------------------------------------------------------------
+
+
+def test_recent_keeps_the_latest_bounded_by_count_and_size() -> None:
+    recent = Recent(capacity=2, max_bytes=10)
+    recent.put(("ns", "a"), "1", {"a": 1}, 5)
+    recent.put(("ns", "b"), "1", {"b": 1}, 5)
+    assert recent.get(("ns", "a")) == ("1", {"a": 1})  # a is now the most recently used
+    recent.put(("ns", "c"), "1", {"c": 1}, 5)  # b goes
+    assert recent.get(("ns", "b")) is None
+    recent.put(("ns", "a"), "2", {"a": 2}, 50)  # too big: only the older one goes
+    assert recent.get(("ns", "a")) is None
+    recent.drop(("ns", "c"))
+    assert len(recent) == 0
+
+
+def test_text_size_counts_strings_and_stops_past_the_limit() -> None:
+    assert text_size({"template": "x" * 100, "variables": ["ab"]}, 1000) == 100 + 8 + 2 + 9
+    deep: Any = "leaf"
+    for _ in range(50_000):  # nesting far past Python's recursion limit
+        deep = {"k": deep}
+    assert text_size(deep, 10**9) > 0
+    assert text_size(["y" * 10] * 1000, 25) <= 35
+
+
+# -- CountingToggleSet --------------------------------------------------------------------------
+
+
+def test_counting_set_waits_for_every_toggle_and_wakes_once() -> None:
+    async def scenario() -> None:
+        toggles = CountingToggleSet(all)
+        assert toggles.is_on()  # no toggles: all() of nothing
+        made = [await toggles.make_toggle(name=str(n)) for n in range(3)]
+        assert toggles.is_off()
+        waiter = asyncio.create_task(toggles.wait_for(True))
+        await toggles.drop_toggle(made[0])
+        await made[1].turn_to(True)
+        await asyncio.sleep(0.01)
+        assert not waiter.done()
+        await toggles.drop_toggles([made[2]])
+        await asyncio.wait_for(waiter, 1)
+        assert toggles.is_on()
+        await made[1].turn_to(False)
+        assert toggles.is_off()
+
+    asyncio.run(scenario())
+
+
+def test_counting_set_with_any() -> None:
+    async def scenario() -> None:
+        toggles = CountingToggleSet(any)
+        assert toggles.is_off()
+        one = await toggles.make_toggle(True)
+        assert toggles.is_on()
+        await one.turn_to(False)
+        assert toggles.is_off()
+        waiter = asyncio.create_task(one.wait_for(True))  # a toggle's own waiters still wake
+        await one.turn_to(True)
+        await asyncio.wait_for(waiter, 1)
+        assert toggles.is_on()
+
+    asyncio.run(scenario())
+
+
+def test_counting_set_refuses_other_functions() -> None:
+    with pytest.raises(ValueError):
+        CountingToggleSet(lambda states: True)
