@@ -17,7 +17,7 @@ class Options:
     """How often a release that isn't Ready is tried again without any change."""
     conflict_retries: int = 5
     """Guarded writes that meet a newer object re-plan from fresh reads this many times."""
-    version_status_delay: float = 1.0
+    version_status_delay: float = 0.25
     """How long a PromptVersion status refresh waits for others to join it (one write for a
     new version and the release that goes live with it)."""
     version_status_wait: float = 30.0
