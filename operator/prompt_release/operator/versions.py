@@ -39,7 +39,6 @@ RELEASES = (GROUP, CRD_VERSION, RELEASE_PLURAL)
 
 LinkIndex = kopf.Index[tuple[str, str], tuple[version_core.Link, ...]]
 LabelIndex = kopf.Index[tuple[str, str, str], str]
-ServingIndex = kopf.Index[tuple[str, str], tuple[str, ...]]
 
 
 # -- indexes: kopf keeps them from its watches, so lookups cost no API call --------------------
@@ -60,11 +59,6 @@ def versions_by_label(namespace: str | None, name: str, spec: Any, status: Any, 
     return {(namespace, prompt, label): name for label in (status or {}).get("releasedAs") or ()}
 
 
-def version_serving(namespace: str | None, name: str, status: Any, **_: Any) -> Any:
-    """What each version's status says it serves now (to skip refreshes that change nothing)."""
-    return {(namespace, name): tuple((status or {}).get("releasedAs") or ())}
-
-
 def _links(index: LinkIndex, namespace: str, name: str) -> list[version_core.Link]:
     return [link for links in index.get((namespace, name), ()) for link in links]
 
@@ -78,6 +72,7 @@ class Versions:
         self.recent = recent  # the latest body of each version (small ones), for both kinds
         self.wakeups = Wakeups()
         self.seen = Echoes()  # spec_state of each version
+        self.served = Echoes()  # per release: (the version it serves, its label)
         self._release_links: LinkIndex | None = None
 
     def event(
@@ -149,27 +144,33 @@ class Versions:
                 delay=self.options.deletion_retry_seconds,
             )
 
-    def release_event(self, body: Any, namespace: str | None, **indexes: Any) -> None:
-        """A release changed what it serves, or went: refresh the versions whose releasedAs
-        no longer says the truth (the indexes already reflect this event)."""
+    def release_event(
+        self, type: str | None, body: Any, namespace: str | None, name: str, **indexes: Any
+    ) -> None:
+        """A release changed what it serves, or went: refresh the versions it served and
+        serves now, and those whose status says they serve its label. Each refresh writes only
+        a status that changes; which ones do is never judged from an index of our own status
+        writes, which may not have caught up with the last one."""
         namespace = namespaced(namespace)
         release_links: LinkIndex = indexes["release_links"]
         self._release_links = release_links
         versions_by_label: LabelIndex = indexes["versions_by_label"]
-        version_serving: ServingIndex = indexes["version_serving"]
         release = ReleaseView.of(body)
+        key = (namespace, name)
+        before = self.served.get(key)
+        now_serving = None if type == "DELETED" else (release.status.version, release.label)
+        if type == "DELETED":
+            self.served.forget(key)
+        elif before == now_serving:
+            return
+        else:
+            self.served.note(key, now_serving)
         candidates = set(versions_by_label.get((namespace, release.prompt, release.label), ()))
-        if release.status.version:
-            candidates.add(release.status.version)
-        for name in sorted(candidates):
-            wanted = version_core.linked(
-                name, version_core.SERVES, _links(release_links, namespace, name)
-            )
-            said = sorted(
-                {label for labels in version_serving.get((namespace, name), ()) for label in labels}
-            )
-            if wanted != said:
-                self.refresh(namespace, name)
+        for served in (before, now_serving):
+            if isinstance(served, tuple) and served[0]:
+                candidates.add(str(served[0]))
+        for version in sorted(candidates):
+            self.refresh(namespace, version)
 
     def reconcile(
         self, namespace: str, name: str, release_links: LinkIndex, recent: bool = False

@@ -79,9 +79,6 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
     kopf.index(*VERSIONS, registry=reg, id="versions_by_label")(
         inline(version_handlers.versions_by_label)
     )
-    kopf.index(*VERSIONS, registry=reg, id="version_serving")(
-        inline(version_handlers.version_serving)
-    )
     kopf.index(*VERSIONS, registry=reg, id="version_meta")(inline(protection_handlers.version_meta))
     managed = {MANAGED_BY: OPERATOR}
     kopf.index("", "v1", "configmaps", registry=reg, id="managed_config_maps", labels=managed)(
