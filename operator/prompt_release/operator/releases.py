@@ -118,7 +118,9 @@ class Releases:
     def config_map_event(
         self, type: str | None, body: Any, namespace: str | None, **indexes: Any
     ) -> None:
-        """A hand edit or deletion of a managed ConfigMap: let its release put it back."""
+        """A hand edit or deletion of a managed ConfigMap: let its release put it back. One
+        listed for the first time in this process only goes into memory: its release's own
+        first event plans it (a re-listing after a watch broke is compared as any event)."""
         if namespace is None:
             return
         meta = body.get("metadata") or {}
@@ -129,8 +131,9 @@ class Releases:
         else:
             size = text_size(body.get("data"), self.recent_config_maps.max_bytes)
             self.recent_config_maps.put(key, meta.get("resourceVersion"), dict(body), size)
-            if self.config_maps_written.is_echo(key, meta.get("resourceVersion")):
-                return  # our own write coming back
+            first_listing = type is None and self.config_maps_written.get(key) is None
+            if first_listing or self.config_maps_written.is_echo(key, meta.get("resourceVersion")):
+                return  # listed at start, or our own write coming back
         for owner in meta.get("ownerReferences") or ():
             if owner.get("controller") and owner.get("kind") == "PromptRelease":
                 self.reconcile(namespace, str(owner["name"]), indexes)

@@ -116,7 +116,7 @@ class Versions:
             self.refresh(namespace, name, waited=waited)  # a release is about to say more
             return
         try:
-            self.reconcile(namespace, name, self._release_links, recent=True)
+            self.reconcile(namespace, name, self._release_links)
         except Exception as error:
             log.warning("PromptVersion %s/%s: status not written: %s", namespace, name, error)
             self.refresh(namespace, name, self.options.retry_stalled_seconds, waited)
@@ -165,6 +165,8 @@ class Versions:
             return
         else:
             self.served.note(key, now_serving)
+            if type is None and before is None:
+                return  # first listed: each version checks itself on its own first listing
         candidates = set(versions_by_label.get((namespace, release.prompt, release.label), ()))
         for served in (before, now_serving):
             if isinstance(served, tuple) and served[0]:
@@ -172,28 +174,17 @@ class Versions:
         for version in sorted(candidates):
             self.refresh(namespace, version)
 
-    def reconcile(
-        self, namespace: str, name: str, release_links: LinkIndex, recent: bool = False
-    ) -> list[str]:
+    def reconcile(self, namespace: str, name: str, release_links: LinkIndex) -> list[str]:
         """Write the version's whole status if it changed; the releases holding it back.
-        `recent`: plan the first attempt from the body its watch brought last (the write is
-        guarded: a stale body meets a 409, and the next attempt reads)."""
-        attempts = iter(range(self.options.conflict_retries + 1))
+        Always from a fresh read: whether it changed is judged against the stored status,
+        and a body from memory would often be one finalizer patch behind (a 409)."""
         return until_no_conflict(
-            lambda: self._once(namespace, name, release_links, recent and next(attempts) == 0),
-            self.options.conflict_retries,
+            lambda: self._once(namespace, name, release_links), self.options.conflict_retries
         )
 
-    def _once(
-        self, namespace: str, name: str, release_links: LinkIndex, from_memory: bool
-    ) -> list[str]:
+    def _once(self, namespace: str, name: str, release_links: LinkIndex) -> list[str]:
         with metrics.reconciling("PromptVersion") as outcome:
-            remembered = self.recent.get((namespace, name)) if from_memory else None
-            body = (
-                dict(remembered[1])
-                if remembered is not None
-                else self.kube.find(VERSION_PLURAL, namespace, name)
-            )
+            body = self.kube.find(VERSION_PLURAL, namespace, name)
             if body is None:
                 return []
             version = VersionView.of(body)

@@ -10,7 +10,7 @@ import kopf
 from prompt_release import GROUP
 from prompt_release.core import protection
 from prompt_release.core.canary_plan import RELEASE_LABEL
-from prompt_release.core.configmap import MANAGED_BY, OPERATOR
+from prompt_release.core.configmap import MANAGED_BY, MANAGED_SELECTOR, OPERATOR
 from prompt_release.kube import Kube
 from prompt_release.operator import approvals as approval_handlers
 from prompt_release.operator import protection as protection_handlers
@@ -45,6 +45,10 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
         settings.watching.server_timeout = 300
         settings.execution.max_workers = options.max_workers
         settings.scanning.disabled = True  # no cluster-wide CRD watch: least privilege
+        # ConfigMaps and Jobs: only the operator's own reach it (a server-side label selector;
+        # a cluster's thousands of other ConfigMaps never cross the wire).
+        settings.watching.label_selectors["", "v1", "configmaps"] = MANAGED_SELECTOR
+        settings.watching.label_selectors[JOBS] = f"{MANAGED_SELECTOR},{RELEASE_LABEL}"
         if options.peering_lifetime:
             settings.peering.lifetime = options.peering_lifetime
 
