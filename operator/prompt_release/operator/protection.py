@@ -1,12 +1,12 @@
 """In-use protection: the finalizer only on the PromptVersions a release points at.
 
-kopf manages it as the finalizer of the deletion handler `version_deleted`, registered with the
-filter `held`: on each event of a version, kopf adds the finalizer when a release names the
-version and removes it when none does. A release that moves to another version (or goes) is an
-event of the release, not of its old and new versions, so `release_event` settles those two
-straight away instead of waiting for their next event. It reads them from kopf's index of every
-version's finalizers and resourceVersion, never by GET: a patch from a stale entry meets a 409,
-and the version's own next event (kopf's filter) settles it.
+`Protection` is the finalizer's one writer: on each event of a release it settles the version
+the release holds now (at once) and the one it held before (after `settle_delay`); on each event
+of a version it settles that version. kopf's deletion handler `version_deleted` is registered
+for exactly the versions that carry the finalizer, so kopf never adds or removes it on its own
+and only runs the deletion cycle (wait for the holders, then let the version go). Versions are
+read from kopf's index of every version's finalizers and resourceVersion, never by GET: a patch
+from a stale entry meets a 409, and the version's own next event settles it.
 """
 
 from __future__ import annotations
@@ -40,9 +40,11 @@ def holders(release_links: LinkIndex, namespace: str, name: str) -> list[str]:
     return version_core.linked(name, version_core.HOLDS, links)
 
 
-def held(namespace: str | None, name: str, **indexes: Any) -> bool:
-    """kopf's filter of the deletion handler: the finalizer is wanted while a release holds."""
-    return bool(holders(indexes["release_links"], namespaced(namespace), name))
+def carries_finalizer(meta: Any, **_: Any) -> bool:
+    """kopf's filter of the deletion handler: exactly the versions that carry the finalizer.
+    kopf then never adds or removes it on its own (Protection is its one writer); it runs the
+    deletion handler, and lets the version go, once one of them is being deleted."""
+    return protection.carries(meta)
 
 
 def version_meta(namespace: str | None, meta: Any, **_: Any) -> Any:
@@ -87,6 +89,21 @@ class Protection:
         if before is not None and before != holds and self._unsettled(namespace, str(before)):
             self.later(namespace, str(before), self.options.settle_delay)
 
+    def version_event(
+        self, type: str | None, body: Any, namespace: str | None, name: str, **indexes: Any
+    ) -> None:
+        """A version appeared, was listed or changed: settle its finalizer if it says the wrong
+        thing (a version no event of a release will touch: one held while the operator was
+        down, one that lost its holder then, one created after the release naming it). A
+        version being deleted is kopf's: its deletion handler decides."""
+        namespace = namespaced(namespace)
+        self._indexes = indexes
+        if type == "DELETED":
+            return
+        patch, is_held = self._patch(namespace, name)
+        if patch is not None:
+            self.later(namespace, name, 0.0 if is_held else self.options.settle_delay)
+
     def later(self, namespace: str, name: str, delay: float) -> None:
         context = contextvars.copy_context()  # kopf's settings, for its Events
         self.wakeups.at((namespace, name), delay, lambda: context.run(self.settle, namespace, name))
@@ -98,8 +115,8 @@ class Protection:
     def _patch(self, namespace: str, name: str) -> tuple[dict[str, Any] | None, bool]:
         """The finalizer patch the version needs now (None: none), and whether it is held."""
         meta = self._meta(namespace, name)
-        if meta is None:
-            return None, False  # not seen (yet, or any more): kopf settles it on its event
+        if meta is None or meta.get("deletionTimestamp"):
+            return None, False  # not seen yet (its own event settles it), or kopf's to delete
         is_held = bool(holders(self._indexes["release_links"], namespace, name))
         return protection.finalizer_patch(meta, is_held), is_held
 

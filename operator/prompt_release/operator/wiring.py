@@ -105,6 +105,7 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
 
     def version_event(**kwargs: Any) -> None:
         versions.event(**kwargs)
+        in_use.version_event(**kwargs)
         releases.version_event(**kwargs)
 
     on.event(*RELEASES, registry=reg, id="release_event")(inline(release_event))
@@ -120,9 +121,12 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
         labels={MANAGED_BY: OPERATOR, RELEASE_LABEL: kopf.PRESENT},
     )(inline(releases.job_event))
 
-    # The finalizer only where a release holds the version: kopf adds it for this deletion
-    # handler when its filter matches, and removes it when it stops matching.
-    on.delete(*VERSIONS, registry=reg, id="version_deleted", when=protection_handlers.held)(
-        versions.deleted
-    )
+    # The deletion cycle of the versions that carry the finalizer (Protection puts it exactly
+    # where a release holds the version): wait for the holders, then let the version go.
+    on.delete(
+        *VERSIONS,
+        registry=reg,
+        id="version_deleted",
+        when=protection_handlers.carries_finalizer,
+    )(versions.deleted)
     return reg
