@@ -755,7 +755,8 @@ class Bench:
         self.row(
             section,
             "unrelated ConfigMaps never held in memory",
-            f"RSS {mib(after - before):+} while {5 * size} ConfigMaps ({mib(5 * size * 4096)}) "
+            f"RSS {(after - before) / 2**20:+.0f} MiB while {5 * size} ConfigMaps "
+            f"({mib(5 * size * 4096)}) "
             f"were created; ConfigMap watch {'filtered by label' if filtered else 'unfiltered'}",
             "watched with a label selector; RSS flat",
             "-",

@@ -65,6 +65,7 @@ class Protection:
         self.kube = kube
         self.options = options
         self.held = Echoes()  # per release: the version it held at its last event
+        self.patched = Echoes()  # per version: the resourceVersion its last patch started from
         self.wakeups = Wakeups()
         self._indexes: Mapping[str, Any] = {}
 
@@ -99,6 +100,7 @@ class Protection:
         namespace = namespaced(namespace)
         self._indexes = indexes
         if type == "DELETED":
+            self.patched.forget((namespace, name))
             return
         patch, is_held = self._patch(namespace, name)
         if patch is not None:
@@ -129,10 +131,14 @@ class Protection:
         patch, is_held = self._patch(namespace, name)
         if patch is None:
             return
+        read = patch["metadata"]["resourceVersion"]
+        if self.patched.is_echo((namespace, name), read):
+            return  # patched from this very state already: its event is on its way
         try:
             self.kube.merge_patch(VERSION_PLURAL, namespace, name, patch, OPERATOR)
         except Exception as error:
             if is_status(error, 404, 409):
                 return  # gone, or changed: its own event settles it
             raise
+        self.patched.note((namespace, name), read)
         log.debug("PromptVersion %s/%s: in-use protection %s", namespace, name, is_held)
