@@ -85,12 +85,12 @@ def test_a_failing_pass_does_not_stop_the_worker() -> None:
 
 def test_recent_keeps_the_latest_bounded_by_count_and_size() -> None:
     recent = Recent(capacity=2, max_bytes=10)
-    recent.put(("ns", "a"), "1", {"a": 1}, 5)
-    recent.put(("ns", "b"), "1", {"b": 1}, 5)
+    recent.put(("ns", "a"), "1", {"a": 1}, "x" * 5)
+    recent.put(("ns", "b"), "1", {"b": 1}, "x" * 5)
     assert recent.get(("ns", "a")) == ("1", {"a": 1})  # a is now the most recently used
-    recent.put(("ns", "c"), "1", {"c": 1}, 5)  # b goes
+    recent.put(("ns", "c"), "1", {"c": 1}, "x" * 5)  # b goes
     assert recent.get(("ns", "b")) is None
-    recent.put(("ns", "a"), "2", {"a": 2}, 50)  # too big: only the older one goes
+    recent.put(("ns", "a"), "2", {"a": 2}, "x" * 50)  # too big: only the older one goes
     assert recent.get(("ns", "a")) is None
     recent.drop(("ns", "c"))
     assert len(recent) == 0

@@ -24,9 +24,11 @@ class Recent:
         self._items: OrderedDict[Key, tuple[Hashable, Any]] = OrderedDict()
         self._guard = threading.Lock()
 
-    def put(self, key: Key, tag: Hashable, value: Any, size: int) -> None:
-        """Keep `value` for `key`, known by `tag` (a resourceVersion, a spec state); a value
-        over `max_bytes` only drops the older one."""
+    def put(self, key: Key, tag: Hashable, value: Any, bulk: Any) -> None:
+        """Keep `value` for `key`, known by `tag` (a resourceVersion, a spec state); `bulk` is
+        the part of it whose text counts against `max_bytes` (a spec, a ConfigMap's data). A
+        value over that only drops the older one."""
+        size = text_size(bulk, self.max_bytes)
         with self._guard:
             self._items.pop(key, None)
             if size > self.max_bytes:

@@ -31,7 +31,7 @@ from prompt_release.operator.canaries import POLL_SECONDS, WAKE_MARGIN, Canaries
 from prompt_release.operator.echoes import Echoes, spec_state
 from prompt_release.operator.fights import Fights
 from prompt_release.operator.options import Options
-from prompt_release.operator.recent import Recent, text_size
+from prompt_release.operator.recent import Recent
 from prompt_release.operator.shell import StaleReadError, namespaced, now, until_no_conflict
 from prompt_release.operator.wakeups import Wakeups
 from prompt_release.operator.workqueue import WorkQueue
@@ -129,8 +129,9 @@ class Releases:
             self.config_maps_written.forget(key)
             self.recent_config_maps.drop(key)
         else:
-            size = text_size(body.get("data"), self.recent_config_maps.max_bytes)
-            self.recent_config_maps.put(key, meta.get("resourceVersion"), dict(body), size)
+            self.recent_config_maps.put(
+                key, meta.get("resourceVersion"), dict(body), body.get("data")
+            )
             first_listing = type is None and self.config_maps_written.get(key) is None
             if first_listing or self.config_maps_written.is_echo(key, meta.get("resourceVersion")):
                 return  # listed at start, or our own write coming back
@@ -336,10 +337,7 @@ class Releases:
             key = (release.namespace, release.config_map_name)
             self.config_maps_written.note(key, str(written["metadata"]["resourceVersion"]))
             self.recent_config_maps.put(
-                key,
-                written["metadata"]["resourceVersion"],
-                written,
-                text_size(written.get("data"), self.recent_config_maps.max_bytes),
+                key, written["metadata"]["resourceVersion"], written, written.get("data")
             )
         if plan.ready:
             configmaps.remove_stale(self.kube, body, release)

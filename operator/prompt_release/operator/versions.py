@@ -28,7 +28,7 @@ from prompt_release.kube import Kube, is_status
 from prompt_release.operator import metrics
 from prompt_release.operator.echoes import Echoes, spec_state
 from prompt_release.operator.options import Options
-from prompt_release.operator.recent import Recent, text_size
+from prompt_release.operator.recent import Recent
 from prompt_release.operator.shell import namespaced, now, until_no_conflict
 from prompt_release.operator.wakeups import Wakeups
 
@@ -87,9 +87,9 @@ class Versions:
             self.seen.forget((namespace, name))
             self.recent.drop((namespace, name))
             return
-        size = text_size(body.get("spec"), self.recent.max_bytes)
-        self.recent.put((namespace, name), spec_state(body), dict(body), size)
-        if not self.seen.news((namespace, name), spec_state(body)):
+        state = spec_state(body)
+        self.recent.put((namespace, name), state, dict(body), body.get("spec"))
+        if not self.seen.news((namespace, name), state):
             return
         version = VersionView.of(body)
         status, _ = self._status(version, indexes["release_links"])
