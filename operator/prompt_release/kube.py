@@ -3,6 +3,10 @@
 A read of an object that doesn't exist answers None; every other API error is raised as the
 client's `ApiException` for the caller's edge to turn into a retry (the operator) or an exit
 code (the plugin).
+
+Calls go straight to the REST paths through the kubernetes client's `ApiClient` (its
+configuration, credentials and connection pool), in and out as JSON: the generated API classes
+validate every argument and, for the core group alone, hold tens of MB of models in memory.
 """
 
 from __future__ import annotations
@@ -10,9 +14,11 @@ from __future__ import annotations
 import builtins
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import quote
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -45,11 +51,7 @@ class Kube:
 
     def __init__(self, api: client.ApiClient | None = None, timeout: float | None = None):
         self.api = api or client.ApiClient()
-        self.custom = client.CustomObjectsApi(self.api)
-        self.core = client.CoreV1Api(self.api)
-        self.apps = client.AppsV1Api(self.api)
-        self._options: dict[str, Any] = {} if timeout is None else {"_request_timeout": timeout}
-        self._raw: dict[str, Any] = {**self._options, "_preload_content": False}
+        self.timeout = timeout
 
     @classmethod
     def in_operator(cls) -> Kube:
@@ -85,21 +87,60 @@ class Kube:
         api.configuration.retries = 1
         return cls(api, timeout), namespace
 
+    # The generated API classes, for tests and tools that want them (the operator doesn't).
+    @cached_property
+    def custom(self) -> client.CustomObjectsApi:
+        return client.CustomObjectsApi(self.api)
+
+    @cached_property
+    def core(self) -> client.CoreV1Api:
+        return client.CoreV1Api(self.api)
+
     def plain(self, found: object) -> dict[str, Any]:
         """Custom objects come back as dicts and built-ins as models: always a dict."""
         if isinstance(found, dict):
             return found
         return cast(dict[str, Any], self.api.sanitize_for_serialization(found))  # type: ignore[no-untyped-call]
 
-    @staticmethod
-    def raw(response: object) -> dict[str, Any]:
-        """The JSON body of a call made with `_preload_content=False`: the client's models
-        are skipped both ways (deserializing a ConfigMap into one costs more than its request)."""
-        return cast(dict[str, Any], json.loads(cast(Any, response).data))
+    # -- the one way in ------------------------------------------------------------------------
 
-    def _absent_as_none(self, read: Callable[[], object]) -> dict[str, Any] | None:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        query: Mapping[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> dict[str, Any]:
+        """One request; the response's JSON. A status outside 2xx raises `ApiException`."""
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        serialized = self.api.param_serialize(
+            method=method,
+            resource_path=path,
+            query_params=list((query or {}).items()),
+            header_params=headers,
+            auth_settings=["BearerToken"],
+        )
+        verb, url, sent_headers = serialized[0], serialized[1], serialized[2]
+        response = self.api.call_api(
+            verb,
+            url,
+            header_params=sent_headers,
+            body=None if body is None else dict(body),
+            _request_timeout=self.timeout,
+        )
+        data = response.read()  # type: ignore[no-untyped-call]
+        if not 200 <= response.status <= 299:
+            raise ApiException.from_response(
+                http_resp=response, body=data.decode("utf-8", "replace"), data=None
+            )
+        return cast(dict[str, Any], json.loads(data))
+
+    def _found(self, path: str) -> dict[str, Any] | None:
         try:
-            return self.raw(read())
+            return self.call("GET", path)
         except ApiException as error:
             if error.status == 404:
                 return None
@@ -108,53 +149,25 @@ class Kube:
     # -- the two kinds -------------------------------------------------------------------------
 
     def find(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
-        return self._absent_as_none(
-            lambda: self.custom.get_namespaced_custom_object(
-                GROUP, CRD_VERSION, namespace, plural, name, **self._raw
-            )
-        )
+        return self._found(_custom(plural, namespace, name))
 
     def list(self, plural: str, namespace: str) -> list[dict[str, Any]]:
-        listed = self.custom.list_namespaced_custom_object(
-            GROUP, CRD_VERSION, namespace, plural, **self._options
-        )
-        return list(self.plain(listed).get("items") or [])
+        return list(self.call("GET", _custom(plural, namespace)).get("items") or [])
 
     def list_everywhere(self, plural: str) -> builtins.list[dict[str, Any]]:
         """Every object of one kind, in all namespaces."""
-        listed = self.custom.list_cluster_custom_object(GROUP, CRD_VERSION, plural, **self._options)
-        return list(self.plain(listed).get("items") or [])
+        listed = self.call("GET", f"/apis/{GROUP}/{CRD_VERSION}/{plural}")
+        return list(listed.get("items") or [])
 
     def create(self, plural: str, body: Mapping[str, Any], field_manager: str) -> dict[str, Any]:
-        namespace = body["metadata"]["namespace"]
-        return self.plain(
-            self.custom.create_namespaced_custom_object(
-                GROUP,
-                CRD_VERSION,
-                namespace,
-                plural,
-                dict(body),
-                field_manager=field_manager,
-                **self._options,
-            )
-        )
+        path = _custom(plural, body["metadata"]["namespace"])
+        return self.call("POST", path, body, {"fieldManager": field_manager})
 
     def merge_patch(
         self, plural: str, namespace: str, name: str, patch: Mapping[str, Any], field_manager: str
     ) -> dict[str, Any]:
-        return self.raw(
-            self.custom.patch_namespaced_custom_object(
-                GROUP,
-                CRD_VERSION,
-                namespace,
-                plural,
-                name,
-                dict(patch),
-                field_manager=field_manager,
-                _content_type="application/merge-patch+json",
-                **self._raw,
-            )
-        )
+        path = _custom(plural, namespace, name)
+        return self.call("PATCH", path, patch, {"fieldManager": field_manager}, MERGE_PATCH)
 
     def write_status(
         self, plural: str, body: Mapping[str, Any], status: Mapping[str, Any]
@@ -166,25 +179,13 @@ class Kube:
             "metadata": {"resourceVersion": meta["resourceVersion"]},
             "status": merge_patch_of(body.get("status") or {}, status),
         }
-        return self.raw(
-            self.custom.patch_namespaced_custom_object_status(
-                GROUP,
-                CRD_VERSION,
-                meta["namespace"],
-                plural,
-                meta["name"],
-                patch,
-                _content_type="application/merge-patch+json",
-                **self._raw,
-            )
-        )
+        path = _custom(plural, meta["namespace"], meta["name"]) + "/status"
+        return self.call("PATCH", path, patch, content_type=MERGE_PATCH)
 
     # -- ConfigMaps ----------------------------------------------------------------------------
 
     def find_config_map(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return self._absent_as_none(
-            lambda: self.core.read_namespaced_config_map(name, namespace, **self._raw)
-        )
+        return self._found(_core("configmaps", namespace, name))
 
     def write_config_map(
         self, desired: Mapping[str, Any], existing: Mapping[str, Any] | None
@@ -193,10 +194,7 @@ class Kube:
         a conflict, and the next pass reverts it); the ConfigMap written."""
         meta = desired["metadata"]
         if existing is None:
-            written = self.core.create_namespaced_config_map(
-                meta["namespace"], cast(Any, dict(desired)), **self._raw
-            )
-            return self.raw(written)
+            return self.call("POST", _core("configmaps", meta["namespace"]), desired)
         live_meta = existing["metadata"]
         replacement = {
             **desired,
@@ -207,50 +205,30 @@ class Kube:
                 "annotations": {**(live_meta.get("annotations") or {}), **meta["annotations"]},
             },
         }
-        written = self.core.replace_namespaced_config_map(
-            meta["name"], meta["namespace"], cast(Any, replacement), **self._raw
-        )
-        return self.raw(written)
+        return self.call("PUT", _core("configmaps", meta["namespace"], meta["name"]), replacement)
 
     def list_config_maps(self, namespace: str, selector: str) -> builtins.list[dict[str, Any]]:
-        listed = self.core.list_namespaced_config_map(
-            namespace, label_selector=selector, **self._raw
-        )
-        return list(self.raw(listed).get("items") or [])
+        listed = self.call("GET", _core("configmaps", namespace), query={"labelSelector": selector})
+        return list(listed.get("items") or [])
 
     def delete_config_map(self, namespace: str, name: str, uid: str, resource_version: str) -> None:
         """Delete exactly the ConfigMap that was read: 409 if it changed or was replaced since."""
-        preconditions = client.V1Preconditions(uid=uid, resource_version=resource_version)
-        self.core.delete_namespaced_config_map(
-            name,
-            namespace,
-            body=client.V1DeleteOptions(preconditions=preconditions),
-            **self._options,
-        )
+        options = {"preconditions": {"uid": uid, "resourceVersion": resource_version}}
+        self.call("DELETE", _core("configmaps", namespace, name), options)
 
     # -- Jobs (a canary's analysis) -------------------------------------------------------------
 
     def find_job(self, namespace: str, name: str) -> dict[str, Any] | None:
-        batch = client.BatchV1Api(self.api)
-        return self._absent_as_none(lambda: batch.read_namespaced_job(name, namespace, **self._raw))
+        return self._found(_group("batch/v1", "jobs", namespace, name))
 
     def create_job(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        batch = client.BatchV1Api(self.api)
-        namespace = body["metadata"]["namespace"]
-        return self.plain(
-            batch.create_namespaced_job(namespace, cast(Any, dict(body)), **self._options)
-        )
+        return self.call("POST", _group("batch/v1", "jobs", body["metadata"]["namespace"]), body)
 
     def delete_job(self, namespace: str, name: str) -> None:
         """Delete a Job and its pods (in the background); absent already is fine."""
-        batch = client.BatchV1Api(self.api)
         try:
-            batch.delete_namespaced_job(
-                name,
-                namespace,
-                body=client.V1DeleteOptions(propagation_policy="Background"),
-                **self._options,
-            )
+            path = _group("batch/v1", "jobs", namespace, name)
+            self.call("DELETE", path, {"propagationPolicy": "Background"})
         except ApiException as error:
             if error.status != 404:
                 raise
@@ -261,20 +239,35 @@ class Kube:
         self, kind: str, namespace: str, name: str, patch: Mapping[str, Any]
     ) -> dict[str, Any]:
         """A merge patch of a Deployment, StatefulSet or DaemonSet (e.g. its pod template)."""
-        call = {
-            "Deployment": self.apps.patch_namespaced_deployment,
-            "StatefulSet": self.apps.patch_namespaced_stateful_set,
-            "DaemonSet": self.apps.patch_namespaced_daemon_set,
-        }[kind]
-        return self.plain(
-            call(
-                name,
-                namespace,
-                dict(patch),
-                _content_type="application/merge-patch+json",
-                **self._options,
-            )
+        plural = WORKLOAD_PLURALS[kind]
+        return self.call(
+            "PATCH", _group("apps/v1", plural, namespace, name), patch, None, MERGE_PATCH
         )
+
+
+MERGE_PATCH = "application/merge-patch+json"
+WORKLOAD_PLURALS = {
+    "Deployment": "deployments",
+    "StatefulSet": "statefulsets",
+    "DaemonSet": "daemonsets",
+}
+
+
+def _path(prefix: str, plural: str, namespace: str, name: str | None) -> str:
+    path = f"{prefix}/namespaces/{quote(namespace, safe='')}/{plural}"
+    return path if name is None else f"{path}/{quote(name, safe='')}"
+
+
+def _custom(plural: str, namespace: str, name: str | None = None) -> str:
+    return _path(f"/apis/{GROUP}/{CRD_VERSION}", plural, namespace, name)
+
+
+def _core(plural: str, namespace: str, name: str | None = None) -> str:
+    return _path("/api/v1", plural, namespace, name)
+
+
+def _group(group_version: str, plural: str, namespace: str, name: str | None = None) -> str:
+    return _path(f"/apis/{group_version}", plural, namespace, name)
 
 
 def _kubeconfig_namespace(kubeconfig: str | None, context: str | None) -> str:

@@ -26,6 +26,7 @@ from prompt_release.operator.versions import RELEASES, VERSIONS
 from prompt_release.operator.workloads import WORKLOADS
 
 FINALIZER = protection.FINALIZER
+LIST_PAGE = 500
 
 
 def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
@@ -43,6 +44,9 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
         settings.persistence.diffbase_storage = NoDiffBase()  # no creation/update cycles
         settings.posting.level = logging.INFO
         settings.watching.server_timeout = 300
+        # The first listing in pages, as client-go's reflectors do: a restart over thousands of
+        # objects never holds one whole list (its text and its parse) in memory at once.
+        settings.watching.chunk_size = LIST_PAGE
         settings.execution.max_workers = options.max_workers
         settings.scanning.disabled = True  # no cluster-wide CRD watch: least privilege
         # ConfigMaps and Jobs: only the operator's own reach it (a server-side label selector;
