@@ -76,6 +76,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--full", action="store_true", help="add the 10 x size scale phase")
     parser.add_argument(
+        "--latency-only", action="store_true", help="only the latency phase (a quick look)"
+    )
+    parser.add_argument(
         "--profile",
         choices=["py-spy", "cprofile", "auto"],
         nargs="?",
@@ -826,6 +829,8 @@ class Bench:
         self.idle_rss = operator.memory()[0]
         with self.phase("latency"):
             self.latency()
+        if self.args.latency_only:
+            return
         with self.phase("burst"):
             small = self.burst(
                 "burst", [BURST_NS], self.args.size, 0, profile=bool(self.args.profile)
