@@ -147,3 +147,66 @@ def test_counting_set_with_any() -> None:
 def test_counting_set_refuses_other_functions() -> None:
     with pytest.raises(ValueError):
         CountingToggleSet(lambda states: True)
+
+
+# -- merged indexes -----------------------------------------------------------------------------
+
+
+def _release(name: str, version: str, config_map: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "promptrelease.io/v1alpha1",
+        "kind": "PromptRelease",
+        "metadata": {"name": name, "namespace": "ns", "generation": 1},
+        "spec": {"prompt": "p", "label": name, "version": version, "configMapName": config_map},
+    }
+
+
+def test_a_merged_index_answers_each_part_as_its_own_index_would() -> None:
+    from prompt_release.operator import indexes, releases, versions
+
+    index_function = indexes.merged(
+        indexes.RELEASE_INDEX,
+        {
+            "releases_by_version": releases.releases_by_version,
+            "release_links": versions.release_links,
+            "releases_by_config_map": releases.releases_by_config_map,
+        },
+    )
+    # kopf's index: key -> the values of every object giving that key (a list will do here).
+    kopf_index: dict[Any, list[Any]] = {}
+    for name, version, config_map in (("a", "v1", "cm-a"), ("b", "v1", "cm-b")):
+        body = _release(name, version, config_map)
+        meta, spec = body["metadata"], body["spec"]
+        given = index_function(namespace="ns", name=name, body=body, meta=meta, spec=spec)
+        separately = {
+            **{
+                ("version", *k): v
+                for k, v in releases.releases_by_version("ns", name, spec).items()
+            },
+            **{("links", *k): v for k, v in versions.release_links("ns", body).items()},
+            **{
+                ("config_map", *k): v
+                for k, v in releases.releases_by_config_map("ns", body).items()
+            },
+        }
+        assert given == separately
+        for key, value in given.items():
+            kopf_index.setdefault(key, []).append(value)
+
+    seen = indexes.views({indexes.RELEASE_INDEX: kopf_index, "other": 1})
+    assert seen["other"] == 1 and indexes.RELEASE_INDEX in seen
+    by_version = seen["releases_by_version"]
+    assert sorted(by_version.get(("ns", "v1"), ())) == ["a", "b"]
+    assert by_version.get(("ns", "v2"), ()) == ()
+    assert by_version[("ns", "v1")] == ["a", "b"]
+    assert list(by_version) == [("ns", "v1")]
+    assert seen["releases_by_config_map"].get(("ns", "cm-b")) == ["b"]
+    assert list(seen["release_links"]) == [("ns", "v1")]
+    assert "versions_by_label" not in seen  # its index wasn't handed over
+
+
+def test_a_part_of_another_index_is_refused() -> None:
+    from prompt_release.operator import indexes, versions
+
+    with pytest.raises(ValueError, match="versions_by_label"):
+        indexes.merged(indexes.RELEASE_INDEX, {"versions_by_label": versions.versions_by_label})

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import kopf
 
 from prompt_release.kube import is_status
+from prompt_release.operator.indexes import views
 
 T = TypeVar("T")
 
@@ -46,10 +47,11 @@ def inline(handler: Callable[..., T]) -> Callable[..., Awaitable[T]]:
     """Run a handler on kopf's event loop, not on its thread pool: for indexes and event
     handlers that only look at the event and kopf's indexes and ask for work (never block).
     A thread-pool hop per handler and event was a fifth of the operator's CPU in a burst.
+    The handler sees the parts of the merged indexes under their own names (indexes.views).
     (No functools.wraps: kopf would follow __wrapped__ and call it as sync.)"""
 
     async def on_loop(**kwargs: Any) -> T:
-        return handler(**kwargs)
+        return handler(**views(kwargs))
 
     on_loop.__qualname__ = getattr(handler, "__qualname__", "handler")
     return on_loop

@@ -13,6 +13,7 @@ from prompt_release.core.canary_plan import RELEASE_LABEL
 from prompt_release.core.configmap import MANAGED_BY, MANAGED_SELECTOR, OPERATOR
 from prompt_release.kube import Kube
 from prompt_release.operator import approvals as approval_handlers
+from prompt_release.operator import indexes
 from prompt_release.operator import protection as protection_handlers
 from prompt_release.operator import releases as release_handlers
 from prompt_release.operator import versions as version_handlers
@@ -70,13 +71,16 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
     # Indexes first: kopf fills them from its watches before any handler runs.
     # Every index and event handler below runs on kopf's event loop (shell.inline): they only
     # read the event and the indexes and ask for work; passes run on worker threads.
-    kopf.index(*RELEASES, registry=reg, id="releases_by_version")(
-        inline(release_handlers.releases_by_version)
+    # One index function per prompt kind (indexes.py): kopf's cost is per function and event.
+    release_index = indexes.merged(
+        indexes.RELEASE_INDEX,
+        {
+            "releases_by_version": release_handlers.releases_by_version,
+            "release_links": version_handlers.release_links,
+            "releases_by_config_map": release_handlers.releases_by_config_map,
+        },
     )
-    kopf.index(*RELEASES, registry=reg, id="release_links")(inline(version_handlers.release_links))
-    kopf.index(*RELEASES, registry=reg, id="releases_by_config_map")(
-        inline(release_handlers.releases_by_config_map)
-    )
+    kopf.index(*RELEASES, registry=reg, id=indexes.RELEASE_INDEX)(inline(release_index))
     for group, version, plural in WORKLOADS:
         kopf.index(group, version, plural, registry=reg, id="workloads_by_config_map")(
             inline(workload_handlers.workloads_by_config_map)
@@ -84,10 +88,14 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
         on.event(group, version, plural, registry=reg, id=f"{plural}_event")(
             inline(releases.workload_event)
         )
-    kopf.index(*VERSIONS, registry=reg, id="versions_by_label")(
-        inline(version_handlers.versions_by_label)
+    version_index = indexes.merged(
+        indexes.VERSION_INDEX,
+        {
+            "versions_by_label": version_handlers.versions_by_label,
+            "version_meta": protection_handlers.version_meta,
+        },
     )
-    kopf.index(*VERSIONS, registry=reg, id="version_meta")(inline(protection_handlers.version_meta))
+    kopf.index(*VERSIONS, registry=reg, id=indexes.VERSION_INDEX)(inline(version_index))
     managed = {MANAGED_BY: OPERATOR}
     kopf.index("", "v1", "configmaps", registry=reg, id="managed_config_maps", labels=managed)(
         inline(release_handlers.managed_config_maps)
@@ -132,5 +140,5 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
         registry=reg,
         id="version_deleted",
         when=protection_handlers.carries_finalizer,
-    )(versions.deleted)
+    )(indexes.with_views(versions.deleted))
     return reg
