@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prompt_release.operator.echoes import Echoes
+from prompt_release.operator.echoes import Echoes, InFlight
 
 KEY = ("ns", "summarizer-production")
 
@@ -26,3 +26,25 @@ def test_news_is_a_change_of_state_and_is_remembered() -> None:
     assert seen.news(KEY, ("uid2", 1, False))  # deleted and created again
     seen.forget(KEY)
     assert seen.news(KEY, ("uid2", 1, False))
+
+
+def test_an_event_overtaking_a_write_is_held_until_the_write_says_whose_it_was() -> None:
+    writes = InFlight()
+    key = ("ns", "cm")
+    assert not writes.hold(key, "7")  # no write on its way: the event is decided at once
+    writes.begin(key)
+    assert writes.hold(key, "8")  # the echo, ahead of the response
+    assert not writes.end(key, "8")  # it was ours: nothing to look at again
+    assert not writes.hold(key, "9")  # that write is over
+
+    writes.begin(key)
+    assert writes.hold(key, "10")  # another writer's change, while ours was on its way
+    assert writes.hold(key, "11")
+    assert writes.end(key, "11")  # ours made 11; 10 was news
+
+    writes.begin(key)
+    assert writes.hold(key, "12")
+    assert writes.end(key, None)  # our write failed: whatever came is news
+
+    writes.begin(key)
+    assert not writes.end(key, "13")  # nothing overtook it

@@ -56,3 +56,33 @@ class Echoes:
 
     def __len__(self) -> int:
         return len(self._last)
+
+
+class InFlight:
+    """Writes on their way, per object. A write's echo can come back through the watch before
+    the write's own response (which carries the resourceVersion that tells it is an echo); an
+    event arriving meanwhile is held, and the write's end says whether any was news."""
+
+    def __init__(self) -> None:
+        self._held: dict[Key, list[Hashable]] = {}
+        self._guard = threading.Lock()
+
+    def begin(self, key: Key) -> None:
+        with self._guard:
+            self._held[key] = []
+
+    def hold(self, key: Key, state: Hashable) -> bool:
+        """Whether a write of the object is on its way: then the event is held for `end`."""
+        with self._guard:
+            held = self._held.get(key)
+            if held is None:
+                return False
+            held.append(state)
+            return True
+
+    def end(self, key: Key, written: Hashable | None) -> bool:
+        """The write is back (`written`: the state it made; None if it failed): whether an event
+        held meanwhile brought another state than that (news, to be looked at again)."""
+        with self._guard:
+            held = self._held.pop(key, [])
+        return any(state != written for state in held)

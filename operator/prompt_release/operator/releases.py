@@ -28,7 +28,7 @@ from prompt_release.kube import Kube
 from prompt_release.operator import configmaps, metrics, workloads
 from prompt_release.operator.approvals import Governance
 from prompt_release.operator.canaries import POLL_SECONDS, WAKE_MARGIN, Canaries, release_of_job
-from prompt_release.operator.echoes import Echoes, spec_state
+from prompt_release.operator.echoes import Echoes, InFlight, spec_state
 from prompt_release.operator.fights import Fights
 from prompt_release.operator.options import Options
 from prompt_release.operator.recent import Recent
@@ -79,6 +79,7 @@ class Releases:
         self.releases_seen = Echoes()  # spec_state of each release
         self.versions_read = Echoes()  # per release: (its version, the spec_state it read)
         self.config_maps_written = Echoes()  # resourceVersion last read or written
+        self.config_map_writes = InFlight()  # events that overtook a write's response
 
     def event(
         self, type: str | None, body: Any, namespace: str | None, name: str, **indexes: Any
@@ -135,6 +136,8 @@ class Releases:
             first_listing = type is None and self.config_maps_written.get(key) is None
             if first_listing or self.config_maps_written.is_echo(key, meta.get("resourceVersion")):
                 return  # listed at start, or our own write coming back
+            if self.config_map_writes.hold(key, meta.get("resourceVersion")):
+                return  # ahead of our write's response: the pass writing it decides (_write)
         for owner in meta.get("ownerReferences") or ():
             if owner.get("controller") and owner.get("kind") == "PromptRelease":
                 self.reconcile(namespace, str(owner["name"]), indexes)
@@ -333,8 +336,8 @@ class Releases:
             first = recovery.record_first(release, existing, int(plan.status.get("revision") or 0))
             if first is not None:  # what workloads saw is recorded before it is overwritten
                 stored = self.kube.write_status(RELEASE_PLURAL, stored, first)
-            written = self.kube.write_config_map(plan.config_map, existing)
             key = (release.namespace, release.config_map_name)
+            written = self._write(release, plan.config_map, existing)
             self.config_maps_written.note(key, str(written["metadata"]["resourceVersion"]))
             self.recent_config_maps.put(
                 key, written["metadata"]["resourceVersion"], written, written.get("data")
@@ -367,6 +370,25 @@ class Releases:
         # A canary on its way is no stalled release: its own wake-ups look at it again.
         waiting = (canary_plan.CANARY_PROGRESSING, canary_plan.CANARY_PAUSED)
         return plan.ready or conditions.ready_of(plan.status).get("reason") in waiting
+
+    def _write(
+        self,
+        release: ReleaseView,
+        desired: Mapping[str, Any],
+        existing: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        """Write the release's ConfigMap. An event of it that overtakes the response is held
+        until then: our own write's echo is dropped, anything else asks for another pass."""
+        key = (release.namespace, release.config_map_name)
+        self.config_map_writes.begin(key)
+        written: dict[str, Any] | None = None
+        try:
+            written = self.kube.write_config_map(desired, existing)
+            return written
+        finally:
+            made = None if written is None else written["metadata"].get("resourceVersion")
+            if self.config_map_writes.end(key, made):
+                self.reconcile(release.namespace, release.name, self._indexes)
 
     def _roll_out(
         self,
