@@ -210,3 +210,31 @@ def test_a_part_of_another_index_is_refused() -> None:
 
     with pytest.raises(ValueError, match="versions_by_label"):
         indexes.merged(indexes.RELEASE_INDEX, {"versions_by_label": versions.versions_by_label})
+
+
+# -- a version's status judged from memory --------------------------------------------------------
+
+
+def test_a_version_is_judged_from_memory_only_once_the_watch_has_caught_up_with_our_write() -> None:
+    from typing import cast
+
+    from prompt_release.kube import Kube
+    from prompt_release.operator.options import Options
+    from prompt_release.operator.versions import Versions
+
+    versions = Versions(cast(Kube, None), Options(), Recent())
+    key = ("ns", "summarizer-v1")
+
+    def seen(resource_version: str) -> dict[str, Any]:
+        meta = {"name": key[1], "namespace": key[0], "uid": "u", "generation": 1}
+        return {"metadata": {**meta, "resourceVersion": resource_version}, "spec": {}}
+
+    assert versions._latest(*key) is None  # never seen: read it
+    versions.recent.put(key, "state", seen("5"), {})
+    assert versions._latest(*key) == seen("5")
+    versions.written.note(key, "6")  # our status write made 6; its echo isn't back yet
+    assert versions._latest(*key) is None
+    versions.recent.put(key, "state", seen("6"), {})
+    assert versions._latest(*key) == seen("6")
+    versions.recent.put(key, "state", seen("7"), {})  # a finalizer patch after our write
+    assert versions._latest(*key) is None  # newer or older than ours? read it

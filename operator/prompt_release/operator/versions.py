@@ -1,9 +1,10 @@
 """PromptVersion: the one writer of its status (hash, validity, releasedAs, heldBy).
 
-The status is computed in one place (`core.version.status`) from a fresh read of the version
-and from kopf's index of what every release says about versions, then written once, guarded by
-resourceVersion. Releases never write it; when what they serve changes, `release_event` asks
-for a refresh here.
+The status is computed in one place (`core.version.status`) from the version as its watch or
+our last status write brought it (read again when neither is known to be the latest) and from
+kopf's index of what every release says about versions, then written once, guarded by
+resourceVersion: a body that was already stale meets a 409, and the retry reads. Releases
+never write it; when what they serve changes, `release_event` asks for a refresh here.
 
 A refresh is written `version_status_delay` after it is first asked for, and every request in
 between joins it; while a release naming the version has yet to plan that spec, the refresh
@@ -73,6 +74,7 @@ class Versions:
         self.wakeups = Wakeups()
         self.seen = Echoes()  # spec_state of each version
         self.served = Echoes()  # per release: (the version it serves, its label)
+        self.written = Echoes()  # per version: the resourceVersion our last status write made
         self._release_links: LinkIndex | None = None
 
     def event(
@@ -85,10 +87,13 @@ class Versions:
         self._release_links = indexes["release_links"]
         if type == "DELETED":
             self.seen.forget((namespace, name))
+            self.written.forget((namespace, name))
             self.recent.drop((namespace, name))
             return
         state = spec_state(body)
         self.recent.put((namespace, name), state, dict(body), body.get("spec"))
+        if self.written.is_echo((namespace, name), body["metadata"].get("resourceVersion")):
+            self.written.forget((namespace, name))  # the watch caught up with our last write
         if not self.seen.news((namespace, name), state):
             return
         version = VersionView.of(body)
@@ -176,15 +181,31 @@ class Versions:
 
     def reconcile(self, namespace: str, name: str, release_links: LinkIndex) -> list[str]:
         """Write the version's whole status if it changed; the releases holding it back.
-        Always from a fresh read: whether it changed is judged against the stored status,
-        and a body from memory would often be one finalizer patch behind (a 409)."""
+        The first attempt judges from the latest body known (`_latest`); after a conflict,
+        from a fresh read."""
+        attempts = iter(range(self.options.conflict_retries + 1))
         return until_no_conflict(
-            lambda: self._once(namespace, name, release_links), self.options.conflict_retries
+            lambda: self._once(namespace, name, release_links, next(attempts) > 0),
+            self.options.conflict_retries,
         )
 
-    def _once(self, namespace: str, name: str, release_links: LinkIndex) -> list[str]:
+    def _latest(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The version as its watch last brought it, if that is at least as new as our last
+        status write (its echo may not be back yet: then None, and the caller reads)."""
+        recent = self.recent.get((namespace, name))
+        if recent is None:
+            return None
+        body: dict[str, Any] = recent[1]
+        ours = self.written.get((namespace, name))
+        if ours is not None and ours != body["metadata"].get("resourceVersion"):
+            return None
+        return body
+
+    def _once(self, namespace: str, name: str, release_links: LinkIndex, fresh: bool) -> list[str]:
         with metrics.reconciling("PromptVersion") as outcome:
-            body = self.kube.find(VERSION_PLURAL, namespace, name)
+            body = None if fresh else self._latest(namespace, name)
+            if body is None:
+                body = self.kube.find(VERSION_PLURAL, namespace, name)
             if body is None:
                 return []
             version = VersionView.of(body)
@@ -195,11 +216,14 @@ class Versions:
             if not conditions.status_changed(version.status, status):
                 return holders
             try:
-                self.kube.write_status(VERSION_PLURAL, body, status)
+                written = self.kube.write_status(VERSION_PLURAL, body, status)
             except Exception as error:
                 if version.deleting and is_status(error, 404):
                     return []  # gone while we looked
                 raise
+            key = (namespace, name)
+            self.written.note(key, written["metadata"].get("resourceVersion"))
+            self.recent.put(key, spec_state(written), written, written.get("spec"))
             self._tell(body, version, status, holders)
             return holders
 
