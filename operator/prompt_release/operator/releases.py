@@ -336,12 +336,7 @@ class Releases:
             first = recovery.record_first(release, existing, int(plan.status.get("revision") or 0))
             if first is not None:  # what workloads saw is recorded before it is overwritten
                 stored = self.kube.write_status(RELEASE_PLURAL, stored, first)
-            key = (release.namespace, release.config_map_name)
-            written = self._write(release, plan.config_map, existing)
-            self.config_maps_written.note(key, str(written["metadata"]["resourceVersion"]))
-            self.recent_config_maps.put(
-                key, written["metadata"]["resourceVersion"], written, written.get("data")
-            )
+            self._write(release, plan.config_map, existing)
         if plan.ready:
             configmaps.remove_stale(self.kube, body, release)
         for workload, patch in plan.stamps:
@@ -377,16 +372,20 @@ class Releases:
         desired: Mapping[str, Any],
         existing: Mapping[str, Any] | None,
     ) -> dict[str, Any]:
-        """Write the release's ConfigMap. An event of it that overtakes the response is held
-        until then: our own write's echo is dropped, anything else asks for another pass."""
+        """Write the release's ConfigMap and remember it as written. An event of it that
+        overtakes the response is held until then: our own write's echo is dropped, anything
+        else asks for another pass. What was written is noted before the hold ends, so an echo
+        arriving in between is known as one too."""
         key = (release.namespace, release.config_map_name)
         self.config_map_writes.begin(key)
-        written: dict[str, Any] | None = None
+        made: str | None = None
         try:
             written = self.kube.write_config_map(desired, existing)
+            made = str(written["metadata"]["resourceVersion"])
+            self.config_maps_written.note(key, made)
+            self.recent_config_maps.put(key, made, written, written.get("data"))
             return written
         finally:
-            made = None if written is None else written["metadata"].get("resourceVersion")
             if self.config_map_writes.end(key, made):
                 self.reconcile(release.namespace, release.name, self._indexes)
 
