@@ -22,7 +22,7 @@ from prompt_release.sdk import MountedPrompt
 from tests.integration.test_rollout import RESTART, available, deployment
 from tests.integration.test_workloads import job
 from tests.kube import Kubectl, OperatorProcess, eventually
-from tests.prompts import apply, condition, release, released, version, wait_reason
+from tests.prompts import apply, condition, ready, release, released, version, wait_reason
 
 pytestmark = pytest.mark.integration
 
@@ -121,7 +121,9 @@ def v1_live_with_v2_ready(kubectl: Kubectl) -> tuple[dict[str, Any], dict[str, s
     apply(kubectl, version("summarizer-v1"), version("summarizer-v2"))
     apply(kubectl, release("summarizer-v1"))
     first = released(kubectl, NAME, 1)
-    return first, data(kubectl), kubectl.get("promptversion", "summarizer-v2")["status"]["hash"]
+    # v2 is named by no release yet: its status is written on its own schedule, not v1's.
+    v2_hash = ready(kubectl, "promptversion", "summarizer-v2")["status"]["hash"]
+    return first, data(kubectl), v2_hash
 
 
 def test_a_sticky_split_through_the_sdk_then_abort_and_promote(
