@@ -83,7 +83,7 @@ class Call:
 def _client(agent: str) -> str:
     if agent.startswith("kopf/"):
         return "kopf"
-    if agent.startswith("OpenAPI-Generator/"):
+    if agent.startswith(("prompt-release-operator/", "OpenAPI-Generator/")):
         return "handlers"
     return agent.split("/", 1)[0] or "?"
 

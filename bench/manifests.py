@@ -82,6 +82,43 @@ def release(namespace: str, prompt: str, version_name: str) -> dict[str, Any]:
     }
 
 
+def release_status(version: str, revision: int, generation: int) -> dict[str, Any]:
+    """A Ready status of the size the operator writes for a new revision (history of ten)."""
+    at = "2026-01-01T00:00:00Z"
+    digest = f"{revision:064x}"
+    return {
+        "observedGeneration": generation,
+        "conditions": [
+            {
+                "type": kind,
+                "status": "True" if kind == "Ready" else "False",
+                "reason": "Released" if kind == "Ready" else kind,
+                "message": f"revision {revision} ({version}) is live in ConfigMap path-{LABEL}",
+                "lastTransitionTime": at,
+                "observedGeneration": generation,
+            }
+            for kind in ("Ready", "Reconciling", "Stalled")
+        ],
+        "version": version,
+        "hash": f"sha256:{digest}",
+        "shortHash": digest[:12],
+        "revision": revision,
+        "releasedAt": at,
+        "configMap": f"path-{LABEL}",
+        "history": [
+            {
+                "revision": n,
+                "version": f"path-v{n}",
+                "hash": f"sha256:{n:064x}",
+                "changelog": f"revision {n} of the path floor",
+                "releasedAt": at,
+                "releasedBy": "prompt-bench",
+            }
+            for n in range(revision, max(revision - 10, 0), -1)
+        ],
+    }
+
+
 @dataclass(frozen=True)
 class Prompt:
     namespace: str

@@ -320,6 +320,47 @@ class Bench:
         seen = self.releases.wait(key, serves(version, generation), self.left(60))
         return math.nan if seen is None else seen.at - started
 
+    def path_floor(self) -> None:
+        """The writes of a new revision done by the bench alone, before the operator starts:
+        a release's spec patch, its ConfigMap's update and a status patch of the size the
+        operator writes (ten history entries), one after the other, seen through the watch.
+        No operator can be faster than this on this API server; it shows how much of the
+        latency is the operator's own."""
+        name = f"path-{LABEL}"
+        self.custom.create_namespaced_custom_object(
+            GROUP,
+            CRD_VERSION,
+            FLOOR_NS,
+            RELEASE_PLURAL,
+            manifests.release(FLOOR_NS, "path", "path-v0"),
+        )
+        self.core.create_namespaced_config_map(
+            FLOOR_NS, cast(Any, {"metadata": {"name": name}, "data": {"prompt.json": "{}"}})
+        )
+        samples: list[float] = []
+        for n in range(1, self.args.samples + 1):
+            version = f"path-v{n}"
+            started = time.time()
+            generation = self._patch_release(FLOOR_NS, name, version)
+            self.core.patch_namespaced_config_map(
+                name,
+                FLOOR_NS,
+                {"data": {"prompt.json": json.dumps({"version": version})}},
+                _preload_content=False,
+            )
+            self.custom.patch_namespaced_custom_object_status(
+                GROUP,
+                CRD_VERSION,
+                FLOOR_NS,
+                RELEASE_PLURAL,
+                name,
+                {"status": manifests.release_status(version, n, generation)},
+                _preload_content=False,
+            )
+            seen = self.releases.wait((FLOOR_NS, name), serves(version, generation), self.left(60))
+            samples.append(math.nan if seen is None else seen.at - started)
+        self.results["path_floor_s"] = samples
+
     def latency(self) -> None:
         samples, large_samples = self.args.samples, self.args.large_samples
         per_release = math.ceil(samples / LATENCY_RELEASES)
@@ -383,6 +424,16 @@ class Bench:
 
         report("small", release, floor)
         report("300 KiB", release_large, floor_large, ", floor 300 KiB")
+        path = [x for x in self.results.get("path_floor_s", ()) if not math.isnan(x)]
+        if path:
+            self.row(
+                "latency: apply -> Ready of a new revision (watch)",
+                f"path floor p50 / p99 ({len(path)} samples, no operator running)",
+                f"{ms(percentile(path, 0.5))} / {ms(percentile(path, 0.99))}",
+                "- (the same three writes by the bench alone)",
+                f"ConfigMap patch -> watch {ms(percentile(floor, 0.5))} / "
+                f"{ms(percentile(floor, 0.99))}",
+            )
         self.results["latency"] = {
             "release_s": release,
             "floor_s": floor,
@@ -823,6 +874,8 @@ class Bench:
 
     def phased(self) -> None:
         cprofile = self.work / "burst.cprofile" if self.args.profile == "cprofile" else None
+        with self.phase("path floor"):
+            self.path_floor()
         operator = self.start_operator("operator", cprofile)
         self.results["operator_start_s"] = operator.wait_healthy(self.left(120))
         time.sleep(1)

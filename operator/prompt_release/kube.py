@@ -23,9 +23,10 @@ from urllib.parse import quote
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from prompt_release import CRD_VERSION, GROUP
+from prompt_release import CRD_VERSION, GROUP, __version__
 
 ApiError = ApiException
+OPERATOR_AGENT = f"prompt-release-operator/{__version__}"
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
@@ -60,7 +61,11 @@ class Kube:
             config.load_incluster_config()  # type: ignore[no-untyped-call]
         except config.ConfigException:
             config.load_kube_config()  # type: ignore[no-untyped-call]
-        return cls()
+        kube = cls()
+        # The API server names the writer of every field after the user agent (managedFields,
+        # `kubectl get --show-managed-fields`) and audit logs show it: say who we are.
+        kube.api.user_agent = OPERATOR_AGENT
+        return kube
 
     @classmethod
     def for_user(

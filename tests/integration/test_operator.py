@@ -22,6 +22,15 @@ def payload_of(kubectl: Kubectl, config_map: str) -> dict[str, Any]:
     return dict(json.loads(kubectl.get("configmap", config_map)["data"]["prompt.json"]))
 
 
+def managers(kubectl: Kubectl, kind: str, name: str) -> set[tuple[str, str]]:
+    """Who wrote an object's fields: (field manager, subresource) of its managedFields."""
+    found = json.loads(kubectl("get", kind, name, "-o", "json", "--show-managed-fields"))
+    return {
+        (entry["manager"], entry.get("subresource", ""))
+        for entry in found["metadata"].get("managedFields") or ()
+    }
+
+
 def test_full_lifecycle_release_rerelease_rollback_and_history(
     kubectl: Kubectl, operator: OperatorProcess
 ) -> None:
@@ -47,6 +56,14 @@ def test_full_lifecycle_release_rerelease_rollback_and_history(
     assert body["format"] == 1 and body["revision"] == 1 and body["label"] == "production"
     assert body["version"] == "summarizer-v1" and body["changelog"] == "first release"
     assert body["variables"] == ["ticket"] and body["templateFormat"] == "f-string"
+    # The operator writes under its own name: `kubectl get --show-managed-fields` tells whose
+    # fields the ConfigMap's and the release status's are.
+    assert ("prompt-release-operator", "") in managers(
+        kubectl, "configmap", "summarizer-production"
+    )
+    assert ("prompt-release-operator", "status") in managers(
+        kubectl, "promptrelease", "summarizer-production"
+    )
 
     assert eventually(
         lambda: kubectl.get("pver", "summarizer-v1")["status"].get("releasedAs"),
