@@ -27,6 +27,7 @@ from prompt_release import CRD_VERSION, GROUP, __version__
 
 ApiError = ApiException
 OPERATOR_AGENT = f"prompt-release-operator/{__version__}"
+CONNECTIONS = 32  # kept-alive connections to the API server, at least one per calling thread
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
@@ -61,7 +62,12 @@ class Kube:
             config.load_incluster_config()  # type: ignore[no-untyped-call]
         except config.ConfigException:
             config.load_kube_config()  # type: ignore[no-untyped-call]
-        kube = cls()
+        # One kept-alive connection per thread that calls the API server (the pass workers and
+        # the wake-up pools): past the pool's size, urllib3 opens a connection per call and
+        # drops it (a TLS handshake each time, "Connection pool is full" in the log).
+        configuration = client.Configuration.get_default_copy()
+        configuration.connection_pool_maxsize = CONNECTIONS
+        kube = cls(client.ApiClient(configuration))
         # The API server names the writer of every field after the user agent (managedFields,
         # `kubectl get --show-managed-fields`) and audit logs show it: say who we are.
         kube.api.user_agent = OPERATOR_AGENT

@@ -238,3 +238,53 @@ def test_a_version_is_judged_from_memory_only_once_the_watch_has_caught_up_with_
     assert versions._latest(*key) == seen("6")
     versions.recent.put(key, "state", seen("7"), {})  # a finalizer patch after our write
     assert versions._latest(*key) is None  # newer or older than ours? read it
+
+
+def test_a_version_no_release_names_waits_for_one_while_releases_are_changing() -> None:
+    """In a burst the release naming a new version may be right behind it: its first status
+    (hash and releasedAs) waits for it, at most version_status_burst_wait: one write."""
+    from typing import cast
+
+    from prompt_release.core import version as version_core
+    from prompt_release.kube import Kube
+    from prompt_release.operator.options import Options
+    from prompt_release.operator.versions import BUSY_SECONDS, Versions
+
+    versions = Versions(cast(Kube, None), Options(version_status_burst_wait=2.0), Recent())
+    asked: list[float] = []
+    written: list[str] = []
+
+    def refresh(namespace: str, name: str, delay: float | None = None, waited: float = 0.0) -> None:
+        asked.append(waited)
+
+    def reconcile(namespace: str, name: str, release_links: Any) -> list[str]:
+        written.append(name)
+        return []
+
+    setattr(versions, "refresh", refresh)  # noqa: B010 (an instance's method, replaced)
+    setattr(versions, "reconcile", reconcile)  # noqa: B010
+    links: dict[tuple[str, str], list[tuple[version_core.Link, ...]]] = {}
+    versions._release_links = cast(Any, links)
+    for name, status in (("v1", {}), ("v2", {}), ("v3", {"hash": "sha256:0"})):
+        versions.recent.put(("ns", name), "state", {"metadata": {}, "status": status}, {})
+
+    versions._refresh("ns", "v1", 0.25)  # quiet: no release changed lately
+    assert written == ["v1"] and asked == []
+
+    versions._release_event_at = time.monotonic()  # a release event just came
+    versions._refresh("ns", "v1", 0.25)
+    assert written == ["v1"] and asked == [0.25]  # asked again later, not written
+    versions._refresh("ns", "v1", 2.0)  # waited long enough
+    assert written == ["v1", "v1"]
+
+    links[("ns", "v2")] = [(("v2", version_core.SERVES, "production"),)]
+    versions._refresh("ns", "v2", 0.25)  # a release names it: written at once
+    assert written == ["v1", "v1", "v2"]
+
+    versions._refresh("ns", "v3", 0.25)  # not new (its status has a hash): written at once
+    versions._refresh("ns", "v4", 0.25)  # not in memory (too big to keep): written at once
+    assert written == ["v1", "v1", "v2", "v3", "v4"]
+
+    versions._release_event_at = time.monotonic() - BUSY_SECONDS
+    versions._refresh("ns", "v1", 0.25)
+    assert written[-1] == "v1" and len(asked) == 1

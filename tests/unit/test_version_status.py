@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from prompt_release.core import version as core
 from prompt_release.core.hashing import content_hash
+from prompt_release.core.validation import HashResult, hash_result
 from prompt_release.core.version import holders, released_as
 from prompt_release.core.views import VersionView
 
@@ -56,3 +59,48 @@ def test_released_as_lists_labels_whose_status_serves_the_version() -> None:
     ]
     assert released_as("v1", releases) == ["production", "staging"]  # what is live, not asked
     assert released_as("v2", releases) == []
+
+
+def test_a_stored_version_is_hashed_and_validated_once_per_uid_and_generation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its own status and each release pass look at the same stored spec: checked once."""
+    from prompt_release.core import views
+
+    calls: list[str] = []
+
+    def counted(spec: Any) -> HashResult:
+        calls.append(spec["template"])
+        return hash_result(spec)
+
+    monkeypatch.setattr(views, "CHECKED", views.CheckedVersions(capacity=2))
+    monkeypatch.setattr(views, "hash_result", counted)
+
+    def body(uid: str, generation: int = 1, template: str = "Hi {name}") -> dict[str, Any]:
+        meta = {"name": "v", "namespace": "ns", "uid": uid, "generation": generation}
+        spec = {"prompt": "p", "template": template, "variables": ["name"]}
+        return {"metadata": meta, "spec": spec}
+
+    first = VersionView.of(body("u1"))
+    assert first.content_hash == content_hash(body("u1")["spec"]) and first.problems == []
+    assert VersionView.of(body("u1")).content_hash == first.content_hash
+    assert len(calls) == 1
+    # A new object under the same name, or a new generation: checked again.
+    recreated = VersionView.of(body("u2", template="Hi {nom}"))
+    assert recreated.problems and recreated.content_hash != first.content_hash
+    assert VersionView.of(body("u1", generation=2)).problems == []
+    assert len(calls) == 3
+    # Bounded: the oldest entry went, and a version without a uid is never remembered.
+    unnamed = {"metadata": {"name": "v"}, "spec": body("")["spec"]}
+    for again in (body("u1"), unnamed, unnamed):
+        assert VersionView.of(again).content_hash == first.content_hash
+    assert len(calls) == 6
+
+
+def test_a_remembered_check_cannot_be_changed_by_its_reader() -> None:
+    body = {
+        "metadata": {"name": "w", "namespace": "ns", "uid": "u-bad", "generation": 1},
+        "spec": {"prompt": "p", "template": "{x}"},
+    }
+    VersionView.of(body).problems.append("not a problem")
+    assert "not a problem" not in VersionView.of(body).problems

@@ -8,6 +8,8 @@ on the version view only for hashing, which must see it exactly as stored.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,6 +31,39 @@ def _generation(meta: Mapping[str, Any]) -> int:
     return int(meta.get("generation") or 1)
 
 
+Checked = tuple[HashResult, list[str]]
+
+
+class CheckedVersions:
+    """The hash and the problems of the versions checked lately, by (namespace, name, uid,
+    generation): under one key the spec can't differ (the API server refuses edits; a new
+    object has a new uid). Hashing and validating a 300 KiB prompt costs milliseconds, and
+    every version is checked by its own status and again by each pass of a release naming it.
+    Bounded (least recently used dropped); safe across threads."""
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[tuple[str, str, str, int], Checked] = OrderedDict()
+        self._guard = threading.Lock()
+
+    def get(self, key: tuple[str, str, str, int]) -> Checked | None:
+        with self._guard:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, str, str, int], checked: Checked) -> None:
+        with self._guard:
+            self._items[key] = checked
+            self._items.move_to_end(key)
+            if len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+
+CHECKED = CheckedVersions()
+
+
 @dataclass(frozen=True)
 class VersionView:
     """A PromptVersion: its spec as stored (for hashing) and what the rules need of it."""
@@ -39,6 +74,7 @@ class VersionView:
     spec: Mapping[str, Any]
     status: Mapping[str, Any]
     deleting: bool = False
+    uid: str = ""  # known for objects read from the API server: their checks are remembered
 
     @classmethod
     def of(cls, body: Mapping[str, Any]) -> VersionView:
@@ -50,6 +86,7 @@ class VersionView:
             spec=body.get("spec") or {},
             status=body.get("status") or {},
             deleting=bool(meta.get("deletionTimestamp")),
+            uid=str(meta.get("uid") or ""),
         )
 
     @property
@@ -65,17 +102,29 @@ class VersionView:
         return self.spec.get("template") is None and self.spec.get("messages") is not None
 
     @cached_property
+    def _checked(self) -> Checked:
+        """The content hash (or why there is none) and the problems: computed once per view,
+        and once per stored version while CHECKED remembers it."""
+        key = (self.namespace, self.name, self.uid, self.generation)
+        found = CHECKED.get(key) if self.uid else None
+        if found is None:
+            hashed = hash_result(self.spec)
+            found = (hashed, problems(self.spec, hashed))
+            if self.uid:
+                CHECKED.put(key, found)
+        return found
+
+    @property
     def hashed(self) -> HashResult:
-        """The content hash, or why there is none: computed once per view."""
-        return hash_result(self.spec)
+        return self._checked[0]
 
     @property
     def content_hash(self) -> str | None:
         return self.hashed if isinstance(self.hashed, str) else None
 
-    @cached_property
+    @property
     def problems(self) -> list[str]:
-        return problems(self.spec, self.hashed)
+        return list(self._checked[1])
 
     def mismatch(self, prompt: str) -> str | None:
         """Why this version can't be released as `prompt`; None when it belongs to it."""

@@ -23,6 +23,10 @@ class Options:
     version_status_wait: float = 30.0
     """How long at most a PromptVersion status refresh waits for the releases naming the
     version to plan it."""
+    version_status_burst_wait: float = 2.0
+    """How long at most the status refresh of a version no release names waits while releases
+    are changing: in a burst of `kubectl apply` the release naming it may be right behind it,
+    and waiting makes its hash and releasedAs one write, not two."""
     settle_delay: float = 2.0
     """How long after a release stops naming a version in-use protection waits before removing
     the version's finalizer itself: kopf usually does it first, on the version's own next event

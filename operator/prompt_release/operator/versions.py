@@ -8,14 +8,17 @@ never write it; when what they serve changes, `release_event` asks for a refresh
 
 A refresh is written `version_status_delay` after it is first asked for, and every request in
 between joins it; while a release naming the version has yet to plan that spec, the refresh
-waits for it (at most `version_status_wait` in all). A new version and the release that goes
-live with it cost one status write (hash, validity and releasedAs together), not two.
+waits for it (at most `version_status_wait` in all), and while no release names it but
+releases are changing (a burst: the one naming it may be right behind), a new version waits
+for one (at most `version_status_burst_wait`). A new version and the release that goes live
+with it cost one status write (hash, validity and releasedAs together), not two.
 """
 
 from __future__ import annotations
 
 import contextvars
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -40,6 +43,8 @@ RELEASES = (GROUP, CRD_VERSION, RELEASE_PLURAL)
 
 LinkIndex = kopf.Index[tuple[str, str], tuple[version_core.Link, ...]]
 LabelIndex = kopf.Index[tuple[str, str, str], str]
+
+BUSY_SECONDS = 1.0  # releases count as changing for this long after an event of one
 
 
 # -- indexes: kopf keeps them from its watches, so lookups cost no API call --------------------
@@ -76,6 +81,7 @@ class Versions:
         self.served = Echoes()  # per release: (the version it serves, its label)
         self.written = Echoes()  # per version: the resourceVersion our last status write made
         self._release_links: LinkIndex | None = None
+        self._release_event_at = -BUSY_SECONDS  # time.monotonic() of the last release event
 
     def event(
         self, type: str | None, body: Any, namespace: str | None, name: str, **indexes: Any
@@ -120,11 +126,28 @@ class Versions:
         if planning and waited < self.options.version_status_wait:
             self.refresh(namespace, name, waited=waited)  # a release is about to say more
             return
+        if (
+            not links
+            and waited < self.options.version_status_burst_wait
+            and self.releases_busy()
+            and self._new(namespace, name)
+        ):
+            self.refresh(namespace, name, waited=waited)  # one naming it may be right behind
+            return
         try:
             self.reconcile(namespace, name, self._release_links)
         except Exception as error:
             log.warning("PromptVersion %s/%s: status not written: %s", namespace, name, error)
             self.refresh(namespace, name, self.options.retry_stalled_seconds, waited)
+
+    def _new(self, namespace: str, name: str) -> bool:
+        """A version whose status we never wrote (as its watch last brought it)."""
+        recent = self.recent.get((namespace, name))
+        return recent is not None and not (recent[1].get("status") or {}).get("hash")
+
+    def releases_busy(self) -> bool:
+        """Has an event of a release come in the last BUSY_SECONDS?"""
+        return time.monotonic() - self._release_event_at < BUSY_SECONDS
 
     def _status(
         self, version: VersionView, release_links: LinkIndex
@@ -157,6 +180,7 @@ class Versions:
         a status that changes; which ones do is never judged from an index of our own status
         writes, which may not have caught up with the last one."""
         namespace = namespaced(namespace)
+        self._release_event_at = time.monotonic()
         release_links: LinkIndex = indexes["release_links"]
         self._release_links = release_links
         versions_by_label: LabelIndex = indexes["versions_by_label"]
