@@ -315,6 +315,12 @@ def test_metrics_and_health_are_served(
     apply(kubectl, release("summarizer-v2"))
     released(kubectl, "summarizer-production", 2)
     wait_reason(kubectl, "summarizer-staging", "VersionNotFound")
+    # Each version's status is written on its own schedule (a new one waits for its release
+    # while releases change): v2 saying it serves production means both were reconciled.
+    eventually(
+        lambda: kubectl.get("promptversion", "summarizer-v2")["status"].get("releasedAs"),
+        what="summarizer-v2 to say it serves production",
+    )
 
     def scraped() -> str | None:
         text = _scrape(port)
