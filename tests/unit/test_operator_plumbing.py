@@ -96,6 +96,58 @@ def test_recent_keeps_the_latest_bounded_by_count_and_size() -> None:
     assert len(recent) == 0
 
 
+def test_recent_advances_only_from_the_body_a_write_was_made_from() -> None:
+    recent = Recent(capacity=4, max_bytes=10)
+
+    def body(resource_version: str) -> dict[str, Any]:
+        return {"metadata": {"resourceVersion": resource_version}}
+
+    def made_from(resource_version: str) -> Any:
+        return lambda held: held["metadata"]["resourceVersion"] == resource_version
+
+    recent.advance(("ns", "a"), made_from("1"), "s", body("2"), "x")
+    assert recent.get(("ns", "a")) is None  # nothing held: nothing kept
+    recent.put(("ns", "a"), "s", body("1"), "x")
+    recent.advance(("ns", "a"), made_from("1"), "s", body("2"), "x")
+    assert recent.get(("ns", "a")) == ("s", body("2"))  # the write's response replaces it
+    recent.advance(("ns", "a"), made_from("1"), "s", body("3"), "x")
+    assert recent.get(("ns", "a")) == ("s", body("2"))  # held "2" came in between: kept
+    recent.advance(("ns", "a"), made_from("2"), "s", body("4"), "x" * 50)
+    assert recent.get(("ns", "a")) is None  # too big: only the older one goes
+
+
+def test_protection_patches_from_the_latest_body_and_keeps_its_response() -> None:
+    """A version's status write and its finalizer patch follow each other closely: each plans
+    from the other's response, not from kopf's index (which lags until the event comes)."""
+    from typing import cast
+
+    from prompt_release.core import version as version_core
+    from prompt_release.core.protection import FINALIZER
+    from prompt_release.kube import Kube
+    from prompt_release.operator.options import Options
+    from prompt_release.operator.protection import Protection
+
+    patches: list[dict[str, Any]] = []
+
+    class FakeKube:
+        def merge_patch(self, plural: str, namespace: str, name: str, patch: Any, _: str) -> Any:
+            patches.append(patch)
+            return {"metadata": {"resourceVersion": "8", "finalizers": [FINALIZER]}, "spec": {}}
+
+    recent = Recent()
+    in_use = Protection(cast(Kube, FakeKube()), Options(), recent)
+    links = {("ns", "v1"): [(("v1", version_core.HOLDS, "r"),)]}
+    index = {("ns", "v1"): [{"resourceVersion": "5", "finalizers": (), "deletionTimestamp": None}]}
+    in_use._indexes = {"release_links": links, "version_meta": index}
+    recent.put(("ns", "v1"), "s", {"metadata": {"resourceVersion": "7"}, "spec": {}}, {})
+
+    in_use.settle("ns", "v1")  # our status write made 7; the index still says 5
+    assert [p["metadata"]["resourceVersion"] for p in patches] == ["7"]
+    assert cast(Any, recent.get(("ns", "v1")))[1]["metadata"]["resourceVersion"] == "8"
+    in_use.settle("ns", "v1")  # the response says it carries the finalizer: nothing to write
+    assert len(patches) == 1
+
+
 def test_text_size_counts_strings_and_stops_past_the_limit() -> None:
     assert text_size({"template": "x" * 100, "variables": ["ab"]}, 1000) == 100 + 8 + 2 + 9
     deep: Any = "leaf"

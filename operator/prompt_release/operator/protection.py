@@ -5,8 +5,9 @@ the release holds now (at once) and the one it held before (after `settle_delay`
 of a version it settles that version. kopf's deletion handler `version_deleted` is registered
 for exactly the versions that carry the finalizer, so kopf never adds or removes it on its own
 and only runs the deletion cycle (wait for the holders, then let the version go). Versions are
-read from kopf's index of every version's finalizers and resourceVersion, never by GET: a patch
-from a stale entry meets a 409, and the version's own next event settles it.
+read from the latest body known (shared with Versions, holding the responses of our own writes)
+or kopf's index of every version's finalizers and resourceVersion, never by GET: a patch from a
+stale entry meets a 409, and the version's own next event settles it.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from prompt_release.core import version as version_core
 from prompt_release.core.configmap import OPERATOR
 from prompt_release.core.views import ReleaseView
 from prompt_release.kube import Kube, is_status
-from prompt_release.operator.echoes import Echoes
+from prompt_release.operator.echoes import Echoes, spec_state
 from prompt_release.operator.options import Options
+from prompt_release.operator.recent import Recent
 from prompt_release.operator.shell import namespaced
 from prompt_release.operator.wakeups import Wakeups
 
@@ -49,21 +51,27 @@ def carries_finalizer(meta: Any, **_: Any) -> bool:
 
 def version_meta(namespace: str | None, meta: Any, **_: Any) -> Any:
     """Index: what a finalizer patch of each version needs (no GET before writing one)."""
+    return {(namespace, meta["name"]): patch_basis(meta)}
+
+
+def patch_basis(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """What a finalizer patch needs of a version's metadata."""
     return {
-        (namespace, meta["name"]): {
-            "resourceVersion": meta.get("resourceVersion"),
-            "finalizers": tuple(meta.get("finalizers") or ()),
-            "deletionTimestamp": meta.get("deletionTimestamp"),
-        }
+        "resourceVersion": meta.get("resourceVersion"),
+        "finalizers": tuple(meta.get("finalizers") or ()),
+        "deletionTimestamp": meta.get("deletionTimestamp"),
     }
 
 
 class Protection:
     """The release side of in-use protection: the versions a release held and holds."""
 
-    def __init__(self, kube: Kube, options: Options) -> None:
+    def __init__(self, kube: Kube, options: Options, recent: Recent | None = None) -> None:
         self.kube = kube
         self.options = options
+        # The latest body of each (small) version, shared with Versions: newer than kopf's
+        # index when it holds the response of our own last write.
+        self.recent = recent if recent is not None else Recent()
         self.held = Echoes()  # per release: the version it held at its last event
         self.patched = Echoes()  # per version: the resourceVersion its last patch started from
         self.wakeups = Wakeups()
@@ -111,6 +119,12 @@ class Protection:
         self.wakeups.at((namespace, name), delay, lambda: context.run(self.settle, namespace, name))
 
     def _meta(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """What the patch needs of the version: from the latest body known (the response of a
+        status or finalizer write of ours is newer than kopf's index until its event comes),
+        else from the index."""
+        recent = self.recent.get((namespace, name))
+        if recent is not None:
+            return patch_basis(recent[1]["metadata"])
         metas: MetaIndex = self._indexes["version_meta"]
         return next(iter(metas.get((namespace, name), ())), None)
 
@@ -135,10 +149,19 @@ class Protection:
         if self.patched.is_echo((namespace, name), read):
             return  # patched from this very state already: its event is on its way
         try:
-            self.kube.merge_patch(VERSION_PLURAL, namespace, name, patch, OPERATOR)
+            written = self.kube.merge_patch(VERSION_PLURAL, namespace, name, patch, OPERATOR)
         except Exception as error:
             if is_status(error, 404, 409):
                 return  # gone, or changed: its own event settles it
             raise
         self.patched.note((namespace, name), read)
+        # The version's status writer plans from this body, not the one before the patch
+        # (which would meet a 409 and a read while the patch's event is on its way).
+        self.recent.advance(
+            (namespace, name),
+            lambda body: body["metadata"].get("resourceVersion") == read,
+            spec_state(written),
+            written,
+            written.get("spec"),
+        )
         log.debug("PromptVersion %s/%s: in-use protection %s", namespace, name, is_held)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 Key = tuple[str, str]
@@ -30,12 +30,28 @@ class Recent:
         value over that only drops the older one."""
         size = text_size(bulk, self.max_bytes)
         with self._guard:
-            self._items.pop(key, None)
-            if size > self.max_bytes:
-                return
-            self._items[key] = (tag, value)
-            if len(self._items) > self.capacity:
-                self._items.popitem(last=False)
+            self._keep(key, tag, value, size)
+
+    def advance(
+        self, key: Key, held: Callable[[Any], bool], tag: Hashable, value: Any, bulk: Any
+    ) -> None:
+        """`put`, only if `held` says the value held now is what `value` was made from (a
+        write's response after the body it was guarded by): a body that came in between is
+        never replaced by an older one, and nothing is kept for a key not held."""
+        size = text_size(bulk, self.max_bytes)
+        with self._guard:
+            found = self._items.get(key)
+            if found is not None and held(found[1]):
+                self._keep(key, tag, value, size)
+
+    def _keep(self, key: Key, tag: Hashable, value: Any, size: int) -> None:
+        """Under the guard."""
+        self._items.pop(key, None)
+        if size > self.max_bytes:
+            return
+        self._items[key] = (tag, value)
+        if len(self._items) > self.capacity:
+            self._items.popitem(last=False)
 
     def get(self, key: Key) -> tuple[Hashable, Any] | None:
         with self._guard:

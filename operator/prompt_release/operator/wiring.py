@@ -37,7 +37,7 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
     recent_versions = Recent()  # the latest body of each (small) version, from its watch
     releases = release_handlers.Releases(kube, options, recent_versions)
     versions = version_handlers.Versions(kube, options, recent_versions)
-    in_use = protection_handlers.Protection(kube, options)
+    in_use = protection_handlers.Protection(kube, options, recent_versions)
 
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.persistence.finalizer = FINALIZER
