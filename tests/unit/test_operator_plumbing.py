@@ -338,5 +338,18 @@ def test_a_version_no_release_names_waits_for_one_while_releases_are_changing() 
     assert written == ["v1", "v1", "v2", "v3", "v4"]
 
     versions._release_event_at = time.monotonic() - BUSY_SECONDS
+
+    def release(generation: int, status: dict[str, Any]) -> dict[str, Any]:
+        meta = {"name": "r", "namespace": "ns", "uid": "u", "generation": generation}
+        return {"metadata": meta, "spec": {}, "status": status}
+
+    indexes = {"release_links": links, "versions_by_label": {}}
+    versions.release_event(None, release(1, {}), "ns", "r", **indexes)  # listed at start
+    assert not versions.releases_busy()
+    versions.release_event("MODIFIED", release(1, {"revision": 1}), "ns", "r", **indexes)
+    assert not versions.releases_busy()  # our own status write coming back
+    versions.release_event("MODIFIED", release(2, {"revision": 1}), "ns", "r", **indexes)
+    assert versions.releases_busy()  # its spec changed
+    versions._release_event_at = time.monotonic() - BUSY_SECONDS
     versions._refresh("ns", "v1", 0.25)
     assert written[-1] == "v1" and len(asked) == 1

@@ -44,7 +44,7 @@ RELEASES = (GROUP, CRD_VERSION, RELEASE_PLURAL)
 LinkIndex = kopf.Index[tuple[str, str], tuple[version_core.Link, ...]]
 LabelIndex = kopf.Index[tuple[str, str, str], str]
 
-BUSY_SECONDS = 1.0  # releases count as changing for this long after an event of one
+BUSY_SECONDS = 1.0  # releases count as changing this long after one was created or changed
 
 
 # -- indexes: kopf keeps them from its watches, so lookups cost no API call --------------------
@@ -81,7 +81,8 @@ class Versions:
         self.served = Echoes()  # per release: (the version it serves, its label)
         self.written = Echoes()  # per version: the resourceVersion our last status write made
         self._release_links: LinkIndex | None = None
-        self._release_event_at = -BUSY_SECONDS  # time.monotonic() of the last release event
+        self.release_specs = Echoes()  # per release: its spec_state (ours echo, users change it)
+        self._release_event_at = -BUSY_SECONDS  # time.monotonic() of the last such change
 
     def event(
         self, type: str | None, body: Any, namespace: str | None, name: str, **indexes: Any
@@ -146,7 +147,8 @@ class Versions:
         return recent is not None and not (recent[1].get("status") or {}).get("hash")
 
     def releases_busy(self) -> bool:
-        """Has an event of a release come in the last BUSY_SECONDS?"""
+        """Was a release created, or its spec changed, in the last BUSY_SECONDS? Neither the
+        start-up listing nor our own status writes coming back count."""
         return time.monotonic() - self._release_event_at < BUSY_SECONDS
 
     def _status(
@@ -180,7 +182,10 @@ class Versions:
         a status that changes; which ones do is never judged from an index of our own status
         writes, which may not have caught up with the last one."""
         namespace = namespaced(namespace)
-        self._release_event_at = time.monotonic()
+        if type == "DELETED":
+            self.release_specs.forget((namespace, name))
+        elif self.release_specs.news((namespace, name), spec_state(body)) and type is not None:
+            self._release_event_at = time.monotonic()  # created or its spec changed
         release_links: LinkIndex = indexes["release_links"]
         self._release_links = release_links
         versions_by_label: LabelIndex = indexes["versions_by_label"]
