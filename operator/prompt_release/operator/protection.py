@@ -66,12 +66,12 @@ def patch_basis(meta: Mapping[str, Any]) -> dict[str, Any]:
 class Protection:
     """The release side of in-use protection: the versions a release held and holds."""
 
-    def __init__(self, kube: Kube, options: Options, recent: Recent | None = None) -> None:
+    def __init__(self, kube: Kube, options: Options, recent: Recent) -> None:
         self.kube = kube
         self.options = options
         # The latest body of each (small) version, shared with Versions: newer than kopf's
         # index when it holds the response of our own last write.
-        self.recent = recent if recent is not None else Recent()
+        self.recent = recent
         self.held = Echoes()  # per release: the version it held at its last event
         self.patched = Echoes()  # per version: the resourceVersion its last patch started from
         self.wakeups = Wakeups()
