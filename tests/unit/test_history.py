@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prompt_release.core.history import is_live, new_entry, prepend, released_by
+from prompt_release.core.history import is_live, new_entry, prepend, released_by, version_owners
 
 H1, H2 = "sha256:" + "1" * 64, "sha256:" + "2" * 64
 
@@ -26,6 +26,24 @@ def test_released_by_is_the_newest_manager_of_spec_version() -> None:
     assert released_by(fields) == "kubectl-prompt"
     assert released_by([]) is None
     assert released_by(None) is None
+
+
+def test_version_owners_keep_only_what_released_by_reads() -> None:
+    fields = [
+        _managed("argocd-controller", "2026-01-01T00:00:00Z", {"f:spec": {"f:version": {}}}),
+        _managed(
+            "kubectl-prompt", "2026-01-02T00:00:00Z", {"f:spec": {"f:version": {}, "f:x": {}}}
+        ),
+        _managed("someone", "2026-01-03T00:00:00Z", {"f:spec": {"f:changelog": {}}}),
+        _managed("operator", "2026-01-04T00:00:00Z", {"f:spec": {"f:version": {}}}, sub="status"),
+        _managed("odd", "2026-01-05T00:00:00Z", {"f:spec": "not a map"}),
+        "not an entry",
+    ]
+    owners = version_owners(fields)
+    assert [entry["manager"] for entry in owners] == ["argocd-controller", "kubectl-prompt"]
+    assert owners[1]["fieldsV1"] == {"f:spec": {"f:version": {}}}
+    assert released_by(owners) == released_by(fields[:5]) == "kubectl-prompt"  # type: ignore[arg-type]
+    assert version_owners(None) == version_owners("junk") == version_owners([]) == []
 
 
 def test_first_release_is_revision_one() -> None:

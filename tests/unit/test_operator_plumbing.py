@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from prompt_release.operator.recent import Recent, text_size
-from prompt_release.operator.startup import CountingToggleSet
+from prompt_release.operator.startup import CountingToggleSet, slim
 from prompt_release.operator.workqueue import WorkQueue
 
 # -- WorkQueue ----------------------------------------------------------------------------------
@@ -353,3 +353,27 @@ def test_a_version_no_release_names_waits_for_one_while_releases_are_changing() 
     versions._release_event_at = time.monotonic() - BUSY_SECONDS
     versions._refresh("ns", "v1", 0.25)
     assert written[-1] == "v1" and len(asked) == 1
+
+
+# -- slimmed watch events -----------------------------------------------------------------------
+
+
+def test_watched_objects_keep_only_the_spec_version_owners_of_their_managed_fields() -> None:
+    owner = {
+        "manager": "kubectl",
+        "operation": "Apply",
+        "time": "2026-01-01T00:00:00Z",
+        "fieldsV1": {"f:spec": {"f:version": {}, "f:prompt": {}}},
+    }
+    status = {"manager": "op", "subresource": "status", "fieldsV1": {"f:status": {}}}
+    release = {
+        "type": "MODIFIED",
+        "object": {"metadata": {"name": "r", "managedFields": [owner, status]}},
+    }
+    assert slim(release)["object"]["metadata"]["managedFields"] == [
+        {**owner, "fieldsV1": {"f:spec": {"f:version": {}}}}
+    ]
+    config_map = {"type": None, "object": {"metadata": {"name": "c", "managedFields": [status]}}}
+    assert slim(config_map) == {"type": None, "object": {"metadata": {"name": "c"}}}
+    for other in ({"type": "BOOKMARK", "object": {"metadata": {}}}, {"type": "ERROR"}, "LISTED"):
+        assert slim(other) == other

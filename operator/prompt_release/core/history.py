@@ -8,18 +8,37 @@ from typing import Any
 DEFAULT_HISTORY_LIMIT = 10
 
 
+def _owns_version(entry: Mapping[str, Any]) -> bool:
+    fields = entry.get("fieldsV1")
+    spec = fields.get("f:spec") if isinstance(fields, Mapping) else None
+    return entry.get("subresource", "") == "" and isinstance(spec, Mapping) and "f:version" in spec
+
+
 def released_by(managed_fields: Iterable[Mapping[str, Any]] | None) -> str | None:
     """The field manager that last set spec.version (the newest entry that owns it)."""
-    owners = [
-        entry
-        for entry in managed_fields or ()
-        if entry.get("subresource", "") == ""
-        and "f:version" in ((entry.get("fieldsV1") or {}).get("f:spec") or {})
-    ]
+    owners = [entry for entry in managed_fields or () if _owns_version(entry)]
     if not owners:
         return None
     newest = max(owners, key=lambda entry: str(entry.get("time", "")))
     return str(newest.get("manager")) if newest.get("manager") else None
+
+
+def version_owners(managed_fields: Any) -> list[dict[str, Any]]:
+    """Of an object's managedFields, only what `released_by` reads: the entries owning
+    spec.version, each cut to its manager, time and that one field. A watched object's
+    managedFields are about half of its parsed size, and nothing else reads them."""
+    if not isinstance(managed_fields, list):
+        return []
+    return [
+        {
+            "manager": entry.get("manager"),
+            "operation": entry.get("operation"),
+            "time": entry.get("time"),
+            "fieldsV1": {"f:spec": {"f:version": {}}},
+        }
+        for entry in managed_fields
+        if isinstance(entry, Mapping) and _owns_version(entry)
+    ]
 
 
 def is_live(status: Mapping[str, Any], version: str, content_hash: str) -> bool:

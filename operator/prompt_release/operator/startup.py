@@ -9,14 +9,24 @@ objects) resuming took minutes, almost all of it there.
 `CountingToggleSet` keeps the same interface and meaning, counts the toggles that are on, and
 wakes the waiters only when the set's own state flips. `install()` makes kopf use it; it is
 called before `kopf.run` and checks that kopf still builds its sets the way it is written for.
+
+`install()` also slims every watched object as it arrives, before kopf queues it: its
+managedFields go, but for the entries owning spec.version (who released, core/history.py), as
+controller-runtime's caches strip them. They are about half of a parsed prompt object, and a
+restart holds every listed object until all kinds are indexed. The operator never sends a
+watched body back whole (its writes are patches, and ConfigMap replacements built afresh), so
+nothing it writes loses them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 from kopf._cogs.aiokits import aiotoggles
+from kopf._cogs.clients import watching
+
+from prompt_release.core.history import version_owners
 
 
 class _CountedToggle(aiotoggles.Toggle):
@@ -84,8 +94,31 @@ class CountingToggleSet(aiotoggles.ToggleSet):
             self._condition.notify_all()
 
 
+def slim(raw_event: Any) -> Any:
+    """A watch event with its object's managedFields cut to the spec.version owners."""
+    obj = raw_event.get("object") if isinstance(raw_event, dict) else None
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    if isinstance(meta, dict) and "managedFields" in meta:
+        owners = version_owners(meta.pop("managedFields"))
+        if owners:
+            meta["managedFields"] = owners
+    return raw_event
+
+
+def _slimmed(watch: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIterator[Any]]:
+    async def slimmed_watch(**kwargs: Any) -> AsyncIterator[Any]:
+        async for raw_event in watch(**kwargs):
+            yield slim(raw_event)
+
+    slimmed_watch.slims = True  # type: ignore[attr-defined]
+    return slimmed_watch
+
+
 def install() -> None:
-    """Make kopf build its toggle sets as `CountingToggleSet` (idempotent)."""
+    """Make kopf build its toggle sets as `CountingToggleSet` and slim what it watches
+    (idempotent; each only where kopf is built the way it is written for)."""
+    if not getattr(watching.infinite_watch, "slims", False):
+        watching.infinite_watch = _slimmed(watching.infinite_watch)
     if aiotoggles.ToggleSet is CountingToggleSet:
         return
     needed = ("make_toggle", "drop_toggle", "drop_toggles", "wait_for", "is_on")
