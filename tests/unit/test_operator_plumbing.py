@@ -377,3 +377,21 @@ def test_watched_objects_keep_only_the_spec_version_owners_of_their_managed_fiel
     assert slim(config_map) == {"type": None, "object": {"metadata": {"name": "c"}}}
     for other in ({"type": "BOOKMARK", "object": {"metadata": {}}}, {"type": "ERROR"}, "LISTED"):
         assert slim(other) == other
+
+
+def test_prompt_objects_drop_the_copy_client_side_apply_keeps_and_config_maps_keep_it() -> None:
+    applied = {"kubectl.kubernetes.io/last-applied-configuration": "{...}", "team": "a"}
+    version = {
+        "type": "ADDED",
+        "object": {
+            "apiVersion": "promptrelease.io/v1alpha1",
+            "metadata": {"name": "v", "annotations": dict(applied)},
+        },
+    }
+    assert slim(version)["object"]["metadata"]["annotations"] == {"team": "a"}
+    # A ConfigMap's annotations go back in its replacement: they are kept as they are.
+    config_map = {
+        "type": "ADDED",
+        "object": {"apiVersion": "v1", "metadata": {"name": "c", "annotations": dict(applied)}},
+    }
+    assert slim(config_map)["object"]["metadata"]["annotations"] == applied

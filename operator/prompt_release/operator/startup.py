@@ -12,10 +12,11 @@ called before `kopf.run` and checks that kopf still builds its sets the way it i
 
 `install()` also slims every watched object as it arrives, before kopf queues it: its
 managedFields go, but for the entries owning spec.version (who released, core/history.py), as
-controller-runtime's caches strip them. They are about half of a parsed prompt object, and a
-restart holds every listed object until all kinds are indexed. The operator never sends a
-watched body back whole (its writes are patches, and ConfigMap replacements built afresh), so
-nothing it writes loses them.
+controller-runtime's caches strip them (about half of a parsed prompt object), and so does a
+prompt object's last-applied-configuration (client-side apply's copy of it). A restart holds
+every listed object until all kinds are indexed. The operator never sends a watched prompt
+object back whole (it writes patches), and a ConfigMap's replacement takes only its labels and
+annotations from the body watched, so nothing it writes loses what was dropped.
 """
 
 from __future__ import annotations
@@ -26,7 +27,12 @@ from typing import Any
 from kopf._cogs.aiokits import aiotoggles
 from kopf._cogs.clients import watching
 
+from prompt_release import GROUP
 from prompt_release.core.history import version_owners
+
+# Client-side `kubectl apply` keeps the whole applied object here: for a PromptVersion, its
+# prompt a second time. The operator never writes a prompt object back whole, so never drops it.
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
 class _CountedToggle(aiotoggles.Toggle):
@@ -95,13 +101,23 @@ class CountingToggleSet(aiotoggles.ToggleSet):
 
 
 def slim(raw_event: Any) -> Any:
-    """A watch event with its object's managedFields cut to the spec.version owners."""
+    """A watch event with its object's managedFields cut to the spec.version owners, and a
+    prompt object's copy of itself from client-side `kubectl apply` dropped."""
     obj = raw_event.get("object") if isinstance(raw_event, dict) else None
     meta = obj.get("metadata") if isinstance(obj, dict) else None
-    if isinstance(meta, dict) and "managedFields" in meta:
+    if not isinstance(meta, dict):
+        return raw_event
+    if "managedFields" in meta:
         owners = version_owners(meta.pop("managedFields"))
         if owners:
             meta["managedFields"] = owners
+    annotations = meta.get("annotations")
+    if (
+        isinstance(annotations, dict)
+        and LAST_APPLIED in annotations
+        and str(obj.get("apiVersion", "")).startswith(f"{GROUP}/")  # type: ignore[union-attr]
+    ):
+        del annotations[LAST_APPLIED]
     return raw_event
 
 
