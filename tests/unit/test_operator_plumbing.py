@@ -395,3 +395,25 @@ def test_prompt_objects_drop_the_copy_client_side_apply_keeps_and_config_maps_ke
         "object": {"apiVersion": "v1", "metadata": {"name": "c", "annotations": dict(applied)}},
     }
     assert slim(config_map)["object"]["metadata"]["annotations"] == applied
+
+
+# -- the bounded memory shared by both --------------------------------------------------------
+
+
+def test_lru_forgets_the_least_recently_used_and_puts_only_over_what_it_was_told() -> None:
+    from prompt_release.core.lru import LRU
+
+    lru: LRU[str, int] = LRU(2)
+    lru.put("a", 1)
+    lru.put("b", 2)
+    assert lru.get("a") == 1  # now the most recent
+    lru.put("c", 3)
+    assert (lru.get("b"), lru.get("a"), lru.get("c"), len(lru)) == (None, 1, 3, 2)
+    assert not lru.put_if("b", lambda held: True, 9)  # not held: nothing put
+    assert not lru.put_if("a", lambda held: held == 0, 9)
+    assert lru.put_if("a", lambda held: held == 1, 9) and lru.get("a") == 9
+    lru.drop_if("a", lambda held: held == 1)
+    assert lru.get("a") == 9
+    lru.drop_if("a", lambda held: held == 9)
+    lru.drop("c")
+    assert (lru.get("a"), lru.get("c"), len(lru)) == (None, None, 0)

@@ -73,7 +73,7 @@ def test_a_stored_version_is_hashed_and_validated_once_per_uid_and_generation(
         calls.append(spec["template"])
         return hash_result(spec)
 
-    monkeypatch.setattr(views, "CHECKED", views.CheckedVersions(capacity=2))
+    monkeypatch.setattr(views, "CHECKED", views.checked_versions(capacity=2))
     monkeypatch.setattr(views, "hash_result", counted)
 
     def body(uid: str, generation: int = 1, template: str = "Hi {name}") -> dict[str, Any]:

@@ -8,14 +8,13 @@ on the version view only for hashing, which must see it exactly as stored.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from prompt_release.core import conditions, history, identity
+from prompt_release.core.lru import LRU
 from prompt_release.core.templates import template_format_of
 from prompt_release.core.validation import HashResult, hash_result, problems
 
@@ -34,34 +33,15 @@ def _generation(meta: Mapping[str, Any]) -> int:
 Checked = tuple[HashResult, list[str]]
 
 
-class CheckedVersions:
+def checked_versions(capacity: int = 4096) -> LRU[tuple[str, str, str, int], Checked]:
     """The hash and the problems of the versions checked lately, by (namespace, name, uid,
     generation): under one key the spec can't differ (the API server refuses edits; a new
     object has a new uid). Hashing and validating a 300 KiB prompt costs milliseconds, and
-    every version is checked by its own status and again by each pass of a release naming it.
-    Bounded (least recently used dropped); safe across threads."""
-
-    def __init__(self, capacity: int = 4096) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[tuple[str, str, str, int], Checked] = OrderedDict()
-        self._guard = threading.Lock()
-
-    def get(self, key: tuple[str, str, str, int]) -> Checked | None:
-        with self._guard:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[str, str, str, int], checked: Checked) -> None:
-        with self._guard:
-            self._items[key] = checked
-            self._items.move_to_end(key)
-            if len(self._items) > self.capacity:
-                self._items.popitem(last=False)
+    every version is checked by its own status and again by each pass of a release naming it."""
+    return LRU(capacity)
 
 
-CHECKED = CheckedVersions()
+CHECKED = checked_versions()
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ recently used dropped first.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
+
+from prompt_release.core.lru import LRU
 
 Key = tuple[str, str]
 
@@ -21,16 +21,16 @@ class Recent:
     def __init__(self, capacity: int = 1000, max_bytes: int = 16 * 1024) -> None:
         self.capacity = capacity
         self.max_bytes = max_bytes
-        self._items: OrderedDict[Key, tuple[Hashable, Any]] = OrderedDict()
-        self._guard = threading.Lock()
+        self._items: LRU[Key, tuple[Hashable, Any]] = LRU(capacity)
 
     def put(self, key: Key, tag: Hashable, value: Any, bulk: Any) -> None:
         """Keep `value` for `key`, known by `tag` (a resourceVersion, a spec state); `bulk` is
         the part of it whose text counts against `max_bytes` (a spec, a ConfigMap's data). A
         value over that only drops the older one."""
-        size = text_size(bulk, self.max_bytes)
-        with self._guard:
-            self._keep(key, tag, value, size)
+        if text_size(bulk, self.max_bytes) > self.max_bytes:
+            self._items.drop(key)
+        else:
+            self._items.put(key, (tag, value))
 
     def advance(
         self, key: Key, held: Callable[[Any], bool], tag: Hashable, value: Any, bulk: Any
@@ -38,31 +38,20 @@ class Recent:
         """`put`, only if `held` says the value held now is what `value` was made from (a
         write's response after the body it was guarded by): a body that came in between is
         never replaced by an older one, and nothing is kept for a key not held."""
-        size = text_size(bulk, self.max_bytes)
-        with self._guard:
-            found = self._items.get(key)
-            if found is not None and held(found[1]):
-                self._keep(key, tag, value, size)
 
-    def _keep(self, key: Key, tag: Hashable, value: Any, size: int) -> None:
-        """Under the guard."""
-        self._items.pop(key, None)
-        if size > self.max_bytes:
-            return
-        self._items[key] = (tag, value)
-        if len(self._items) > self.capacity:
-            self._items.popitem(last=False)
+        def made_from_it(found: tuple[Hashable, Any]) -> bool:
+            return held(found[1])
+
+        if text_size(bulk, self.max_bytes) > self.max_bytes:
+            self._items.drop_if(key, made_from_it)
+        else:
+            self._items.put_if(key, made_from_it, (tag, value))
 
     def get(self, key: Key) -> tuple[Hashable, Any] | None:
-        with self._guard:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
+        return self._items.get(key)
 
     def drop(self, key: Key) -> None:
-        with self._guard:
-            self._items.pop(key, None)
+        self._items.drop(key)
 
     def __len__(self) -> int:
         return len(self._items)

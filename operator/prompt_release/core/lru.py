@@ -1,0 +1,66 @@
+"""A bounded map that forgets the least recently used entry first, safe across threads.
+
+What the operator remembers per object (a version's checks, the latest bodies its watches and
+writes brought) must stay flat however many objects there are: this is the one shape of it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class LRU(Generic[K, V]):
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._guard = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        """The value, now the most recently used; None if not held."""
+        with self._guard:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: K, value: V) -> None:
+        """Hold `value` as the most recently used, dropping the least if over capacity."""
+        with self._guard:
+            self._put(key, value)
+
+    def put_if(self, key: K, held: Callable[[V], bool], value: V) -> bool:
+        """`put` only if `key` is held and `held` says yes to what it holds (one step: no put
+        can come in between); whether it was put."""
+        with self._guard:
+            found = self._items.get(key)
+            if found is None or not held(found):
+                return False
+            self._put(key, value)
+            return True
+
+    def drop(self, key: K) -> None:
+        with self._guard:
+            self._items.pop(key, None)
+
+    def drop_if(self, key: K, held: Callable[[V], bool]) -> None:
+        """`drop` only if `held` says yes to what `key` holds (in one step)."""
+        with self._guard:
+            found = self._items.get(key)
+            if found is not None and held(found):
+                del self._items[key]
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def _put(self, key: K, value: V) -> None:
+        """Under the guard."""
+        self._items[key] = value
+        self._items.move_to_end(key)
+        if len(self._items) > self.capacity:
+            self._items.popitem(last=False)
