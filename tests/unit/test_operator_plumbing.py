@@ -417,3 +417,34 @@ def test_lru_forgets_the_least_recently_used_and_puts_only_over_what_it_was_told
     lru.drop_if("a", lambda held: held == 9)
     lru.drop("c")
     assert (lru.get("a"), lru.get("c"), len(lru)) == (None, None, 0)
+
+
+def test_watch_taps_see_each_object_of_their_resource_and_never_break_the_watch() -> None:
+    from types import SimpleNamespace
+
+    from prompt_release.operator import startup
+
+    seen: list[tuple[str | None, str]] = []
+    versions = SimpleNamespace(group="promptrelease.io", plural="promptversions")
+    maps = SimpleNamespace(group="", plural="configmaps")
+
+    def tap(type: str | None, body: dict[str, Any]) -> None:
+        if body["metadata"]["name"] == "bad":
+            raise ValueError("a tap's own failure")
+        seen.append((type, body["metadata"]["name"]))
+
+    saved = dict(startup.WATCH_TAPS)
+    startup.WATCH_TAPS.clear()
+    startup.WATCH_TAPS["promptrelease.io", "promptversions"] = tap
+    try:
+        startup.tapped(versions, {"type": None, "object": {"metadata": {"name": "v1"}}})
+        startup.tapped(versions, {"type": "BOOKMARK", "object": {"metadata": {}}})
+        startup.tapped(versions, {"type": "ERROR", "object": {"code": 410}})
+        startup.tapped(versions, {"type": "MODIFIED", "object": {"metadata": {"name": "bad"}}})
+        startup.tapped(versions, "LISTED")
+        startup.tapped(maps, {"type": None, "object": {"metadata": {"name": "cm"}}})
+        startup.tapped(versions, {"type": "DELETED", "object": {"metadata": {"name": "v1"}}})
+    finally:
+        startup.WATCH_TAPS.clear()
+        startup.WATCH_TAPS.update(saved)
+    assert seen == [(None, "v1"), ("DELETED", "v1")]

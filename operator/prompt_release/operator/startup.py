@@ -21,6 +21,7 @@ annotations from the body watched, so nothing it writes loses what was dropped.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
@@ -33,6 +34,8 @@ from prompt_release.core.history import version_owners
 # Client-side `kubectl apply` keeps the whole applied object here: for a PromptVersion, its
 # prompt a second time. The operator never writes a prompt object back whole, so never drops it.
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+log = logging.getLogger("prompt_release")
 
 
 class _CountedToggle(aiotoggles.Toggle):
@@ -121,10 +124,36 @@ def slim(raw_event: Any) -> Any:
     return raw_event
 
 
+# What sees each object as its watch brings it, before kopf queues it, by (group, plural): the
+# operator's memory of recent bodies (operator/recent.py). At start-up every object is listed
+# long before kopf runs any handler (it first waits for every kind to be indexed), so a pass
+# then finds what it needs there instead of reading it again.
+Tap = Callable[[str | None, dict[str, Any]], None]
+WATCH_TAPS: dict[tuple[str, str], Tap] = {}
+
+
+def tapped(resource: Any, raw_event: Any) -> None:
+    """Show a (slimmed) watch event to the tap of its resource, if any. A tap's failure is
+    logged and never breaks the watch: kopf's own handling of the event follows anyway."""
+    tap = WATCH_TAPS.get(
+        (str(getattr(resource, "group", "")), str(getattr(resource, "plural", "")))
+    )
+    obj = raw_event.get("object") if isinstance(raw_event, dict) else None
+    if tap is None or not isinstance(obj, dict) or raw_event.get("type") in ("BOOKMARK", "ERROR"):
+        return
+    try:
+        tap(raw_event.get("type"), obj)
+    except Exception:
+        log.exception("watch tap of %s failed", getattr(resource, "plural", resource))
+
+
 def _slimmed(watch: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIterator[Any]]:
     async def slimmed_watch(**kwargs: Any) -> AsyncIterator[Any]:
+        resource = kwargs.get("resource")
         async for raw_event in watch(**kwargs):
-            yield slim(raw_event)
+            slim(raw_event)
+            tapped(resource, raw_event)
+            yield raw_event
 
     slimmed_watch.slims = True  # type: ignore[attr-defined]
     return slimmed_watch

@@ -13,7 +13,7 @@ from prompt_release.core.canary_plan import RELEASE_LABEL
 from prompt_release.core.configmap import MANAGED_BY, MANAGED_SELECTOR, OPERATOR
 from prompt_release.kube import Kube
 from prompt_release.operator import approvals as approval_handlers
-from prompt_release.operator import indexes
+from prompt_release.operator import indexes, startup
 from prompt_release.operator import protection as protection_handlers
 from prompt_release.operator import releases as release_handlers
 from prompt_release.operator import versions as version_handlers
@@ -38,6 +38,9 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
     releases = release_handlers.Releases(kube, options, recent_versions)
     versions = version_handlers.Versions(kube, options, recent_versions)
     in_use = protection_handlers.Protection(kube, options, recent_versions)
+    # Both memories are filled from the watch streams themselves (startup.py).
+    startup.WATCH_TAPS[GROUP, VERSIONS[2]] = versions.watched
+    startup.WATCH_TAPS["", "configmaps"] = releases.config_map_watched
 
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.persistence.finalizer = FINALIZER
