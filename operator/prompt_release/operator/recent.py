@@ -18,7 +18,7 @@ Key = tuple[str, str]
 
 
 class Recent:
-    def __init__(self, capacity: int = 1000, max_bytes: int = 16 * 1024) -> None:
+    def __init__(self, capacity: int = 4096, max_bytes: int = 16 * 1024) -> None:
         self.capacity = capacity
         self.max_bytes = max_bytes
         self._items: LRU[Key, tuple[Hashable, Any]] = LRU(capacity)
