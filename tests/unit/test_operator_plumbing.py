@@ -148,6 +148,45 @@ def test_protection_patches_from_the_latest_body_and_keeps_its_response() -> Non
     assert len(patches) == 1
 
 
+def test_two_settles_of_one_version_at_once_send_one_patch() -> None:
+    """A release's event and the version's own can settle its finalizer at the same moment,
+    from the same state: the second sends nothing (it would only meet a 409). A patch that
+    failed otherwise leaves the state free for the next settle."""
+    from typing import cast
+
+    from prompt_release.core import version as version_core
+    from prompt_release.kube import Kube
+    from prompt_release.operator.options import Options
+    from prompt_release.operator.protection import Protection
+
+    patches: list[str] = []
+    fail = [False]
+
+    class FakeKube:
+        def merge_patch(self, plural: str, namespace: str, name: str, patch: Any, _: str) -> Any:
+            patches.append(patch["metadata"]["resourceVersion"])
+            if fail[0]:
+                raise RuntimeError("the API server is away")
+            if len(patches) == 1:
+                in_use.settle("ns", "v1")  # the other settle, while this patch is on its way
+            return {"metadata": {"resourceVersion": "6"}, "spec": {}}
+
+    in_use = Protection(cast(Kube, FakeKube()), Options(), Recent())
+    links = {("ns", "v1"): [(("v1", version_core.HOLDS, "r"),)]}
+    index = {("ns", "v1"): [{"resourceVersion": "5", "finalizers": (), "deletionTimestamp": None}]}
+    in_use._indexes = {"release_links": links, "version_meta": index}
+    in_use.settle("ns", "v1")
+    assert patches == ["5"]
+
+    index[("ns", "v2")] = index[("ns", "v1")]
+    links[("ns", "v2")] = [(("v2", version_core.HOLDS, "r"),)]
+    fail[0] = True
+    for _ in range(2):
+        with pytest.raises(RuntimeError):
+            in_use.settle("ns", "v2")
+    assert patches == ["5", "5", "5"]  # each failed patch left the state free to try again
+
+
 def test_text_size_counts_strings_and_stops_past_the_limit() -> None:
     assert text_size({"template": "x" * 100, "variables": ["ab"]}, 1000) == 100 + 8 + 2 + 9
     deep: Any = "leaf"

@@ -146,15 +146,17 @@ class Protection:
         if patch is None:
             return
         read = patch["metadata"]["resourceVersion"]
-        if self.patched.is_echo((namespace, name), read):
-            return  # patched from this very state already: its event is on its way
+        # Claimed before the write: two settles of one version can run at once (a release's
+        # event and the version's own), and the second from the same state would only meet a 409.
+        if not self.patched.news((namespace, name), read):
+            return  # patched from this very state already (or now): its event is on its way
         try:
             written = self.kube.merge_patch(VERSION_PLURAL, namespace, name, patch, OPERATOR)
         except Exception as error:
             if is_status(error, 404, 409):
                 return  # gone, or changed: its own event settles it
+            self.patched.forget((namespace, name))  # not written: the next settle tries again
             raise
-        self.patched.note((namespace, name), read)
         # The version's status writer plans from this body, not the one before the patch
         # (which would meet a 409 and a read while the patch's event is on its way).
         self.recent.advance(
