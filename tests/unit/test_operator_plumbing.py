@@ -90,10 +90,22 @@ def test_recent_keeps_the_latest_bounded_by_count_and_size() -> None:
     assert recent.get(("ns", "a")) == ("1", {"a": 1})  # a is now the most recently used
     recent.put(("ns", "c"), "1", {"c": 1}, "x" * 5)  # b goes
     assert recent.get(("ns", "b")) is None
-    recent.put(("ns", "a"), "2", {"a": 2}, "x" * 50)  # too big: only the older one goes
-    assert recent.get(("ns", "a")) is None
     recent.drop(("ns", "c"))
-    assert len(recent) == 0
+    assert len(recent) == 1
+
+
+def test_recent_keeps_only_the_last_few_big_bodies() -> None:
+    recent = Recent(capacity=2, max_bytes=10, large_capacity=2)
+    recent.put(("ns", "a"), "1", {"a": 1}, "x" * 5)
+    recent.put(("ns", "a"), "2", {"a": 2}, "x" * 50)  # grew big: moves to the big ones
+    recent.put(("ns", "b"), "1", {"b": 1}, "x" * 5)
+    recent.put(("ns", "c"), "1", {"c": 1}, "x" * 5)
+    assert recent.get(("ns", "a")) == ("2", {"a": 2})  # the small ones don't push it out
+    recent.put(("ns", "d"), "1", {"d": 1}, "y" * 50)
+    recent.put(("ns", "e"), "1", {"e": 1}, "y" * 50)  # a was the least recently used big one
+    assert recent.get(("ns", "a")) is None and len(recent) == 4
+    recent.put(("ns", "e"), "2", {"e": 2}, "y")  # small again: in one tier only
+    assert recent.get(("ns", "e")) == ("2", {"e": 2}) and len(recent) == 3  # b made room
 
 
 def test_recent_advances_only_from_the_body_a_write_was_made_from() -> None:
@@ -113,7 +125,9 @@ def test_recent_advances_only_from_the_body_a_write_was_made_from() -> None:
     recent.advance(("ns", "a"), made_from("1"), "s", body("3"), "x")
     assert recent.get(("ns", "a")) == ("s", body("2"))  # held "2" came in between: kept
     recent.advance(("ns", "a"), made_from("2"), "s", body("4"), "x" * 50)
-    assert recent.get(("ns", "a")) is None  # too big: only the older one goes
+    assert recent.get(("ns", "a")) == ("s", body("4"))  # big now: kept among the big ones
+    recent.advance(("ns", "a"), made_from("4"), "s", body("5"), "x")
+    assert recent.get(("ns", "a")) == ("s", body("5")) and len(recent) == 1
 
 
 def test_protection_patches_from_the_latest_body_and_keeps_its_response() -> None:
@@ -439,7 +453,7 @@ def test_prompt_objects_drop_the_copy_client_side_apply_keeps_and_config_maps_ke
 # -- the bounded memory shared by both --------------------------------------------------------
 
 
-def test_lru_forgets_the_least_recently_used_and_puts_only_over_what_it_was_told() -> None:
+def test_lru_forgets_the_least_recently_used() -> None:
     from prompt_release.core.lru import LRU
 
     lru: LRU[str, int] = LRU(2)
@@ -448,13 +462,11 @@ def test_lru_forgets_the_least_recently_used_and_puts_only_over_what_it_was_told
     assert lru.get("a") == 1  # now the most recent
     lru.put("c", 3)
     assert (lru.get("b"), lru.get("a"), lru.get("c"), len(lru)) == (None, 1, 3, 2)
-    assert not lru.put_if("b", lambda held: True, 9)  # not held: nothing put
-    assert not lru.put_if("a", lambda held: held == 0, 9)
-    assert lru.put_if("a", lambda held: held == 1, 9) and lru.get("a") == 9
-    lru.drop_if("a", lambda held: held == 1)
-    assert lru.get("a") == 9
-    lru.drop_if("a", lambda held: held == 9)
-    lru.drop("c")
+    lru.put("a", 9)  # replaced, and the most recent
+    lru.put("d", 4)
+    assert (lru.get("a"), lru.get("c"), lru.get("d")) == (9, None, 4)
+    lru.drop("a")
+    lru.drop("d")
     assert (lru.get("a"), lru.get("c"), len(lru)) == (None, None, 0)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from typing import Generic, TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -34,26 +34,9 @@ class LRU(Generic[K, V]):
         with self._guard:
             self._put(key, value)
 
-    def put_if(self, key: K, held: Callable[[V], bool], value: V) -> bool:
-        """`put` only if `key` is held and `held` says yes to what it holds (one step: no put
-        can come in between); whether it was put."""
-        with self._guard:
-            found = self._items.get(key)
-            if found is None or not held(found):
-                return False
-            self._put(key, value)
-            return True
-
     def drop(self, key: K) -> None:
         with self._guard:
             self._items.pop(key, None)
-
-    def drop_if(self, key: K, held: Callable[[V], bool]) -> None:
-        """`drop` only if `held` says yes to what `key` holds (in one step)."""
-        with self._guard:
-            found = self._items.get(key)
-            if found is not None and held(found):
-                del self._items[key]
 
     def __len__(self) -> int:
         return len(self._items)

@@ -3,34 +3,40 @@ them, so that a pass can plan without reading them again.
 
 Only what a guarded write makes safe to reuse is kept: a pass that plans from a body older than
 the server's meets a 409 on its write and plans again from fresh reads. Memory stays flat: at
-most `capacity` bodies, each at most `max_bytes` (bigger ones are always read), the least
-recently used dropped first.
+most `capacity` bodies of at most `max_bytes` each, and `large_capacity` bigger ones (a 300 KiB
+prompt is read once by its release's pass and again by its own status: the last few are
+kept, as a request can be at most a few MiB), the least recently used dropped first.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Hashable
 from typing import Any
 
 from prompt_release.core.lru import LRU
 
 Key = tuple[str, str]
+Tier = LRU[Key, tuple[Hashable, Any]]
 
 
 class Recent:
-    def __init__(self, capacity: int = 4096, max_bytes: int = 16 * 1024) -> None:
+    def __init__(
+        self, capacity: int = 4096, max_bytes: int = 16 * 1024, large_capacity: int = 8
+    ) -> None:
         self.capacity = capacity
         self.max_bytes = max_bytes
-        self._items: LRU[Key, tuple[Hashable, Any]] = LRU(capacity)
+        self._small: Tier = LRU(capacity)
+        self._large: Tier = LRU(large_capacity)
+        self._guard = threading.Lock()  # a key moves between the tiers in one step
 
     def put(self, key: Key, tag: Hashable, value: Any, bulk: Any) -> None:
         """Keep `value` for `key`, known by `tag` (a resourceVersion, a spec state); `bulk` is
-        the part of it whose text counts against `max_bytes` (a spec, a ConfigMap's data). A
-        value over that only drops the older one."""
-        if text_size(bulk, self.max_bytes) > self.max_bytes:
-            self._items.drop(key)
-        else:
-            self._items.put(key, (tag, value))
+        the part of it whose text counts against `max_bytes` (a spec, a ConfigMap's data)."""
+        tier, other = self._tiers(bulk)
+        with self._guard:
+            other.drop(key)
+            tier.put(key, (tag, value))
 
     def advance(
         self, key: Key, held: Callable[[Any], bool], tag: Hashable, value: Any, bulk: Any
@@ -38,23 +44,31 @@ class Recent:
         """`put`, only if `held` says the value held now is what `value` was made from (a
         write's response after the body it was guarded by): a body that came in between is
         never replaced by an older one, and nothing is kept for a key not held."""
-
-        def made_from_it(found: tuple[Hashable, Any]) -> bool:
-            return held(found[1])
-
-        if text_size(bulk, self.max_bytes) > self.max_bytes:
-            self._items.drop_if(key, made_from_it)
-        else:
-            self._items.put_if(key, made_from_it, (tag, value))
+        tier, other = self._tiers(bulk)
+        with self._guard:
+            found = self._small.get(key) or self._large.get(key)
+            if found is None or not held(found[1]):
+                return
+            other.drop(key)
+            tier.put(key, (tag, value))
 
     def get(self, key: Key) -> tuple[Hashable, Any] | None:
-        return self._items.get(key)
+        with self._guard:
+            return self._small.get(key) or self._large.get(key)
 
     def drop(self, key: Key) -> None:
-        self._items.drop(key)
+        with self._guard:
+            self._small.drop(key)
+            self._large.drop(key)
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._small) + len(self._large)
+
+    def _tiers(self, bulk: Any) -> tuple[Tier, Tier]:
+        """Where a value of this bulk goes, and the other tier."""
+        if text_size(bulk, self.max_bytes) > self.max_bytes:
+            return self._large, self._small
+        return self._small, self._large
 
 
 def text_size(value: Any, limit: int) -> int:
