@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from prompt_release.operator.echoes import Echoes
 from prompt_release.operator.recent import Recent, text_size
 from prompt_release.operator.startup import CountingToggleSet, slim
 from prompt_release.operator.workqueue import WorkQueue
@@ -148,8 +149,9 @@ def test_protection_patches_from_the_latest_body_and_keeps_its_response() -> Non
             patches.append(patch)
             return {"metadata": {"resourceVersion": "8", "finalizers": [FINALIZER]}, "spec": {}}
 
-    recent = Recent()
-    in_use = Protection(cast(Kube, FakeKube()), Options(), recent)
+    recent, written = Recent(), Echoes()
+    written.note(("ns", "v1"), "7")  # our status write made 7
+    in_use = Protection(cast(Kube, FakeKube()), Options(), recent, written)
     links = {("ns", "v1"): [(("v1", version_core.HOLDS, "r"),)]}
     index = {("ns", "v1"): [{"resourceVersion": "5", "finalizers": (), "deletionTimestamp": None}]}
     in_use._indexes = {"release_links": links, "version_meta": index}
@@ -158,6 +160,7 @@ def test_protection_patches_from_the_latest_body_and_keeps_its_response() -> Non
     in_use.settle("ns", "v1")  # our status write made 7; the index still says 5
     assert [p["metadata"]["resourceVersion"] for p in patches] == ["7"]
     assert cast(Any, recent.get(("ns", "v1")))[1]["metadata"]["resourceVersion"] == "8"
+    assert written.get(("ns", "v1")) == "8"  # our last write now: the status writer plans from it
     in_use.settle("ns", "v1")  # the response says it carries the finalizer: nothing to write
     assert len(patches) == 1
 
@@ -185,7 +188,7 @@ def test_two_settles_of_one_version_at_once_send_one_patch() -> None:
                 in_use.settle("ns", "v1")  # the other settle, while this patch is on its way
             return {"metadata": {"resourceVersion": "6"}, "spec": {}}
 
-    in_use = Protection(cast(Kube, FakeKube()), Options(), Recent())
+    in_use = Protection(cast(Kube, FakeKube()), Options(), Recent(), Echoes())
     links = {("ns", "v1"): [(("v1", version_core.HOLDS, "r"),)]}
     index = {("ns", "v1"): [{"resourceVersion": "5", "finalizers": (), "deletionTimestamp": None}]}
     in_use._indexes = {"release_links": links, "version_meta": index}

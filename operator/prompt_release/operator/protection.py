@@ -66,12 +66,15 @@ def patch_basis(meta: Mapping[str, Any]) -> dict[str, Any]:
 class Protection:
     """The release side of in-use protection: the versions a release held and holds."""
 
-    def __init__(self, kube: Kube, options: Options, recent: Recent) -> None:
+    def __init__(self, kube: Kube, options: Options, recent: Recent, written: Echoes) -> None:
         self.kube = kube
         self.options = options
-        # The latest body of each (small) version, shared with Versions: newer than kopf's
-        # index when it holds the response of our own last write.
+        # The latest body of each version, shared with Versions: newer than kopf's index when
+        # it holds the response of our own last write.
         self.recent = recent
+        # Versions' note of the resourceVersion our last write of each version made: a patch
+        # here is such a write, and the status writer may plan from its response.
+        self.written = written
         self.held = Echoes()  # per release: the version it held at its last event
         self.patched = Echoes()  # per version: the resourceVersion its last patch started from
         self.wakeups = Wakeups()
@@ -159,6 +162,7 @@ class Protection:
             raise
         # The version's status writer plans from this body, not the one before the patch
         # (which would meet a 409 and a read while the patch's event is on its way).
+        self.written.note((namespace, name), written["metadata"].get("resourceVersion"))
         self.recent.advance(
             (namespace, name),
             lambda body: body["metadata"].get("resourceVersion") == read,

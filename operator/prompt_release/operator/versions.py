@@ -79,7 +79,9 @@ class Versions:
         self.wakeups = Wakeups()
         self.seen = Echoes()  # spec_state of each version
         self.served = Echoes()  # per release: (the version it serves, its label)
-        self.written = Echoes()  # per version: the resourceVersion our last status write made
+        # Per version: the resourceVersion our last write made (its status, or its in-use
+        # finalizer's patch: Protection notes those here too).
+        self.written = Echoes()
         self._release_links: LinkIndex | None = None
         self.release_specs = Echoes()  # per release: its spec_state (ours echo, users change it)
         self._release_event_at = -BUSY_SECONDS  # time.monotonic() of the last such change
@@ -227,8 +229,9 @@ class Versions:
         )
 
     def _latest(self, namespace: str, name: str) -> dict[str, Any] | None:
-        """The version as its watch last brought it, if that is at least as new as our last
-        status write (its echo may not be back yet: then None, and the caller reads)."""
+        """The version as last known (its watch, or the response of our own last write), if
+        that is our last write or newer (its echo may not be back yet, and an older event may
+        have come in between: then None, and the caller reads)."""
         recent = self.recent.get((namespace, name))
         if recent is None:
             return None

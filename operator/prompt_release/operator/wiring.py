@@ -37,7 +37,7 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
     recent_versions = Recent()  # the latest body of each (small) version, from its watch
     releases = release_handlers.Releases(kube, options, recent_versions)
     versions = version_handlers.Versions(kube, options, recent_versions)
-    in_use = protection_handlers.Protection(kube, options, recent_versions)
+    in_use = protection_handlers.Protection(kube, options, recent_versions, versions.written)
     # Both memories are filled from the watch streams themselves (startup.py).
     startup.WATCH_TAPS[GROUP, VERSIONS[2]] = versions.watched
     startup.WATCH_TAPS["", "configmaps"] = releases.config_map_watched
