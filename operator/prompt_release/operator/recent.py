@@ -22,7 +22,7 @@ Tier = LRU[Key, tuple[Hashable, Any]]
 
 class Recent:
     def __init__(
-        self, capacity: int = 4096, max_bytes: int = 16 * 1024, large_capacity: int = 8
+        self, capacity: int = 1000, max_bytes: int = 16 * 1024, large_capacity: int = 8
     ) -> None:
         self.capacity = capacity
         self.max_bytes = max_bytes
