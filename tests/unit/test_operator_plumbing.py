@@ -491,14 +491,32 @@ def test_watch_taps_see_each_object_of_their_resource_and_never_break_the_watch(
     startup.WATCH_TAPS.clear()
     startup.WATCH_TAPS["promptrelease.io", "promptversions"] = tap
     try:
-        startup.tapped(versions, {"type": None, "object": {"metadata": {"name": "v1"}}})
-        startup.tapped(versions, {"type": "BOOKMARK", "object": {"metadata": {}}})
-        startup.tapped(versions, {"type": "ERROR", "object": {"code": 410}})
-        startup.tapped(versions, {"type": "MODIFIED", "object": {"metadata": {"name": "bad"}}})
-        startup.tapped(versions, "LISTED")
-        startup.tapped(maps, {"type": None, "object": {"metadata": {"name": "cm"}}})
-        startup.tapped(versions, {"type": "DELETED", "object": {"metadata": {"name": "v1"}}})
+        startup.tapped(
+            startup.tap_of(versions), {"type": None, "object": {"metadata": {"name": "v1"}}}
+        )
+        startup.tapped(startup.tap_of(versions), {"type": "BOOKMARK", "object": {"metadata": {}}})
+        startup.tapped(startup.tap_of(versions), {"type": "ERROR", "object": {"code": 410}})
+        startup.tapped(
+            startup.tap_of(versions), {"type": "MODIFIED", "object": {"metadata": {"name": "bad"}}}
+        )
+        startup.tapped(startup.tap_of(versions), "LISTED")
+        startup.tapped(startup.tap_of(maps), {"type": None, "object": {"metadata": {"name": "cm"}}})
+        startup.tapped(
+            startup.tap_of(versions), {"type": "DELETED", "object": {"metadata": {"name": "v1"}}}
+        )
     finally:
         startup.WATCH_TAPS.clear()
         startup.WATCH_TAPS.update(saved)
     assert seen == [(None, "v1"), ("DELETED", "v1")]
+
+
+def test_a_recent_memory_as_a_watch_tap_keeps_each_latest_body_and_drops_it_when_gone() -> None:
+    from prompt_release.operator.echoes import resource_version
+
+    recent = Recent()
+    keep = recent.tap(resource_version, "data")
+    meta = {"namespace": "ns", "name": "c", "resourceVersion": "3"}
+    keep(None, {"metadata": meta, "data": {"k": "v"}})
+    assert recent.get(("ns", "c")) == ("3", {"metadata": meta, "data": {"k": "v"}})
+    keep("DELETED", {"metadata": meta})
+    assert recent.get(("ns", "c")) is None

@@ -25,7 +25,7 @@ def released_by(managed_fields: Iterable[Mapping[str, Any]] | None) -> str | Non
 
 def version_owners(managed_fields: Any) -> list[dict[str, Any]]:
     """Of an object's managedFields, only what `released_by` reads: the entries owning
-    spec.version, each cut to its manager, time and that one field. A watched object's
+    spec.version, each cut to its manager, operation, time and that one field. A watched object's
     managedFields are about half of its parsed size, and nothing else reads them."""
     if not isinstance(managed_fields, list):
         return []

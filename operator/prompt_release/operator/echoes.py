@@ -23,6 +23,12 @@ def spec_state(body: Mapping[str, Any]) -> Hashable:
     return (meta.get("uid"), meta.get("generation"), bool(meta.get("deletionTimestamp")))
 
 
+def resource_version(body: Mapping[str, Any]) -> Hashable:
+    """What tells each stored state of an object from the others (a ConfigMap's, which a pass
+    reads whole): its resourceVersion."""
+    return (body.get("metadata") or {}).get("resourceVersion")
+
+
 class Echoes:
     """Per object (namespace, name): the last state noted, and whether an event brings news."""
 

@@ -64,6 +64,22 @@ class Recent:
     def __len__(self) -> int:
         return len(self._small) + len(self._large)
 
+    def tap(
+        self, tag: Callable[[dict[str, Any]], Hashable], bulk: str
+    ) -> Callable[[str | None, dict[str, Any]], None]:
+        """A watch tap (operator/startup.py) keeping each object's latest body here, known by
+        `tag(body)`, its `bulk` field counted against `max_bytes`; dropped when it goes."""
+
+        def keep(type: str | None, body: dict[str, Any]) -> None:
+            meta = body.get("metadata") or {}
+            key = (str(meta.get("namespace")), str(meta.get("name")))
+            if type == "DELETED":
+                self.drop(key)
+            else:
+                self.put(key, tag(body), dict(body), body.get(bulk))
+
+        return keep
+
     def _tiers(self, bulk: Any) -> tuple[Tier, Tier]:
         """Where a value of this bulk goes, and the other tier."""
         if text_size(bulk, self.max_bytes) > self.max_bytes:

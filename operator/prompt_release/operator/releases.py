@@ -116,18 +116,6 @@ class Releases:
             if read is not None and read != (name, state):
                 self.reconcile(namespace, release_name, indexes)
 
-    def config_map_watched(self, type: str | None, body: dict[str, Any]) -> None:
-        """A managed ConfigMap as its watch brings it (startup.WATCH_TAPS), before kopf
-        handles it: the latest body known, for its release's next pass."""
-        meta = body.get("metadata") or {}
-        key = (str(meta.get("namespace")), str(meta.get("name")))
-        if type == "DELETED":
-            self.recent_config_maps.drop(key)
-        else:
-            self.recent_config_maps.put(
-                key, meta.get("resourceVersion"), dict(body), body.get("data")
-            )
-
     def config_map_event(
         self, type: str | None, body: Any, namespace: str | None, **indexes: Any
     ) -> None:

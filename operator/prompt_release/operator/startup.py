@@ -107,9 +107,9 @@ def slim(raw_event: Any) -> Any:
     """A watch event with its object's managedFields cut to the spec.version owners, and a
     prompt object's copy of itself from client-side `kubectl apply` dropped."""
     obj = raw_event.get("object") if isinstance(raw_event, dict) else None
-    meta = obj.get("metadata") if isinstance(obj, dict) else None
-    if not isinstance(meta, dict):
+    if not isinstance(obj, dict) or not isinstance(obj.get("metadata"), dict):
         return raw_event
+    meta = obj["metadata"]
     if "managedFields" in meta:
         owners = version_owners(meta.pop("managedFields"))
         if owners:
@@ -118,7 +118,7 @@ def slim(raw_event: Any) -> Any:
     if (
         isinstance(annotations, dict)
         and LAST_APPLIED in annotations
-        and str(obj.get("apiVersion", "")).startswith(f"{GROUP}/")  # type: ignore[union-attr]
+        and str(obj.get("apiVersion", "")).startswith(f"{GROUP}/")
     ):
         del annotations[LAST_APPLIED]
     return raw_event
@@ -132,27 +132,31 @@ Tap = Callable[[str | None, dict[str, Any]], None]
 WATCH_TAPS: dict[tuple[str, str], Tap] = {}
 
 
-def tapped(resource: Any, raw_event: Any) -> None:
-    """Show a (slimmed) watch event to the tap of its resource, if any. A tap's failure is
-    logged and never breaks the watch: kopf's own handling of the event follows anyway."""
-    tap = WATCH_TAPS.get(
+def tap_of(resource: Any) -> Tap | None:
+    """The tap of a watched resource (a kopf Resource), if any."""
+    return WATCH_TAPS.get(
         (str(getattr(resource, "group", "")), str(getattr(resource, "plural", "")))
     )
+
+
+def tapped(tap: Tap | None, raw_event: Any) -> None:
+    """Show a (slimmed) watch event to its resource's tap, if any. A tap's failure is logged
+    and never breaks the watch: kopf's own handling of the event follows anyway."""
     obj = raw_event.get("object") if isinstance(raw_event, dict) else None
     if tap is None or not isinstance(obj, dict) or raw_event.get("type") in ("BOOKMARK", "ERROR"):
         return
     try:
         tap(raw_event.get("type"), obj)
     except Exception:
-        log.exception("watch tap of %s failed", getattr(resource, "plural", resource))
+        log.exception("watch tap %s failed", getattr(tap, "__qualname__", tap))
 
 
 def _slimmed(watch: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIterator[Any]]:
     async def slimmed_watch(**kwargs: Any) -> AsyncIterator[Any]:
-        resource = kwargs.get("resource")
+        tap = tap_of(kwargs.get("resource"))  # once per stream, not per event
         async for raw_event in watch(**kwargs):
             slim(raw_event)
-            tapped(resource, raw_event)
+            tapped(tap, raw_event)
             yield raw_event
 
     slimmed_watch.slims = True  # type: ignore[attr-defined]

@@ -86,16 +86,6 @@ class Versions:
         self.release_specs = Echoes()  # per release: its spec_state (ours echo, users change it)
         self._release_event_at = -BUSY_SECONDS  # time.monotonic() of the last such change
 
-    def watched(self, type: str | None, body: dict[str, Any]) -> None:
-        """A version as its watch brings it (startup.WATCH_TAPS), before kopf handles it: the
-        latest body known, for this status and for the passes of the releases naming it."""
-        meta = body.get("metadata") or {}
-        key = (str(meta.get("namespace")), str(meta.get("name")))
-        if type == "DELETED":
-            self.recent.drop(key)
-        else:
-            self.recent.put(key, spec_state(body), dict(body), body.get("spec"))
-
     def event(
         self, type: str | None, body: Any, namespace: str | None, name: str, **indexes: Any
     ) -> None:

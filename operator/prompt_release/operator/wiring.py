@@ -20,6 +20,7 @@ from prompt_release.operator import versions as version_handlers
 from prompt_release.operator import workloads as workload_handlers
 from prompt_release.operator.bookkeeping import NoDiffBase
 from prompt_release.operator.canaries import JOBS
+from prompt_release.operator.echoes import resource_version, spec_state
 from prompt_release.operator.options import Options
 from prompt_release.operator.recent import Recent
 from prompt_release.operator.shell import inline
@@ -38,9 +39,10 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
     releases = release_handlers.Releases(kube, options, recent_versions)
     versions = version_handlers.Versions(kube, options, recent_versions)
     in_use = protection_handlers.Protection(kube, options, recent_versions, versions.written)
-    # Both memories are filled from the watch streams themselves (startup.py).
-    startup.WATCH_TAPS[GROUP, VERSIONS[2]] = versions.watched
-    startup.WATCH_TAPS["", "configmaps"] = releases.config_map_watched
+    # Both memories are filled from the watch streams themselves, before kopf queues each
+    # event (startup.py): a pass finds there the latest version and ConfigMap known.
+    startup.WATCH_TAPS[GROUP, VERSIONS[2]] = recent_versions.tap(spec_state, "spec")
+    startup.WATCH_TAPS["", "configmaps"] = releases.recent_config_maps.tap(resource_version, "data")
 
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.persistence.finalizer = FINALIZER
