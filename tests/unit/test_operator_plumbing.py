@@ -1,5 +1,5 @@
-"""The operator's plumbing that holds no Kubernetes: the work queue, the recent bodies, and the
-counting toggle set kopf uses at start-up."""
+"""The operator's plumbing that holds no Kubernetes: the work queue, the recent bodies, the
+indexes kept from the watches and the gate of the handlers."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from prompt_release.operator.echoes import Echoes
+from prompt_release.operator.informers import Informers, Listings, OwnIndex
 from prompt_release.operator.recent import Recent, text_size
-from prompt_release.operator.startup import CountingToggleSet, slim
+from prompt_release.operator.startup import slim
 from prompt_release.operator.workqueue import WorkQueue
 
 # -- WorkQueue ----------------------------------------------------------------------------------
@@ -213,111 +214,169 @@ def test_text_size_counts_strings_and_stops_past_the_limit() -> None:
     assert text_size(["y" * 10] * 1000, 25) <= 35
 
 
-# -- CountingToggleSet --------------------------------------------------------------------------
+# -- indexes kept from the watches ----------------------------------------------------------------
 
 
-def test_counting_set_waits_for_every_toggle_and_wakes_once() -> None:
-    async def scenario() -> None:
-        toggles = CountingToggleSet(all)
-        assert toggles.is_on()  # no toggles: all() of nothing
-        made = [await toggles.make_toggle(name=str(n)) for n in range(3)]
-        assert toggles.is_off()
-        waiter = asyncio.create_task(toggles.wait_for(True))
-        await toggles.drop_toggle(made[0])
-        await made[1].turn_to(True)
-        await asyncio.sleep(0.01)
-        assert not waiter.done()
-        await toggles.drop_toggles([made[2]])
-        await asyncio.wait_for(waiter, 1)
-        assert toggles.is_on()
-        await made[1].turn_to(False)
-        assert toggles.is_off()
-
-    asyncio.run(scenario())
-
-
-def test_counting_set_with_any() -> None:
-    async def scenario() -> None:
-        toggles = CountingToggleSet(any)
-        assert toggles.is_off()
-        one = await toggles.make_toggle(True)
-        assert toggles.is_on()
-        await one.turn_to(False)
-        assert toggles.is_off()
-        waiter = asyncio.create_task(one.wait_for(True))  # a toggle's own waiters still wake
-        await one.turn_to(True)
-        await asyncio.wait_for(waiter, 1)
-        assert toggles.is_on()
-
-    asyncio.run(scenario())
-
-
-def test_counting_set_refuses_other_functions() -> None:
-    with pytest.raises(ValueError):
-        CountingToggleSet(lambda states: True)
-
-
-# -- merged indexes -----------------------------------------------------------------------------
-
-
-def _release(name: str, version: str, config_map: str) -> dict[str, Any]:
+def _release(name: str, version: str, config_map: str, namespace: str = "ns") -> dict[str, Any]:
     return {
         "apiVersion": "promptrelease.io/v1alpha1",
         "kind": "PromptRelease",
-        "metadata": {"name": name, "namespace": "ns", "generation": 1},
+        "metadata": {"name": name, "namespace": namespace, "generation": 1},
         "spec": {"prompt": "p", "label": name, "version": version, "configMapName": config_map},
     }
 
 
-def test_a_merged_index_answers_each_part_as_its_own_index_would() -> None:
-    from prompt_release.operator import indexes, releases, versions
+RELEASE_KIND = ("promptrelease.io", "promptreleases")
+VERSION_KIND = ("promptrelease.io", "promptversions")
 
-    index_function = indexes.merged(
-        indexes.RELEASE_INDEX,
+
+def _release_informers() -> Informers:
+    from prompt_release.operator import releases, versions
+
+    return Informers(
         {
-            "releases_by_version": releases.releases_by_version,
-            "release_links": versions.release_links,
-            "releases_by_config_map": releases.releases_by_config_map,
-        },
-    )
-    # kopf's index: key -> the values of every object giving that key (a list will do here).
-    kopf_index: dict[Any, list[Any]] = {}
-    for name, version, config_map in (("a", "v1", "cm-a"), ("b", "v1", "cm-b")):
-        body = _release(name, version, config_map)
-        meta, spec = body["metadata"], body["spec"]
-        given = index_function(namespace="ns", name=name, body=body, meta=meta, spec=spec)
-        separately = {
-            **{
-                ("version", *k): v
-                for k, v in releases.releases_by_version("ns", name, spec).items()
-            },
-            **{("links", *k): v for k, v in versions.release_links("ns", body).items()},
-            **{
-                ("config_map", *k): v
-                for k, v in releases.releases_by_config_map("ns", body).items()
-            },
+            RELEASE_KIND: [
+                OwnIndex("releases_by_version", releases.releases_by_version),
+                OwnIndex("release_links", versions.release_links),
+            ],
+            VERSION_KIND: [OwnIndex("versions_by_label", versions.versions_by_label)],
         }
-        assert given == separately
-        for key, value in given.items():
-            kopf_index.setdefault(key, []).append(value)
+    )
 
-    seen = indexes.views({indexes.RELEASE_INDEX: kopf_index, "other": 1})
-    assert seen["other"] == 1 and indexes.RELEASE_INDEX in seen
+
+def test_an_own_index_answers_as_a_kopf_index_and_follows_each_object() -> None:
+    informers = _release_informers()
+    tap = informers.tap(RELEASE_KIND)
+    tap(None, _release("a", "v1", "cm-a"))
+    tap(None, _release("b", "v1", "cm-b"))
+    tap(None, _release("a", "v1", "cm-a", namespace="other"))
+    seen = informers.views({"other": 1})
     by_version = seen["releases_by_version"]
+    assert seen["other"] == 1
     assert sorted(by_version.get(("ns", "v1"), ())) == ["a", "b"]
     assert by_version.get(("ns", "v2"), ()) == ()
-    assert by_version[("ns", "v1")] == ["a", "b"]
-    assert list(by_version) == [("ns", "v1")]
-    assert seen["releases_by_config_map"].get(("ns", "cm-b")) == ["b"]
-    assert list(seen["release_links"]) == [("ns", "v1")]
-    assert "versions_by_label" not in seen  # its index wasn't handed over
+    assert sorted(by_version[("ns", "v1")]) == ["a", "b"]
+    assert sorted(by_version) == [("ns", "v1"), ("other", "v1")]
+    assert ("other", "v1") in by_version and len(by_version) == 2
+    assert len(seen["release_links"][("ns", "v1")]) == 2  # one tuple of links per release
+    tap("MODIFIED", _release("a", "v2", "cm-a"))  # moves: gone from its old key
+    assert by_version[("ns", "v1")] == ("b",) and by_version[("ns", "v2")] == ("a",)
+    tap("DELETED", _release("b", "v1", "cm-b"))
+    assert ("ns", "v1") not in by_version and by_version.get(("ns", "v1")) is None
+    with pytest.raises(KeyError):
+        by_version[("ns", "v1")]
 
 
-def test_a_part_of_another_index_is_refused() -> None:
-    from prompt_release.operator import indexes, versions
+def test_a_failing_index_function_leaves_the_object_out_and_the_others_in() -> None:
+    def picky(name: str, **_: Any) -> dict[Any, Any]:
+        if name == "bad":
+            raise ValueError("an index function's own failure")
+        return {name: name}
 
-    with pytest.raises(ValueError, match="versions_by_label"):
-        indexes.merged(indexes.RELEASE_INDEX, {"versions_by_label": versions.versions_by_label})
+    index = OwnIndex("picky", picky)
+    informers = Informers({RELEASE_KIND: [index]})
+    informers.tap(RELEASE_KIND)(None, _release("good", "v1", "cm"))
+    informers.tap(RELEASE_KIND)(None, _release("bad", "v1", "cm"))
+    assert list(index) == ["good"]
+
+
+def test_kinds_sharing_an_index_keep_their_objects_apart() -> None:
+    shared = OwnIndex("by_name_seen", lambda name, body, **_: {name: body["kind"]})
+    deployments, stateful_sets = ("apps", "deployments"), ("apps", "statefulsets")
+    informers = Informers({deployments: [shared], stateful_sets: [shared]})
+    deployment = {"kind": "Deployment", "metadata": {"namespace": "ns", "name": "web"}}
+    stateful_set = {"kind": "StatefulSet", "metadata": {"namespace": "ns", "name": "web"}}
+    informers.tap(deployments)(None, deployment)
+    informers.tap(stateful_sets)(None, stateful_set)
+    assert sorted(shared["web"]) == ["Deployment", "StatefulSet"]
+    informers.tap(deployments)("DELETED", deployment)
+    assert shared["web"] == ("StatefulSet",)
+
+
+def test_a_relisting_forgets_what_went_while_the_watch_was_down() -> None:
+    informers = _release_informers()
+    tap, listed = informers.tap(RELEASE_KIND), informers.listed(RELEASE_KIND)
+    for name in ("a", "b"):
+        tap(None, _release(name, name, "cm"))
+        tap(None, _release(name, name, "cm", namespace="other"))
+    listed(None, {("ns", "a"), ("ns", "b"), ("other", "a"), ("other", "b")})
+    tap(None, _release("a", "a", "cm"))
+    listed("ns", {("ns", "a")})  # "b" was deleted while no watch ran: no event said so
+    by_version = informers.indexes["releases_by_version"]
+    assert sorted(by_version) == [("ns", "a"), ("other", "a"), ("other", "b")]
+
+
+# -- the gate of the handlers ----------------------------------------------------------------------
+
+
+def test_a_namespace_opens_once_every_kind_is_listed_there_or_cluster_wide() -> None:
+    listings = Listings([RELEASE_KIND, VERSION_KIND])
+    made: list[str] = []
+    listings.hold("ns", "x", lambda: made.append("first x"))
+    listings.hold("ns", "x", lambda: made.append("latest x"))  # replaces, keeps no order slot
+    listings.hold("ns", "y", lambda: made.append("y"))
+    listings.hold("other", "z", lambda: made.append("z"))
+    listings.listed(RELEASE_KIND, "ns")
+    assert not listings.is_open("ns") and made == [] and listings.held() == 3
+    listings.listed(VERSION_KIND, None)  # cluster-wide counts for every namespace
+    assert listings.is_open("ns") and not listings.is_open("other")
+    assert made == ["latest x", "y"] and listings.held() == 1
+    listings.listed(RELEASE_KIND, None)
+    assert made == ["latest x", "y", "z"] and listings.held() == 0
+    listings.listed(RELEASE_KIND, None)  # a re-listing opens nothing twice
+    assert made == ["latest x", "y", "z"]
+
+
+def test_a_held_call_that_fails_does_not_stop_the_others() -> None:
+    listings = Listings([RELEASE_KIND])
+    made: list[str] = []
+    listings.hold("ns", "bad", lambda: 1 / 0)
+    listings.hold("ns", "good", lambda: made.append("good"))
+    listings.listed(RELEASE_KIND, "ns")
+    assert made == ["good"]
+
+
+def test_handlers_wait_for_their_namespace_and_see_the_indexes_when_they_run() -> None:
+    informers = _release_informers()
+    calls: list[tuple[str, str, tuple[str, ...]]] = []
+
+    def handler(type: str | None, name: str, **indexes: Any) -> None:
+        named = indexes["releases_by_version"].get(("ns", "v1"), ())
+        calls.append((type or "listed", name, tuple(sorted(named))))
+
+    on_loop = informers.inline(handler)
+
+    def event(type: str | None, name: str) -> None:
+        body = _release(name, "v1", "cm")
+        informers.tap(RELEASE_KIND)(type, body)
+        kwargs = {"type": type, "name": name, "namespace": "ns", "body": body, "patch": object()}
+        asyncio.run(on_loop(**kwargs))
+
+    event(None, "a")
+    event(None, "b")
+    event("MODIFIED", "a")
+    assert calls == [] and informers.listings.held() == 2
+    informers.listed(RELEASE_KIND)("ns", {("ns", "a"), ("ns", "b")})
+    assert calls == []  # versions not listed yet
+    informers.listed(VERSION_KIND)(None, set())
+    # The latest event of each object, in the order they last came, with complete indexes.
+    assert calls == [("listed", "b", ("a", "b")), ("MODIFIED", "a", ("a", "b"))]
+    event("DELETED", "b")  # open: called at once
+    assert calls[-1] == ("DELETED", "b", ("a",))
+
+
+def test_a_deletion_handler_asks_kopf_to_retry_until_its_namespace_is_listed() -> None:
+    import kopf
+
+    informers = _release_informers()
+    deleted = informers.threaded(
+        lambda name, **indexes: ("deleted", name, "release_links" in indexes)
+    )
+    with pytest.raises(kopf.TemporaryError):
+        deleted(name="v1", namespace="ns")
+    informers.listed(RELEASE_KIND)(None, set())
+    informers.listed(VERSION_KIND)(None, set())
+    assert deleted(name="v1", namespace="ns") == ("deleted", "v1", True)
 
 
 # -- a version's status judged from memory --------------------------------------------------------
@@ -473,41 +532,57 @@ def test_lru_forgets_the_least_recently_used() -> None:
     assert (lru.get("a"), lru.get("c"), len(lru)) == (None, None, 0)
 
 
-def test_watch_taps_see_each_object_of_their_resource_and_never_break_the_watch() -> None:
+def test_watch_streams_feed_their_taps_and_say_when_each_listing_is_complete() -> None:
     from types import SimpleNamespace
+
+    from kopf._cogs.clients.watching import Bookmark
 
     from prompt_release.operator import startup
 
     seen: list[tuple[str | None, str]] = []
-    versions = SimpleNamespace(group="promptrelease.io", plural="promptversions")
-    maps = SimpleNamespace(group="", plural="configmaps")
+    listings: list[tuple[str | None, set[tuple[str | None, str]]]] = []
+    kind = ("promptrelease.io", "promptversions")
 
     def tap(type: str | None, body: dict[str, Any]) -> None:
         if body["metadata"]["name"] == "bad":
             raise ValueError("a tap's own failure")
         seen.append((type, body["metadata"]["name"]))
 
-    saved = dict(startup.WATCH_TAPS)
-    startup.WATCH_TAPS.clear()
-    startup.WATCH_TAPS["promptrelease.io", "promptversions"] = tap
+    def version(type: str | None, name: str) -> dict[str, Any]:
+        return {"type": type, "object": {"metadata": {"namespace": "ns", "name": name}}}
+
+    stream = [
+        version(None, "v1"),
+        version(None, "bad"),
+        Bookmark.LISTED,
+        {"type": "BOOKMARK", "object": {"metadata": {}}},
+        version("MODIFIED", "v1"),
+        version(None, "v2"),  # a re-listing after the watch broke
+        Bookmark.LISTED,
+        version("DELETED", "v2"),
+    ]
+
+    async def watch(**_: Any) -> Any:
+        for event in stream:
+            yield event
+
+    async def scenario() -> list[Any]:
+        resource = SimpleNamespace(group=kind[0], plural=kind[1])
+        return [event async for event in startup._slimmed(watch)(resource=resource, namespace="ns")]
+
+    saved_taps, saved_listed = dict(startup.WATCH_TAPS), dict(startup.WATCH_LISTED)
+    startup.WATCH_TAPS[kind] = [tap]
+    startup.WATCH_LISTED[kind] = [lambda namespace, refs: listings.append((namespace, set(refs)))]
     try:
-        startup.tapped(
-            startup.tap_of(versions), {"type": None, "object": {"metadata": {"name": "v1"}}}
-        )
-        startup.tapped(startup.tap_of(versions), {"type": "BOOKMARK", "object": {"metadata": {}}})
-        startup.tapped(startup.tap_of(versions), {"type": "ERROR", "object": {"code": 410}})
-        startup.tapped(
-            startup.tap_of(versions), {"type": "MODIFIED", "object": {"metadata": {"name": "bad"}}}
-        )
-        startup.tapped(startup.tap_of(versions), "LISTED")
-        startup.tapped(startup.tap_of(maps), {"type": None, "object": {"metadata": {"name": "cm"}}})
-        startup.tapped(
-            startup.tap_of(versions), {"type": "DELETED", "object": {"metadata": {"name": "v1"}}}
-        )
+        passed = asyncio.run(scenario())
     finally:
         startup.WATCH_TAPS.clear()
-        startup.WATCH_TAPS.update(saved)
-    assert seen == [(None, "v1"), ("DELETED", "v1")]
+        startup.WATCH_TAPS.update(saved_taps)
+        startup.WATCH_LISTED.clear()
+        startup.WATCH_LISTED.update(saved_listed)
+    assert passed == stream  # kopf sees every event, in order
+    assert seen == [(None, "v1"), ("MODIFIED", "v1"), (None, "v2"), ("DELETED", "v2")]
+    assert listings == [("ns", {("ns", "v1"), ("ns", "bad")}), ("ns", {("ns", "v2")})]
 
 
 def test_a_recent_memory_as_a_watch_tap_keeps_each_latest_body_and_drops_it_when_gone() -> None:

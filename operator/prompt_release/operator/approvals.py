@@ -19,14 +19,15 @@ from prompt_release.core import conditions, governance
 from prompt_release.core import release as release_core
 from prompt_release.core.governance import ApprovalView, Gate, PolicyView
 from prompt_release.core.views import ReleaseStatusView, ReleaseView, VersionView
-from prompt_release.operator.shell import inline, namespaced
+from prompt_release.operator.informers import Index, Informers, OwnIndex
+from prompt_release.operator.shell import namespaced
 
 POLICIES = (GROUP, CRD_VERSION, governance.POLICY_PLURAL)
 APPROVALS = (GROUP, CRD_VERSION, governance.APPROVAL_PLURAL)
 POLICY_INDEX, APPROVAL_INDEX = "policies_by_namespace", "approvals_by_release"
 
-PolicyIndex = kopf.Index[str, PolicyView]
-ApprovalIndex = kopf.Index[tuple[str, str], ApprovalView]
+PolicyIndex = Index[str, PolicyView]
+ApprovalIndex = Index[tuple[str, str], ApprovalView]
 
 
 def policies_by_namespace(namespace: str | None, body: Any, **_: Any) -> Any:
@@ -41,14 +42,14 @@ def approvals_by_release(namespace: str | None, body: Any, **_: Any) -> Any:
 
 
 class Governance:
-    """What governs a release pass: read from the two indexes kopf hands every handler."""
+    """What governs a release pass: read from the two indexes every handler is handed."""
 
     def __init__(self) -> None:
         self._policies: PolicyIndex | None = None
         self._approvals: ApprovalIndex | None = None
 
     def see(self, indexes: Mapping[str, Any]) -> None:
-        """Keep the indexes (kopf passes the same two objects to every handler)."""
+        """Keep the indexes (every handler is passed the same two objects)."""
         self._policies = indexes.get(POLICY_INDEX, self._policies)
         self._approvals = indexes.get(APPROVAL_INDEX, self._approvals)
 
@@ -94,7 +95,7 @@ Reconcile = Callable[[str, str, Mapping[str, Any]], None]
 
 def releases_in(indexes: Mapping[str, Any], namespace: str) -> set[str]:
     """Every release of a namespace, from the index of the versions releases name."""
-    by_version: kopf.Index[tuple[str, str], str] = indexes["releases_by_version"]
+    by_version: Index[tuple[str, str], str] = indexes["releases_by_version"]
     return {name for key in list(by_version) if key[0] == namespace for name in by_version[key]}
 
 
@@ -113,10 +114,17 @@ class Wakes:
             self.reconcile(namespace, name, indexes)
 
 
-def register(reg: kopf.OperatorRegistry, reconcile: Reconcile) -> None:
-    """The two indexes and the two watches, into the operator's registry."""
-    kopf.index(*POLICIES, registry=reg, id=POLICY_INDEX)(inline(policies_by_namespace))
-    kopf.index(*APPROVALS, registry=reg, id=APPROVAL_INDEX)(inline(approvals_by_release))
+def indexes() -> dict[tuple[str, str], list[OwnIndex]]:
+    """The two indexes, by the kind they are kept from."""
+    return {
+        (POLICIES[0], POLICIES[2]): [OwnIndex(POLICY_INDEX, policies_by_namespace)],
+        (APPROVALS[0], APPROVALS[2]): [OwnIndex(APPROVAL_INDEX, approvals_by_release)],
+    }
+
+
+def register(reg: kopf.OperatorRegistry, reconcile: Reconcile, informers: Informers) -> None:
+    """The two watches, into the operator's registry."""
     wakes = Wakes(reconcile)
-    kopf.on.event(*APPROVALS, registry=reg, id="approval_event")(inline(wakes.approval_event))
-    kopf.on.event(*POLICIES, registry=reg, id="policy_event")(inline(wakes.policy_event))
+    on_loop = informers.inline
+    kopf.on.event(*APPROVALS, registry=reg, id="approval_event")(on_loop(wakes.approval_event))
+    kopf.on.event(*POLICIES, registry=reg, id="policy_event")(on_loop(wakes.policy_event))

@@ -6,7 +6,7 @@ of a version it settles that version. kopf's deletion handler `version_deleted` 
 for exactly the versions that carry the finalizer, so kopf never adds or removes it on its own
 and only runs the deletion cycle (wait for the holders, then let the version go). Versions are
 read from the latest body known (shared with Versions, holding the responses of our own writes)
-or kopf's index of every version's finalizers and resourceVersion, never by GET: a patch from a
+or the index of every version's finalizers and resourceVersion, never by GET: a patch from a
 stale entry meets a 409, and the version's own next event settles it.
 """
 
@@ -17,8 +17,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import kopf
-
 from prompt_release import VERSION_PLURAL
 from prompt_release.core import protection
 from prompt_release.core import version as version_core
@@ -26,6 +24,7 @@ from prompt_release.core.configmap import OPERATOR
 from prompt_release.core.views import ReleaseView
 from prompt_release.kube import Kube, is_status
 from prompt_release.operator.echoes import Echoes, spec_state
+from prompt_release.operator.informers import Index
 from prompt_release.operator.options import Options
 from prompt_release.operator.recent import Recent
 from prompt_release.operator.shell import namespaced
@@ -33,8 +32,8 @@ from prompt_release.operator.wakeups import Wakeups
 
 log = logging.getLogger("prompt_release")
 
-LinkIndex = kopf.Index[tuple[str, str], tuple[version_core.Link, ...]]
-MetaIndex = kopf.Index[tuple[str, str], dict[str, Any]]
+LinkIndex = Index[tuple[str, str], tuple[version_core.Link, ...]]
+MetaIndex = Index[tuple[str, str], dict[str, Any]]
 
 
 def holders(release_links: LinkIndex, namespace: str, name: str) -> list[str]:
@@ -69,7 +68,7 @@ class Protection:
     def __init__(self, kube: Kube, options: Options, recent: Recent, written: Echoes) -> None:
         self.kube = kube
         self.options = options
-        # The latest body of each version, shared with Versions: newer than kopf's index when
+        # The latest body of each version, shared with Versions: newer than the index when
         # it holds the response of our own last write.
         self.recent = recent
         # Versions' note of the resourceVersion our last write of each version made: a patch
@@ -123,7 +122,7 @@ class Protection:
 
     def _meta(self, namespace: str, name: str) -> dict[str, Any] | None:
         """What the patch needs of the version: from the latest body known (the response of a
-        status or finalizer write of ours is newer than kopf's index until its event comes),
+        status or finalizer write of ours is newer than the index until its event comes),
         else from the index."""
         recent = self.recent.get((namespace, name))
         if recent is not None:
@@ -144,7 +143,7 @@ class Protection:
 
     def settle(self, namespace: str, name: str) -> None:
         """Make the version's finalizer say whether a release holds it (one guarded patch,
-        from kopf's index: no read first)."""
+        from the index: no read first)."""
         patch, is_held = self._patch(namespace, name)
         if patch is None:
             return

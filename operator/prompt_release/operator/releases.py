@@ -30,6 +30,7 @@ from prompt_release.operator.approvals import Governance
 from prompt_release.operator.canaries import POLL_SECONDS, WAKE_MARGIN, Canaries, release_of_job
 from prompt_release.operator.echoes import Echoes, InFlight, spec_state
 from prompt_release.operator.fights import Fights
+from prompt_release.operator.informers import Index
 from prompt_release.operator.options import Options
 from prompt_release.operator.recent import Recent
 from prompt_release.operator.shell import StaleReadError, namespaced, now, until_no_conflict
@@ -38,7 +39,7 @@ from prompt_release.operator.workqueue import WorkQueue
 
 log = logging.getLogger("prompt_release")
 
-ReleasesByVersion = kopf.Index[tuple[str, str], str]
+ReleasesByVersion = Index[tuple[str, str], str]
 
 
 def releases_by_version(namespace: str | None, name: str, spec: Any, **_: Any) -> Any:
@@ -266,7 +267,7 @@ class Releases:
         ConfigMaps (complete since start) and the last body seen agree, else read."""
         key = (namespace, name)
         if not fresh:
-            index: kopf.Index[tuple[str, str], str] = self._indexes["managed_config_maps"]
+            index: Index[tuple[str, str], str] = self._indexes["managed_config_maps"]
             seen = {*index.get(key, ()), self.config_maps_written.get(key)} - {None}
             if not seen:
                 return None  # none labelled as ours, and we wrote none: absent

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import kopf
 
 from prompt_release.kube import is_status
-from prompt_release.operator.indexes import views
 
 T = TypeVar("T")
 
@@ -41,17 +40,3 @@ def until_no_conflict(attempt: Callable[[], T], retries: int) -> T:
             if not is_status(error, 409):
                 raise
     raise kopf.TemporaryError(f"{retries} write conflicts in a row", delay=1)
-
-
-def inline(handler: Callable[..., T]) -> Callable[..., Awaitable[T]]:
-    """Run a handler on kopf's event loop, not on its thread pool: for indexes and event
-    handlers that only look at the event and kopf's indexes and ask for work (never block).
-    A thread-pool hop per handler and event was a fifth of the operator's CPU in a burst.
-    The handler sees the parts of the merged indexes under their own names (indexes.views).
-    (No functools.wraps: kopf would follow __wrapped__ and call it as sync.)"""
-
-    async def on_loop(**kwargs: Any) -> T:
-        return handler(**views(kwargs))
-
-    on_loop.__qualname__ = getattr(handler, "__qualname__", "handler")
-    return on_loop

@@ -2,7 +2,7 @@
 
 The status is computed in one place (`core.version.status`) from the version as its watch or
 our last status write brought it (read again when neither is known to be the latest) and from
-kopf's index of what every release says about versions, then written once, guarded by
+the index of what every release says about versions, then written once, guarded by
 resourceVersion: a body that was already stale meets a 409, and the retry reads. Releases
 never write it; when what they serve changes, `release_event` asks for a refresh here.
 
@@ -31,6 +31,7 @@ from prompt_release.core.views import ReleaseView, VersionView
 from prompt_release.kube import Kube, is_status
 from prompt_release.operator import metrics
 from prompt_release.operator.echoes import Echoes, spec_state
+from prompt_release.operator.informers import Index
 from prompt_release.operator.options import Options
 from prompt_release.operator.recent import Recent
 from prompt_release.operator.shell import namespaced, now, until_no_conflict
@@ -41,13 +42,13 @@ log = logging.getLogger("prompt_release")
 VERSIONS = (GROUP, CRD_VERSION, VERSION_PLURAL)
 RELEASES = (GROUP, CRD_VERSION, RELEASE_PLURAL)
 
-LinkIndex = kopf.Index[tuple[str, str], tuple[version_core.Link, ...]]
-LabelIndex = kopf.Index[tuple[str, str, str], str]
+LinkIndex = Index[tuple[str, str], tuple[version_core.Link, ...]]
+LabelIndex = Index[tuple[str, str, str], str]
 
 BUSY_SECONDS = 1.0  # releases count as changing this long after one was created or changed
 
 
-# -- indexes: kopf keeps them from its watches, so lookups cost no API call --------------------
+# -- indexes: kept from the watches (informers.py), so lookups cost no API call --------------
 
 
 def release_links(namespace: str | None, body: Any, **_: Any) -> Any:

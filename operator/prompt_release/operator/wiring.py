@@ -13,22 +13,23 @@ from prompt_release.core.canary_plan import RELEASE_LABEL
 from prompt_release.core.configmap import MANAGED_BY, MANAGED_SELECTOR, OPERATOR
 from prompt_release.kube import Kube
 from prompt_release.operator import approvals as approval_handlers
-from prompt_release.operator import indexes, startup
 from prompt_release.operator import protection as protection_handlers
 from prompt_release.operator import releases as release_handlers
+from prompt_release.operator import startup
 from prompt_release.operator import versions as version_handlers
 from prompt_release.operator import workloads as workload_handlers
 from prompt_release.operator.bookkeeping import NoDiffBase
 from prompt_release.operator.canaries import JOBS
 from prompt_release.operator.echoes import resource_version, spec_state
+from prompt_release.operator.informers import Informers, OwnIndex
 from prompt_release.operator.options import Options
 from prompt_release.operator.recent import Recent
-from prompt_release.operator.shell import inline
 from prompt_release.operator.versions import RELEASES, VERSIONS
 from prompt_release.operator.workloads import WORKLOADS
 
 FINALIZER = protection.FINALIZER
 LIST_PAGE = 500
+WORKER_IDLE = 0.5  # seconds
 
 
 def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
@@ -39,10 +40,6 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
     releases = release_handlers.Releases(kube, options, recent_versions)
     versions = version_handlers.Versions(kube, options, recent_versions)
     in_use = protection_handlers.Protection(kube, options, recent_versions, versions.written)
-    # Both memories are filled from the watch streams themselves, before kopf queues each
-    # event (startup.py): a pass finds there the latest version and ConfigMap known.
-    startup.WATCH_TAPS[GROUP, VERSIONS[2]] = recent_versions.tap(spec_state, "spec")
-    startup.WATCH_TAPS["", "configmaps"] = releases.recent_config_maps.tap(resource_version, "data")
 
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.persistence.finalizer = FINALIZER
@@ -53,6 +50,9 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
         # The first listing in pages, as client-go's reflectors do: a restart over thousands of
         # objects never holds one whole list (its text and its parse) in memory at once.
         settings.watching.chunk_size = LIST_PAGE
+        # An object's kopf worker (its task, queue and timer) ends this soon after its last
+        # event, not 5 s: a listing of thousands isn't held in thousands of idle workers.
+        settings.batching.idle_timeout = WORKER_IDLE
         settings.execution.max_workers = options.max_workers
         settings.scanning.disabled = True  # no cluster-wide CRD watch: least privilege
         # ConfigMaps and Jobs: only the operator's own reach it (a server-side label selector;
@@ -73,41 +73,47 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
 
     on.cleanup(registry=reg, id="stop_retries")(stop)
 
-    # Indexes first: kopf fills them from its watches before any handler runs.
-    # Every index and event handler below runs on kopf's event loop (shell.inline): they only
-    # read the event and the indexes and ask for work; passes run on worker threads.
-    # One index function per prompt kind (indexes.py): kopf's cost is per function and event.
-    release_index = indexes.merged(
-        indexes.RELEASE_INDEX,
-        {
-            "releases_by_version": release_handlers.releases_by_version,
-            "release_links": version_handlers.release_links,
-            "releases_by_config_map": release_handlers.releases_by_config_map,
-        },
+    # The indexes are kept from the watch streams (informers.py), not by kopf: kopf then has
+    # no index to make every listed object wait for, and each is processed as it comes. The
+    # handlers still run only once their namespace is listed for every indexed kind (held till
+    # then). Every handler below runs on kopf's event loop (Informers.inline): it only reads
+    # the event and the indexes and asks for work; passes run on worker threads.
+    kinds: dict[tuple[str, str], list[OwnIndex]] = {
+        (GROUP, RELEASES[2]): [
+            OwnIndex("releases_by_version", release_handlers.releases_by_version),
+            OwnIndex("release_links", version_handlers.release_links),
+            OwnIndex("releases_by_config_map", release_handlers.releases_by_config_map),
+        ],
+        (GROUP, VERSIONS[2]): [
+            OwnIndex("versions_by_label", version_handlers.versions_by_label),
+            OwnIndex("version_meta", protection_handlers.version_meta),
+        ],
+        ("", "configmaps"): [OwnIndex("managed_config_maps", release_handlers.managed_config_maps)],
+        **approval_handlers.indexes(),
+    }
+    by_config_map = OwnIndex("workloads_by_config_map", workload_handlers.workloads_by_config_map)
+    for group, _version, plural in WORKLOADS:
+        kinds[group, plural] = [by_config_map]  # one index of the three kinds, as kopf's was
+    informers = Informers(kinds)
+    on_loop = informers.inline
+    # What each watch stream shows the indexes and the memories of recent bodies as each event
+    # arrives, before kopf queues it (startup.py): a pass finds there the latest version and
+    # ConfigMap known.
+    startup.install()  # the taps in kopf's watch streams: nothing is handled without them
+    for kind in kinds:
+        startup.WATCH_TAPS[kind] = [informers.tap(kind)]
+        startup.WATCH_LISTED[kind] = [informers.listed(kind)]
+    startup.WATCH_TAPS[GROUP, VERSIONS[2]].append(recent_versions.tap(spec_state, "spec"))
+    startup.WATCH_TAPS["", "configmaps"].append(
+        releases.recent_config_maps.tap(resource_version, "data")
     )
-    kopf.index(*RELEASES, registry=reg, id=indexes.RELEASE_INDEX)(inline(release_index))
     for group, version, plural in WORKLOADS:
-        kopf.index(group, version, plural, registry=reg, id="workloads_by_config_map")(
-            inline(workload_handlers.workloads_by_config_map)
-        )
         on.event(group, version, plural, registry=reg, id=f"{plural}_event")(
-            inline(releases.workload_event)
+            on_loop(releases.workload_event)
         )
-    version_index = indexes.merged(
-        indexes.VERSION_INDEX,
-        {
-            "versions_by_label": version_handlers.versions_by_label,
-            "version_meta": protection_handlers.version_meta,
-        },
-    )
-    kopf.index(*VERSIONS, registry=reg, id=indexes.VERSION_INDEX)(inline(version_index))
-    managed = {MANAGED_BY: OPERATOR}
-    kopf.index("", "v1", "configmaps", registry=reg, id="managed_config_maps", labels=managed)(
-        inline(release_handlers.managed_config_maps)
-    )
     # PromptPolicy and PromptApproval: their indexes make each release's Gate; a change wakes
     # the releases it may let go live (an approval) or report on (a policy).
-    approval_handlers.register(reg, releases.reconcile)
+    approval_handlers.register(reg, releases.reconcile, informers)
 
     # One low-level handler per kind and event (no kopf creation/update cycles: they write
     # kopf's bookkeeping into every object). Each part tells news from echoes itself. No kopf
@@ -125,18 +131,18 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
         in_use.version_event(**kwargs)
         releases.version_event(**kwargs)
 
-    on.event(*RELEASES, registry=reg, id="release_event")(inline(release_event))
-    on.event(*VERSIONS, registry=reg, id="version_event")(inline(version_event))
+    on.event(*RELEASES, registry=reg, id="release_event")(on_loop(release_event))
+    on.event(*VERSIONS, registry=reg, id="version_event")(on_loop(version_event))
     on.event(
         "", "v1", "configmaps", registry=reg, id="config_map_event", labels={MANAGED_BY: OPERATOR}
-    )(inline(releases.config_map_event))
+    )(on_loop(releases.config_map_event))
     # A canary's analysis Jobs: one finishing moves its release's canary on.
     on.event(
         *JOBS,
         registry=reg,
         id="analysis_job_event",
         labels={MANAGED_BY: OPERATOR, RELEASE_LABEL: kopf.PRESENT},
-    )(inline(releases.job_event))
+    )(on_loop(releases.job_event))
 
     # The deletion cycle of the versions that carry the finalizer (Protection puts it exactly
     # where a release holds the version): wait for the holders, then let the version go.
@@ -145,5 +151,5 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
         registry=reg,
         id="version_deleted",
         when=protection_handlers.carries_finalizer,
-    )(indexes.with_views(versions.deleted))
+    )(informers.threaded(versions.deleted))
     return reg

@@ -1,6 +1,6 @@
 """Deployments, StatefulSets and DaemonSets: which use a release's ConfigMap, and how they fare.
 
-kopf's index `workloads_by_config_map` keeps a small summary (`core.workloads.Workload`) of
+The index `workloads_by_config_map` keeps a small summary (`core.workloads.Workload`) of
 every workload per ConfigMap it uses, from the watch, so a reconcile finds its consumers and
 their rollout state without listing anything. A workload's change wakes the releases whose
 ConfigMaps it uses.
@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import kopf
-
 from prompt_release.core.workloads import Workload
+from prompt_release.operator.informers import Index
 
 WORKLOADS = (
     ("apps", "v1", "deployments"),
@@ -20,13 +19,14 @@ WORKLOADS = (
     ("apps", "v1", "daemonsets"),
 )
 
-WorkloadIndex = kopf.Index[tuple[str, str], Workload]
-ReleasesByConfigMap = kopf.Index[tuple[str, str], str]
+WorkloadIndex = Index[tuple[str, str], Workload]
+ReleasesByConfigMap = Index[tuple[str, str], str]
 
 
-def workloads_by_config_map(namespace: str | None, body: Any, resource: Any, **_: Any) -> Any:
-    """Index: (namespace, ConfigMap) -> the summary of each workload whose pods use it."""
-    workload = Workload.of(body, resource.kind)
+def workloads_by_config_map(namespace: str | None, body: Any, **_: Any) -> Any:
+    """Index: (namespace, ConfigMap) -> the summary of each workload whose pods use it (the
+    body's kind is there: kopf sets it on every listed item, as a watch event has it)."""
+    workload = Workload.of(body)
     return {(namespace, name): workload for name, _how in workload.uses}
 
 

@@ -1,0 +1,215 @@
+"""The operator's indexes, kept from the watch streams, and the gate handlers wait behind.
+
+kopf's own indexes make every object of every kind wait, in the middle of kopf's processing
+of it, until every indexed kind has been listed. A restart over thousands of prompts then held
+thousands of half-processed objects at once (each with its body, patch, loggers and task), and
+the memory they took stayed with the process. Here the indexes are filled by the watch streams
+themselves (startup.py), as each event arrives and before kopf queues it, as client-go's
+informers do, so kopf has no index to wait for and processes each listed object at once.
+
+What kopf's wait promised stays true: a handler runs only once every indexed kind of its
+namespace has been listed (`Listings`), so a name missing from an index is an object that
+doesn't exist. Until then a handler's call is held, the latest per object and handler, and
+made as soon as the last of those listings is in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
+
+log = logging.getLogger("prompt_release")
+
+Kind = tuple[str, str]  # (group, plural), as the watch taps name them
+ObjectRef = tuple[str, str | None, str]  # (plural, namespace, name): kinds may share an index
+Listed = set[tuple[str | None, str]]  # (namespace, name) of each object a listing brought
+IndexFunction = Callable[..., Mapping[Any, Any] | None]
+K = TypeVar("K")
+V = TypeVar("V")
+Index = Mapping[K, tuple[V, ...]]  # what handlers see: key -> the values indexed under it
+
+# What a handler's held call keeps of kopf's keyword arguments: the event, never kopf's
+# per-object machinery (patch, loggers, memo).
+KEPT: tuple[str, ...] = ("type", "event", "body", "meta", "spec", "status", "name", "namespace")
+KEPT += ("uid", "labels", "annotations", "resource")
+
+
+def object_ref(plural: str, obj: Mapping[str, Any]) -> ObjectRef:
+    meta = obj.get("metadata") or {}
+    return plural, meta.get("namespace"), str(meta.get("name", ""))
+
+
+def arguments(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments an index function takes, as kopf would give them."""
+    meta = obj.get("metadata") or {}
+    return {
+        "body": obj,
+        "meta": meta,
+        "spec": obj.get("spec") or {},
+        "status": obj.get("status") or {},
+        "name": meta.get("name"),
+        "namespace": meta.get("namespace"),
+        "labels": meta.get("labels") or {},
+        "annotations": meta.get("annotations") or {},
+    }
+
+
+class OwnIndex(Mapping[Any, tuple[Any, ...]]):
+    """key -> the values every object indexed under it gives (as a kopf index's stores).
+
+    Written only on the event loop (by the watch streams); read from worker threads too:
+    every read copies under the GIL (a tuple, a list of keys), never iterates a live dict."""
+
+    def __init__(self, name: str, function: IndexFunction) -> None:
+        self.name = name
+        self._function = function
+        self._of: dict[ObjectRef, tuple[Any, ...]] = {}  # object -> its keys here
+        self._at: dict[Any, dict[ObjectRef, Any]] = {}  # key -> object -> value
+
+    def update(self, type: str | None, ref: ObjectRef, kwargs: Mapping[str, Any]) -> None:
+        """One event of one object: its entries replace what it gave before."""
+        self.drop(ref)
+        if type == "DELETED":
+            return
+        try:
+            entries = self._function(**kwargs) or {}
+        except Exception:
+            log.exception("index %s failed on %s %s/%s", self.name, *ref)
+            return
+        for key, value in entries.items():
+            self._at.setdefault(key, {})[ref] = value
+        if entries:
+            self._of[ref] = tuple(entries)
+
+    def drop(self, ref: ObjectRef) -> None:
+        for key in self._of.pop(ref, ()):
+            values = self._at.get(key)
+            if values is not None:
+                values.pop(ref, None)
+                if not values:
+                    del self._at[key]
+
+    def keep_only(self, plural: str, namespace: str | None, listed: Listed) -> None:
+        """After a (re-)listing of a kind in a namespace (None: all of them): forget the
+        objects it no longer has (deleted while the watch was down, with no event to say so)."""
+        for ref in list(self._of):
+            if ref[0] == plural and namespace in (None, ref[1]) and ref[1:] not in listed:
+                self.drop(ref)
+
+    def __getitem__(self, key: Any) -> tuple[Any, ...]:
+        return tuple(self._at[key].values())
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(list(self._at))
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._at
+
+
+class Listings:
+    """Which kinds each namespace has been listed for (None: cluster-wide), and the handler
+    calls held until its namespace has all of them."""
+
+    def __init__(self, kinds: Iterable[Kind]) -> None:
+        self._listed: dict[Kind, set[str | None]] = {kind: set() for kind in kinds}
+        self._held: dict[str | None, dict[Any, Callable[[], Any]]] = {}
+
+    def is_open(self, namespace: str | None) -> bool:
+        return all(None in done or namespace in done for done in self._listed.values())
+
+    def hold(self, namespace: str | None, key: Any, call: Callable[[], Any]) -> None:
+        """Make `call` once `namespace` is open; a later call under the same key replaces it
+        (kopf, too, handles only the latest event of an object that waited)."""
+        held = self._held.setdefault(namespace, {})
+        held.pop(key, None)
+        held[key] = call
+
+    def held(self) -> int:
+        return sum(len(calls) for calls in self._held.values())
+
+    def listed(self, kind: Kind, namespace: str | None) -> None:
+        """A stream of `kind` finished a listing: make the calls held for what is now open."""
+        done = self._listed.get(kind)
+        if done is None or namespace in done:
+            return
+        done.add(namespace)
+        for waiting in [ns for ns in self._held if self.is_open(ns)]:
+            for call in self._held.pop(waiting).values():
+                try:
+                    call()
+                except Exception:
+                    log.exception("a handler held for the first listings failed")
+
+
+class Informers:
+    """The indexes of every watched kind, fed by its stream, and the gate of the handlers."""
+
+    def __init__(self, indexes: Mapping[Kind, Iterable[OwnIndex]]) -> None:
+        self._by_kind = {kind: tuple(found) for kind, found in indexes.items()}
+        self.indexes: dict[str, OwnIndex] = {
+            index.name: index for found in self._by_kind.values() for index in found
+        }
+        self.listings = Listings(self._by_kind)
+
+    def tap(self, kind: Kind) -> Callable[[str | None, dict[str, Any]], None]:
+        """The watch tap updating every index of `kind` from one event."""
+        found = self._by_kind[kind]
+
+        def update(type: str | None, obj: dict[str, Any]) -> None:
+            ref, kwargs = object_ref(kind[1], obj), arguments(obj)
+            for index in found:
+                index.update(type, ref, kwargs)
+
+        return update
+
+    def listed(self, kind: Kind) -> Callable[[str | None, Listed], None]:
+        """What a stream of `kind` calls when a listing is complete."""
+        found = self._by_kind[kind]
+
+        def done(namespace: str | None, seen: Listed) -> None:
+            for index in found:
+                index.keep_only(kind[1], namespace, seen)
+            self.listings.listed(kind, namespace)
+
+        return done
+
+    def views(self, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+        """A handler's keyword arguments with every index under its name."""
+        return {**kwargs, **self.indexes}
+
+    def inline(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """Run a handler on kopf's event loop, not on its thread pool, once its namespace is
+        listed (held until then): for event handlers that only look at the event and the
+        indexes and ask for work (never block). A thread-pool hop per handler and event was a
+        fifth of the operator's CPU in a burst. (No functools.wraps: kopf would follow
+        __wrapped__ and call it as sync.)"""
+        listings = self.listings
+
+        async def on_loop(**kwargs: Any) -> Any:
+            namespace = kwargs.get("namespace")
+            if listings.is_open(namespace):
+                return handler(**self.views(kwargs))
+            kept = {name: kwargs[name] for name in KEPT if name in kwargs}
+            key = (id(handler), namespace, kwargs.get("name"))
+            listings.hold(namespace, key, lambda: handler(**self.views(kept)))
+            return None
+
+        on_loop.__qualname__ = getattr(handler, "__qualname__", "handler")
+        return on_loop
+
+    def threaded(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """A handler kopf runs in its thread pool (a deletion's), with the indexes; until its
+        namespace is listed it asks kopf to try again shortly."""
+        import kopf
+
+        def viewed(**kwargs: Any) -> Any:
+            if not self.listings.is_open(kwargs.get("namespace")):
+                raise kopf.TemporaryError("waiting for the first listings", delay=1)
+            return handler(**self.views(kwargs))
+
+        viewed.__qualname__ = getattr(handler, "__qualname__", "handler")
+        return viewed
