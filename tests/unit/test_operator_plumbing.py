@@ -327,6 +327,23 @@ def test_a_namespace_opens_once_every_kind_is_listed_there_or_cluster_wide() -> 
     assert made == ["latest x", "y", "z"]
 
 
+def test_a_held_call_runs_with_the_context_values_it_was_held_in() -> None:
+    import contextvars
+
+    queue: contextvars.ContextVar[str] = contextvars.ContextVar("queue")
+    listings = Listings([RELEASE_KIND], carried=[queue])
+    seen: list[str | None] = []
+
+    def hold() -> None:  # as kopf's handling of an object: the variable is set there
+        queue.set("kopf's event queue")
+        listings.hold("ns", "x", lambda: seen.append(queue.get(None)))
+
+    contextvars.copy_context().run(hold)
+    assert queue.get(None) is None
+    listings.listed(RELEASE_KIND, "ns")  # made from a watch stream: not set there
+    assert seen == ["kopf's event queue"] and queue.get(None) is None
+
+
 def test_a_held_call_that_fails_does_not_stop_the_others() -> None:
     listings = Listings([RELEASE_KIND])
     made: list[str] = []

@@ -15,6 +15,7 @@ made as soon as the last of those listings is in.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -112,11 +113,17 @@ class OwnIndex(Mapping[Any, tuple[Any, ...]]):
 
 class Listings:
     """Which kinds each namespace has been listed for (None: cluster-wide), and the handler
-    calls held until its namespace has all of them."""
+    calls held until its namespace has all of them.
 
-    def __init__(self, kinds: Iterable[Kind]) -> None:
+    A held call is made from a watch stream, outside kopf's handling of its object: it runs
+    with the values `carried` had when it was held (kopf's settings and Event queue, which
+    kopf sets for each object it handles and `kopf.event` needs)."""
+
+    def __init__(self, kinds: Iterable[Kind], carried: Iterable[contextvars.ContextVar[Any]] = ()):
         self._listed: dict[Kind, set[str | None]] = {kind: set() for kind in kinds}
         self._held: dict[str | None, dict[Any, Callable[[], Any]]] = {}
+        self._carried = tuple(carried)
+        self._values: dict[contextvars.ContextVar[Any], Any] = {}
 
     def is_open(self, namespace: str | None) -> bool:
         return all(None in done or namespace in done for done in self._listed.values())
@@ -127,6 +134,8 @@ class Listings:
         held = self._held.setdefault(namespace, {})
         held.pop(key, None)
         held[key] = call
+        context = contextvars.copy_context()
+        self._values.update((var, context[var]) for var in self._carried if var in context)
 
     def held(self) -> int:
         return sum(len(calls) for calls in self._held.values())
@@ -137,23 +146,38 @@ class Listings:
         if done is None or namespace in done:
             return
         done.add(namespace)
-        for waiting in [ns for ns in self._held if self.is_open(ns)]:
-            for call in self._held.pop(waiting).values():
-                try:
-                    call()
-                except Exception:
-                    log.exception("a handler held for the first listings failed")
+        calls = [
+            call
+            for waiting in [ns for ns in self._held if self.is_open(ns)]
+            for call in self._held.pop(waiting).values()
+        ]
+        if calls:
+            contextvars.copy_context().run(self._make, calls)
+
+    def _make(self, calls: list[Callable[[], Any]]) -> None:
+        for var, value in self._values.items():
+            var.set(value)
+        for call in calls:
+            try:
+                call()
+            except Exception:
+                log.exception("a handler held for the first listings failed")
 
 
 class Informers:
     """The indexes of every watched kind, fed by its stream, and the gate of the handlers."""
 
-    def __init__(self, indexes: Mapping[Kind, Iterable[OwnIndex]]) -> None:
+    def __init__(
+        self,
+        indexes: Mapping[Kind, Iterable[OwnIndex]],
+        carried: Iterable[contextvars.ContextVar[Any]] = (),
+    ) -> None:
+        """`carried`: what a held call needs of kopf's context (Listings)."""
         self._by_kind = {kind: tuple(found) for kind, found in indexes.items()}
         self.indexes: dict[str, OwnIndex] = {
             index.name: index for found in self._by_kind.values() for index in found
         }
-        self.listings = Listings(self._by_kind)
+        self.listings = Listings(self._by_kind, carried)
 
     def tap(self, kind: Kind) -> Callable[[str | None, dict[str, Any]], None]:
         """The watch tap updating every index of `kind` from one event."""

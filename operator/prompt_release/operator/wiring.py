@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 import kopf
+from kopf._core.engines import posting
 
 from prompt_release import GROUP
 from prompt_release.core import protection
@@ -28,6 +29,7 @@ from prompt_release.operator.versions import RELEASES, VERSIONS
 from prompt_release.operator.workloads import WORKLOADS
 
 FINALIZER = protection.FINALIZER
+POSTING = (posting.settings_var, posting.event_queue_var, posting.event_queue_loop_var)
 LIST_PAGE = 500
 WORKER_IDLE = 0.5  # seconds
 
@@ -94,7 +96,9 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
     by_config_map = OwnIndex("workloads_by_config_map", workload_handlers.workloads_by_config_map)
     for group, _version, plural in WORKLOADS:
         kinds[group, plural] = [by_config_map]  # one index of the three kinds, as kopf's was
-    informers = Informers(kinds)
+    # kopf sets its settings and Event queue in the context of each object it handles; a call
+    # held for the first listings is made from a watch stream, so it carries them along.
+    informers = Informers(kinds, carried=POSTING)
     on_loop = informers.inline
     # What each watch stream shows the indexes and the memories of recent bodies as each event
     # arrives, before kopf queues it (startup.py): a pass finds there the latest version and
