@@ -612,3 +612,39 @@ def test_a_recent_memory_as_a_watch_tap_keeps_each_latest_body_and_drops_it_when
     assert recent.get(("ns", "c")) == ("3", {"metadata": meta, "data": {"k": "v"}})
     keep("DELETED", {"metadata": meta})
     assert recent.get(("ns", "c")) is None
+
+
+# -- the C heap's free memory --------------------------------------------------------------------
+
+
+def test_the_heap_is_trimmed_once_enough_was_freed_since_the_last_look() -> None:
+    from types import SimpleNamespace
+
+    from prompt_release.operator.heap import Trimmer
+
+    free = [10]
+    trims: list[int] = []
+    libc: Any = SimpleNamespace(
+        mallinfo2=lambda: SimpleNamespace(fordblks=free[0]),
+        malloc_trim=lambda pad: trims.append(pad),
+    )
+    trimmer = Trimmer(libc, freed=100)
+    free[0] = 109  # less than `freed` more: nothing to do
+    assert not trimmer.look() and trims == []
+    free[0] = 5  # reused: what is freed counts from here
+    assert not trimmer.look()
+    free[0] = 104
+    assert not trimmer.look()
+    free[0] = 105
+    assert trimmer.look() and trims == [0] and trimmer.trims == 1
+    assert not trimmer.look()  # the same free bytes (their pages already returned)
+
+
+def test_the_heap_of_this_process_can_be_trimmed() -> None:
+    from prompt_release.operator import heap
+
+    libc = heap._glibc()
+    if libc is None:  # not glibc: the operator skips it too
+        assert heap.trim_now() is False
+        return
+    assert heap.free_bytes(libc) >= 0 and heap.trim_now() is True

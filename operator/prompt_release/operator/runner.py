@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from prompt_release.core.validation import API_SERVER_MAX_JSON_DEPTH
     from prompt_release.kube import Kube
-    from prompt_release.operator import metrics, wiring
+    from prompt_release.operator import heap, metrics, wiring
     from prompt_release.operator.options import Options
 
     logging.basicConfig(
@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     # What is imported by now lives as long as the process: out of the cyclic collector's
     # reach, each full collection stops walking it (here ~60 ms of every one, a latency spike).
     gc.freeze()
+    heap.keep_small()  # freed memory back to the system (heap.py), before kopf's threads start
     kopf.run(
         registry=wiring.registry(options, Kube.in_operator()),
         standalone=args.peering is None,
