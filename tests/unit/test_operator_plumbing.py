@@ -620,7 +620,7 @@ def test_a_recent_memory_as_a_watch_tap_keeps_each_latest_body_and_drops_it_when
 def test_the_heap_is_trimmed_once_enough_was_freed_since_the_last_look() -> None:
     from types import SimpleNamespace
 
-    from prompt_release.operator.heap import Trimmer
+    from prompt_release.operator.heap import FREED, Keeper
 
     free = [10]
     trims: list[int] = []
@@ -628,16 +628,43 @@ def test_the_heap_is_trimmed_once_enough_was_freed_since_the_last_look() -> None
         mallinfo2=lambda: SimpleNamespace(fordblks=free[0]),
         malloc_trim=lambda pad: trims.append(pad),
     )
-    trimmer = Trimmer(libc, freed=100)
-    free[0] = 109  # less than `freed` more: nothing to do
-    assert not trimmer.look() and trims == []
+    keeper = Keeper(libc, cpu=lambda: 0.0, collect=lambda: 0)
+    free[0] = 10 + FREED - 1  # less than FREED more: nothing to do
+    keeper.look()
+    assert trims == []
     free[0] = 5  # reused: what is freed counts from here
-    assert not trimmer.look()
-    free[0] = 104
-    assert not trimmer.look()
-    free[0] = 105
-    assert trimmer.look() and trims == [0] and trimmer.trims == 1
-    assert not trimmer.look()  # the same free bytes (their pages already returned)
+    keeper.look()
+    free[0] = 5 + FREED
+    keeper.look()
+    assert trims == [0] and keeper.trims == 1
+    keeper.look()  # the same free bytes (their pages already returned)
+    assert keeper.trims == 1 and keeper.collections == 0
+
+
+def test_a_full_collection_runs_once_idle_after_enough_work() -> None:
+    from prompt_release.operator.heap import WORK, Keeper
+
+    cpu = [0.0]
+    collected: list[float] = []
+
+    def collect() -> int:
+        collected.append(cpu[0])
+        return 0
+
+    keeper = Keeper(None, every=2.0, cpu=lambda: cpu[0], collect=collect)
+    cpu[0] += WORK / 2  # busy
+    keeper.look()
+    cpu[0] += 0.001  # idle, but not enough work since the last one
+    keeper.look()
+    assert collected == []
+    cpu[0] += WORK  # busy: never while work goes on
+    keeper.look()
+    assert collected == []
+    cpu[0] += 0.001  # idle after work: one collection
+    keeper.look()
+    cpu[0] += 0.001
+    keeper.look()  # and not again until more work
+    assert collected == [WORK * 1.5 + 0.002] and keeper.collections == 1
 
 
 def test_the_heap_of_this_process_can_be_trimmed() -> None:

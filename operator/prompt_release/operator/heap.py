@@ -1,28 +1,38 @@
-"""Memory freed by the operator goes back to the system, not only to the C heap.
+"""Memory the operator is done with goes back to the system once it is idle again.
 
-Python hands every object over 512 bytes (a prompt's text, a parsed body's bigger dicts and
-lists, a response being read) to the C library's malloc. glibc keeps what is freed in its heap
-and gives back only what lies at its very top, so after a restart over thousands of objects,
-or a burst, tens of MiB sit free inside the process and still count in its RSS. And it gives
-each thread that allocates its own arena (up to 8 per core), each fragmenting on its own.
+Two things kept it after a restart over thousands of objects or a burst:
+- Garbage in reference cycles (finished asyncio tasks and their frames, kopf's per-event
+  objects): Python's full collection runs only once a quarter more objects have survived
+  than at the last one, so after a start-up that ran its last one midway, a third of the
+  objects left were garbage nobody collected.
+- The C heap: Python hands every object over 512 bytes to the C library's malloc, and glibc
+  keeps what is freed in its heap (it returns only the top of it), in one arena per thread
+  that allocates (up to 8 per core), each fragmenting on its own.
 
-So, where the C library is glibc: the operator uses two arenas (as `MALLOC_ARENA_MAX=2`
-would), and a daemon thread looks at the heap every `CHECK_EVERY` seconds and returns its free
-pages to the system (`malloc_trim(0)`, a few milliseconds) once `FREED` more bytes lie free
-than at its last look: after a start-up's listing or a burst, not while nothing changes.
-Elsewhere both are skipped.
+So a daemon thread looks every `LOOK_EVERY` seconds. Once the operator is idle (less than
+`IDLE_CPU` of CPU since the last look) after at least `WORK` of CPU since the last full
+collection, it runs one; never while work goes on, so no pass waits for it. Where the C library
+is glibc, the operator uses two arenas (as `MALLOC_ARENA_MAX=2` would), and the heap's free
+pages are returned (`malloc_trim(0)`, a few milliseconds) once `FREED` more bytes lie free than
+at the last look.
 """
 
 from __future__ import annotations
 
 import ctypes
+import gc
 import logging
 import threading
+import time
+from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger("prompt_release")
 
-CHECK_EVERY = 5.0  # seconds
-FREED = 8 << 20  # bytes freed since the last look that are worth a trim
+LOOK_EVERY = 2.0  # seconds
+IDLE_CPU = 0.02  # CPU seconds per second: idle below
+WORK = 2.0  # CPU seconds since the last full collection that are worth one
+FREED = 8 << 20  # bytes newly free in the C heap that are worth a trim
 ARENAS = 2
 M_ARENA_MAX = -8  # glibc's mallopt parameter
 
@@ -56,7 +66,7 @@ def _glibc() -> ctypes.CDLL | None:
     return libc
 
 
-def free_bytes(libc: ctypes.CDLL) -> int:
+def free_bytes(libc: Any) -> int:
     """Bytes lying free in the C heap (whether or not their pages were returned)."""
     return int(libc.mallinfo2().fordblks)
 
@@ -70,42 +80,59 @@ def trim_now() -> bool:
     return True
 
 
-class Trimmer:
-    """Returns the heap's free pages when enough was freed since the last look."""
+class Keeper:
+    """One look at a time: a full collection once idle after work, a trim once enough is
+    free. `cpu` and `collect` are the process's (tests pass their own)."""
 
-    def __init__(self, libc: ctypes.CDLL, freed: int = FREED) -> None:
-        self.libc = libc
-        self.freed = freed
-        self.last = free_bytes(libc)
-        self.trims = 0
+    def __init__(
+        self,
+        libc: Any,
+        every: float = LOOK_EVERY,
+        cpu: Callable[[], float] = time.process_time,
+        collect: Callable[[], int] = gc.collect,
+    ) -> None:
+        self.libc, self.every, self.cpu, self.collect = libc, every, cpu, collect
+        self._cpu = cpu()
+        self._work = 0.0
+        self._free = free_bytes(libc) if libc is not None else 0
+        self.collections = self.trims = 0
 
-    def look(self) -> bool:
-        """One look; True when it trimmed."""
+    def look(self) -> None:
+        now = self.cpu()
+        busy, self._cpu = now - self._cpu, now
+        self._work += busy
+        if busy < IDLE_CPU * self.every and self._work >= WORK:
+            self.collect()
+            self.collections += 1
+            self._work = 0.0
+        if self.libc is None:
+            return
         free = free_bytes(self.libc)
-        if free < self.last + self.freed:
-            self.last = min(self.last, free)  # reused since: count what is freed from here
-            return False
+        if free < self._free + FREED:
+            self._free = min(self._free, free)  # reused since: count what is freed from here
+            return
         self.libc.malloc_trim(0)
-        self.last = free
+        self._free = free
         self.trims += 1
-        return True
 
 
-def keep_small(every: float = CHECK_EVERY) -> threading.Event | None:
-    """Two arenas, and a look at the heap every `every` seconds until the returned event is
-    set. Call it before the threads that allocate start (kopf's, the work queue's). None: not
-    glibc, nothing done."""
+def keep_small(every: float = LOOK_EVERY) -> threading.Event:
+    """Start looking every `every` seconds until the returned event is set. Call it before
+    the threads that allocate start (kopf's, the work queue's): the arenas are set then."""
     libc = _glibc()
     if libc is None:
         log.info("not glibc: the C heap's free memory stays with the process")
-        return None
-    libc.mallopt(M_ARENA_MAX, ARENAS)
-    trimmer = Trimmer(libc)
+    else:
+        libc.mallopt(M_ARENA_MAX, ARENAS)
+    keeper = Keeper(libc, every)
     stop = threading.Event()
 
     def looking() -> None:
         while not stop.wait(every):
-            trimmer.look()
+            try:
+                keeper.look()
+            except Exception:
+                log.exception("looking at the heap failed")
 
-    threading.Thread(target=looking, name="heap-trim", daemon=True).start()
+    threading.Thread(target=looking, name="heap", daemon=True).start()
     return stop
