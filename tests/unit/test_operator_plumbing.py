@@ -667,11 +667,18 @@ def test_a_full_collection_runs_once_idle_after_enough_work() -> None:
     assert collected == [WORK * 1.5 + 0.002] and keeper.collections == 1
 
 
-def test_the_heap_of_this_process_can_be_trimmed() -> None:
+def test_the_heap_of_this_process_is_trimmed_once_enough_is_freed() -> None:
     from prompt_release.operator import heap
 
     libc = heap._glibc()
-    if libc is None:  # not glibc: the operator skips it too
-        assert heap.trim_now() is False
+    keeper = heap.Keeper(libc, cpu=lambda: 0.0, collect=lambda: 0)
+    if libc is None:  # not glibc: the operator leaves the C heap alone
+        keeper.look()
+        assert keeper.trims == 0
         return
-    assert heap.free_bytes(libc) >= 0 and heap.trim_now() is True
+    blocks = [bytearray(4096) for _ in range(8192)]  # 32 MiB from malloc (over 512 bytes each)
+    del blocks[::2]  # 16 MiB free between the ones kept: nothing at the top to give back
+    assert heap.free_bytes(libc) >= heap.FREED
+    keeper.look()
+    assert keeper.trims == 1
+    del blocks

@@ -71,15 +71,6 @@ def free_bytes(libc: Any) -> int:
     return int(libc.mallinfo2().fordblks)
 
 
-def trim_now() -> bool:
-    """Return the heap's free pages now; False where the C library isn't glibc."""
-    libc = _glibc()
-    if libc is None:
-        return False
-    libc.malloc_trim(0)
-    return True
-
-
 class Keeper:
     """One look at a time: a full collection once idle after work, a trim once enough is
     free. `cpu` and `collect` are the process's (tests pass their own)."""

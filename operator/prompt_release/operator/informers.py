@@ -20,6 +20,8 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
+import kopf
+
 log = logging.getLogger("prompt_release")
 
 Kind = tuple[str, str]  # (group, plural), as the watch taps name them
@@ -228,7 +230,6 @@ class Informers:
     def threaded(self, handler: Callable[..., Any]) -> Callable[..., Any]:
         """A handler kopf runs in its thread pool (a deletion's), with the indexes; until its
         namespace is listed it asks kopf to try again shortly."""
-        import kopf
 
         def viewed(**kwargs: Any) -> Any:
             if not self.listings.is_open(kwargs.get("namespace")):
