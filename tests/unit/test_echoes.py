@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prompt_release.operator.echoes import Echoes, InFlight
+from prompt_release.operator.echoes import Echoes, InFlight, older
 
 KEY = ("ns", "summarizer-production")
 
@@ -48,3 +48,12 @@ def test_an_event_overtaking_a_write_is_held_until_the_write_says_whose_it_was()
 
     writes.begin(key)
     assert not writes.end(key, "13")  # nothing overtook it
+
+
+def test_resource_versions_compare_as_increasing_integers_and_nothing_else_is_older() -> None:
+    assert older("9", "10") and older("41", "42") and older("999", "1000")
+    assert not older("10", "9") and not older("42", "42")
+    # Not comparable (KEP-5504's rules): none of these is known to be older.
+    for a, b in [("", "5"), (None, "5"), ("5", None), ("05", "6"), ("5", "06"), ("a1", "b2")]:
+        assert not older(a, b)
+    assert not older("٣", "٤")  # decimal digits of another script are no resourceVersion

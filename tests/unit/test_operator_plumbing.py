@@ -166,6 +166,43 @@ def test_protection_patches_from_the_latest_body_and_keeps_its_response() -> Non
     assert len(patches) == 1
 
 
+def test_protection_waits_for_its_own_write_when_only_an_older_index_entry_is_known() -> None:
+    """Under load a version's latest body may be gone from memory while the index still holds
+    the state from before our own status write: a patch from there would only meet a 409. It
+    is left to that write's event, which brings the index up to date and settles it."""
+    from typing import cast
+
+    from prompt_release.core import version as version_core
+    from prompt_release.kube import Kube
+    from prompt_release.operator.options import Options
+    from prompt_release.operator.protection import Protection
+
+    patches: list[str] = []
+
+    class FakeKube:
+        def merge_patch(self, plural: str, namespace: str, name: str, patch: Any, _: str) -> Any:
+            patches.append(patch["metadata"]["resourceVersion"])
+            return {"metadata": {"resourceVersion": "9"}, "spec": {}}
+
+    written = Echoes()
+    written.note(("ns", "v1"), "7")  # our status write made 7; its event isn't back yet
+    in_use = Protection(cast(Kube, FakeKube()), Options(), Recent(), written)
+    links = {("ns", "v1"): [(("v1", version_core.HOLDS, "r"),)]}
+    entry = {"resourceVersion": "5", "finalizers": (), "deletionTimestamp": None}
+    index = {("ns", "v1"): [entry]}
+    in_use._indexes = {"release_links": links, "version_meta": index}
+    in_use.settle("ns", "v1")
+    assert patches == []  # 5 is older than our 7: nothing sent
+    index[("ns", "v1")] = [{**entry, "resourceVersion": "7"}]  # our write's event came
+    in_use.settle("ns", "v1")
+    assert patches == ["7"]
+    written.note(("ns", "v2"), "7")
+    index[("ns", "v2")] = [{**entry, "resourceVersion": "12"}]  # someone wrote after us
+    links[("ns", "v2")] = [(("v2", version_core.HOLDS, "r"),)]
+    in_use.settle("ns", "v2")
+    assert patches == ["7", "12"]  # newer than ours: patched from it
+
+
 def test_two_settles_of_one_version_at_once_send_one_patch() -> None:
     """A release's event and the version's own can settle its finalizer at the same moment,
     from the same state: the second sends nothing (it would only meet a 409). A patch that

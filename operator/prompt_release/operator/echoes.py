@@ -29,6 +29,16 @@ def resource_version(body: Mapping[str, Any]) -> Hashable:
     return (body.get("metadata") or {}).get("resourceVersion")
 
 
+def older(resource_version: object, than: object) -> bool:
+    """Whether one resourceVersion of an object is older than another. Kubernetes 1.35 makes
+    them comparable (KEP-5504): decimal integers without leading zeros, increasing within a
+    resource type. Anything else is not known to be older."""
+    a, b = str(resource_version or ""), str(than or "")
+    if not all(v.isascii() and v.isdecimal() and v[0] != "0" for v in (a, b)):
+        return False
+    return (len(a), a) < (len(b), b)
+
+
 class Echoes:
     """Per object (namespace, name): the last state noted, and whether an event brings news."""
 

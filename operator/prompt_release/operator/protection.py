@@ -6,8 +6,10 @@ of a version it settles that version. kopf's deletion handler `version_deleted` 
 for exactly the versions that carry the finalizer, so kopf never adds or removes it on its own
 and only runs the deletion cycle (wait for the holders, then let the version go). Versions are
 read from the latest body known (shared with Versions, holding the responses of our own writes)
-or the index of every version's finalizers and resourceVersion, never by GET: a patch from a
-stale entry meets a 409, and the version's own next event settles it.
+or the index of every version's finalizers and resourceVersion, never by GET. An entry older than
+our own last write of the version is not patched from (it would meet a 409): that write's event
+is on its way and settles it; a patch from an entry gone stale otherwise meets the 409, and the
+version's own next event settles it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from prompt_release.core import version as version_core
 from prompt_release.core.configmap import OPERATOR
 from prompt_release.core.views import ReleaseView
 from prompt_release.kube import Kube, is_status
-from prompt_release.operator.echoes import Echoes, spec_state
+from prompt_release.operator.echoes import Echoes, older, spec_state
 from prompt_release.operator.informers import Index
 from prompt_release.operator.options import Options
 from prompt_release.operator.recent import Recent
@@ -123,12 +125,16 @@ class Protection:
     def _meta(self, namespace: str, name: str) -> dict[str, Any] | None:
         """What the patch needs of the version: from the latest body known (the response of a
         status or finalizer write of ours is newer than the index until its event comes),
-        else from the index."""
+        else from the index. None when the index is older than our own last write of it (a
+        patch from there would only meet a 409): that write's event, on its way, settles it."""
         recent = self.recent.get((namespace, name))
         if recent is not None:
             return patch_basis(recent[1]["metadata"])
         metas: MetaIndex = self._indexes["version_meta"]
-        return next(iter(metas.get((namespace, name), ())), None)
+        meta = next(iter(metas.get((namespace, name), ())), None)
+        if meta is not None and older(meta["resourceVersion"], self.written.get((namespace, name))):
+            return None
+        return meta
 
     def _patch(self, namespace: str, name: str) -> tuple[dict[str, Any] | None, bool]:
         """The finalizer patch the version needs now (None: none), and whether it is held."""
