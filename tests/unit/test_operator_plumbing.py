@@ -398,13 +398,13 @@ def test_handlers_wait_for_their_namespace_and_see_the_indexes_when_they_run() -
         named = indexes["releases_by_version"].get(("ns", "v1"), ())
         calls.append((type or "listed", name, tuple(sorted(named))))
 
-    on_loop = informers.inline(handler)
+    gated = informers.gate(handler)
 
     def event(type: str | None, name: str) -> None:
         body = _release(name, "v1", "cm")
         informers.tap(RELEASE_KIND)(type, body)
         kwargs = {"type": type, "name": name, "namespace": "ns", "body": body, "patch": object()}
-        asyncio.run(on_loop(**kwargs))
+        gated(**kwargs)
 
     event(None, "a")
     event(None, "b")
@@ -417,6 +417,107 @@ def test_handlers_wait_for_their_namespace_and_see_the_indexes_when_they_run() -
     assert calls == [("listed", "b", ("a", "b")), ("MODIFIED", "a", ("a", "b"))]
     event("DELETED", "b")  # open: called at once
     assert calls[-1] == ("DELETED", "b", ("a",))
+
+
+def test_the_stream_calls_a_kinds_handler_itself_and_kopf_gets_only_what_is_its_own() -> None:
+    """An event handler registered with Informers.on_event is called with each event as kopf
+    would call it (gated by the listings), and kopf is told only of the events `kopfs` says
+    are its own (a version in its deletion cycle): kopf keeps nothing of the rest."""
+    import kopf
+
+    from prompt_release.core.protection import FINALIZER
+    from prompt_release.operator.protection import being_deleted
+
+    informers = _release_informers()
+    calls: list[tuple[str | None, str, str | None, bool]] = []
+
+    def handler(type: str | None, name: str, namespace: str | None, body: Any, **kw: Any) -> None:
+        if name == "bad":
+            raise ValueError("a handler's own failure")
+        calls.append(
+            (type, name, namespace, "versions_by_label" in kw and body is kw["event"]["object"])
+        )
+
+    registry = kopf.OperatorRegistry()
+    informers.on_event(
+        registry,
+        ("promptrelease.io", "v1alpha1", "promptversions"),
+        "v",
+        handler,
+        kopfs=being_deleted,
+    )
+    assert len(registry._watching.get_all_handlers()) == 1  # kopf watches the kind
+    direct = informers.direct[VERSION_KIND]
+
+    def event(type: str | None, name: str, **meta: Any) -> dict[str, Any]:
+        return {"type": type, "object": {"metadata": {"namespace": "ns", "name": name, **meta}}}
+
+    assert direct(event(None, "v1"))  # handled (held: not listed yet)
+    assert calls == []
+    informers.listed(RELEASE_KIND)(None, set())
+    informers.listed(VERSION_KIND)(None, {("ns", "v1")})
+    assert calls == [(None, "v1", "ns", True)]
+    assert direct(event("MODIFIED", "v1")) and direct(event("MODIFIED", "bad"))  # failure logged
+    deleting = {"deletionTimestamp": "2026-01-01T00:00:00Z"}
+    assert direct(event("MODIFIED", "v2", **deleting))  # no finalizer: nothing for kopf to do
+    finalized = {**deleting, "finalizers": [FINALIZER]}
+    assert not direct(event("MODIFIED", "v3", **finalized))  # kopf's deletion cycle
+    assert not direct({"type": "BOOKMARK", "object": {"metadata": {}}})
+    assert [c[:2] for c in calls] == [(None, "v1"), ("MODIFIED", "v1"), ("MODIFIED", "v2")]
+
+
+def test_a_stream_passes_kopf_only_the_events_its_handler_did_not_take() -> None:
+    from types import SimpleNamespace
+
+    from prompt_release.operator import startup
+
+    kind = ("promptrelease.io", "promptreleases")
+    taken: list[str] = []
+
+    def handle(raw_event: Any) -> bool:
+        taken.append(raw_event["object"]["metadata"]["name"])
+        return bool(raw_event["object"]["metadata"]["name"] != "kopfs")
+
+    stream = [{"type": None, "object": {"metadata": {"name": n}}} for n in ("a", "kopfs", "b")]
+
+    async def watch(**_: Any) -> Any:
+        for event in stream:
+            yield event
+
+    async def scenario() -> list[Any]:
+        resource = SimpleNamespace(group=kind[0], plural=kind[1])
+        return [event async for event in startup._slimmed(watch)(resource=resource, namespace="ns")]
+
+    startup.WATCH_HANDLERS[kind] = handle
+    try:
+        passed = asyncio.run(scenario())
+    finally:
+        del startup.WATCH_HANDLERS[kind]
+    assert taken == ["a", "kopfs", "b"] and passed == [stream[1]]
+
+
+def test_a_watch_stream_runs_with_kopfs_event_queue_at_hand() -> None:
+    """kopf sets its Event queue only in the task of each object it processes; a handler the
+    stream calls directly posts Events through the same queue."""
+    import functools
+
+    from kopf._core.engines import posting
+
+    from prompt_release.operator import startup
+
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    found: list[Any] = []
+
+    async def watcher(**kwargs: Any) -> None:
+        found.append(posting.event_queue_var.get(None))
+
+    def process(*, event_queue: Any, resource: Any, raw_event: Any = None) -> None:
+        pass
+
+    processor = functools.partial(functools.partial(process, event_queue=queue), resource="r")
+    asyncio.run(startup._posting(watcher)(processor=processor, namespace="ns"))
+    asyncio.run(startup._posting(watcher)(processor=functools.partial(process, resource="r")))
+    assert found == [queue, None]  # another processor (kopf's peering) has no queue to give
 
 
 def test_a_deletion_handler_asks_kopf_to_retry_until_its_namespace_is_listed() -> None:

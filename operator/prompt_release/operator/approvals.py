@@ -125,6 +125,5 @@ def indexes() -> dict[tuple[str, str], list[OwnIndex]]:
 def register(reg: kopf.OperatorRegistry, reconcile: Reconcile, informers: Informers) -> None:
     """The two watches, into the operator's registry."""
     wakes = Wakes(reconcile)
-    on_loop = informers.inline
-    kopf.on.event(*APPROVALS, registry=reg, id="approval_event")(on_loop(wakes.approval_event))
-    kopf.on.event(*POLICIES, registry=reg, id="policy_event")(on_loop(wakes.policy_event))
+    informers.on_event(reg, APPROVALS, "approval_event", wakes.approval_event)
+    informers.on_event(reg, POLICIES, "policy_event", wakes.policy_event)

@@ -180,6 +180,7 @@ class Informers:
             index.name: index for found in self._by_kind.values() for index in found
         }
         self.listings = Listings(self._by_kind, carried)
+        self.direct: dict[Kind, Direct] = {}  # each kind's handler, called by its stream
 
     def tap(self, kind: Kind) -> Callable[[str | None, dict[str, Any]], None]:
         """The watch tap updating every index of `kind` from one event."""
@@ -207,15 +208,12 @@ class Informers:
         """A handler's keyword arguments with every index under its name."""
         return {**kwargs, **self.indexes}
 
-    def inline(self, handler: Callable[..., Any]) -> Callable[..., Any]:
-        """Run a handler on kopf's event loop, not on its thread pool, once its namespace is
-        listed (held until then): for event handlers that only look at the event and the
-        indexes and ask for work (never block). A thread-pool hop per handler and event was a
-        fifth of the operator's CPU in a burst. (No functools.wraps: kopf would follow
-        __wrapped__ and call it as sync.)"""
+    def gate(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        """`handler`, called once its namespace is listed (held until then) with the indexes:
+        for event handlers that only look at the event and the indexes and ask for work."""
         listings = self.listings
 
-        async def on_loop(**kwargs: Any) -> Any:
+        def gated(**kwargs: Any) -> Any:
             namespace = kwargs.get("namespace")
             if listings.is_open(namespace):
                 return handler(**self.views(kwargs))
@@ -224,8 +222,26 @@ class Informers:
             listings.hold(namespace, key, lambda: handler(**self.views(kept)))
             return None
 
-        on_loop.__qualname__ = getattr(handler, "__qualname__", "handler")
-        return on_loop
+        gated.__qualname__ = getattr(handler, "__qualname__", "handler")
+        return gated
+
+    def on_event(
+        self,
+        registry: kopf.OperatorRegistry,
+        resource: tuple[str, str, str],
+        id: str,
+        handler: Callable[..., Any],
+        kopfs: Callable[[Mapping[str, Any]], bool] | None = None,
+    ) -> None:
+        """Register an event handler of a kind (group, version, plural). Its stream calls it
+        directly with each event (`direct`), gated; kopf calls it only for the events that
+        `kopfs` says are kopf's (an object in a deletion cycle kopf runs), so kopf keeps
+        nothing per object of the rest. kopf still has it registered: that makes kopf watch
+        the kind, which is where the stream comes from."""
+        group, _, plural = resource
+        gated = self.gate(handler)
+        kopf.on.event(*resource, registry=registry, id=id)(_on_loop(gated))
+        self.direct[group, plural] = Direct(gated, kopfs)
 
     def threaded(self, handler: Callable[..., Any]) -> Callable[..., Any]:
         """A handler kopf runs in its thread pool (a deletion's), with the indexes; until its
@@ -238,3 +254,44 @@ class Informers:
 
         viewed.__qualname__ = getattr(handler, "__qualname__", "handler")
         return viewed
+
+
+def _on_loop(gated: Callable[..., Any]) -> Callable[..., Any]:
+    async def on_loop(**kwargs: Any) -> Any:
+        return gated(**kwargs)
+
+    on_loop.__qualname__ = gated.__qualname__
+    return on_loop
+
+
+class Direct:
+    """One kind's event handler, called by its watch stream for each raw event, instead of
+    through kopf's per-object processing (a task, a memory, a body view, loggers and a patch
+    per object, kept for good): for a handler that only asks for work, that processing was
+    most of the operator's CPU in a burst and most of what it kept per object."""
+
+    def __init__(
+        self, gated: Callable[..., Any], kopfs: Callable[[Mapping[str, Any]], bool] | None
+    ) -> None:
+        self._gated = gated
+        self._kopfs = kopfs
+
+    def __call__(self, raw_event: Mapping[str, Any]) -> bool:
+        """Handle one event; False when it is kopf's to handle (passed on untouched)."""
+        obj = raw_event.get("object")
+        if not isinstance(obj, Mapping) or raw_event.get("type") in ("BOOKMARK", "ERROR"):
+            return False
+        if self._kopfs is not None and self._kopfs(obj):
+            return False
+        kwargs = arguments(obj)
+        kwargs.update(type=raw_event.get("type"), event=raw_event, uid=kwargs["meta"].get("uid"))
+        try:
+            self._gated(**kwargs)
+        except Exception:
+            log.exception(
+                "handler %s failed on %s/%s",
+                self._gated.__qualname__,
+                kwargs["namespace"],
+                kwargs["name"],
+            )
+        return True

@@ -50,6 +50,13 @@ def carries_finalizer(meta: Any, **_: Any) -> bool:
     return protection.carries(meta)
 
 
+def being_deleted(body: Mapping[str, Any]) -> bool:
+    """A version in the deletion cycle kopf runs (deleted while it carries the finalizer): its
+    events go through kopf, which calls the deletion handler and then lets it go."""
+    meta = body.get("metadata") or {}
+    return bool(meta.get("deletionTimestamp")) and protection.carries(meta)
+
+
 def version_meta(namespace: str | None, meta: Any, **_: Any) -> Any:
     """Index: what a finalizer patch of each version needs (no GET before writing one)."""
     return {(namespace, meta["name"]): patch_basis(meta)}

@@ -5,6 +5,9 @@ operator's indexes and memories of recent bodies (operator/informers.py, recent.
 arrives, and the end of each listing is told to them. With no kopf index registered, kopf
 never makes a listed object wait for the other kinds' listings (the informers' gate does that
 for the handlers alone), so a restart over thousands of objects holds none of them half-done.
+Then the stream calls the kind's event handler itself (`WATCH_HANDLERS`, informers.Direct)
+and passes kopf only the events the handler leaves to it (a version in its deletion cycle):
+kopf keeps no memory, task or body of the other objects.
 
 `install()` also slims every watched object before kopf queues it: its managedFields go, but
 for the entries owning spec.version (who released, core/history.py), as controller-runtime's
@@ -16,11 +19,14 @@ its labels and annotations from the body watched, so nothing it writes loses wha
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from typing import Any
 
 from kopf._cogs.clients import watching
+from kopf._core.engines import posting
+from kopf._core.reactor import queueing
 
 from prompt_release import GROUP
 from prompt_release.core.history import version_owners
@@ -62,8 +68,12 @@ Kind = tuple[str, str]  # (group, plural)
 Ref = tuple[str | None, str]  # (namespace, name)
 Tap = Callable[[str | None, dict[str, Any]], None]
 Listed = Callable[[str | None, set[Ref]], None]
+Handle = Callable[[Mapping[str, Any]], bool]  # handles an event itself; False: kopf's to handle
 WATCH_TAPS: dict[Kind, list[Tap]] = {}
 WATCH_LISTED: dict[Kind, list[Listed]] = {}
+# Each kind's event handler, called by the stream itself (informers.Direct): an event it
+# handles never reaches kopf, which then keeps nothing of the object.
+WATCH_HANDLERS: dict[Kind, Handle] = {}
 
 
 def kind_of(resource: Any) -> Kind:
@@ -105,6 +115,7 @@ def _slimmed(watch: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIte
     async def slimmed_watch(**kwargs: Any) -> AsyncIterator[Any]:
         kind = kind_of(kwargs.get("resource"))  # once per stream, not per event
         taps, done = tuple(WATCH_TAPS.get(kind, ())), tuple(WATCH_LISTED.get(kind, ()))
+        handle = WATCH_HANDLERS.get(kind)
         seen: set[Ref] = set()  # what the listing under way has brought
         async for raw_event in watch(**kwargs):
             if raw_event is watching.Bookmark.LISTED:
@@ -116,13 +127,34 @@ def _slimmed(watch: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIte
                 if ref is not None:
                     seen.add(ref)
                 tapped(taps, raw_event)
+                if handle is not None and handle(raw_event):
+                    continue  # handled here: kopf never sees it
             yield raw_event
 
     slimmed_watch.slims = True  # type: ignore[attr-defined]
     return slimmed_watch
 
 
+def _posting(
+    watcher: Callable[..., Coroutine[Any, Any, None]],
+) -> Callable[..., Coroutine[Any, Any, None]]:
+    async def posting_watcher(**kwargs: Any) -> None:
+        # kopf sets its Event queue only in the task of each object it processes; a handler
+        # its stream calls directly posts Events through the same queue, found here.
+        queue = getattr(kwargs.get("processor"), "keywords", {}).get("event_queue")
+        if queue is not None:
+            posting.event_queue_var.set(queue)
+            posting.event_queue_loop_var.set(asyncio.get_running_loop())
+        await watcher(**kwargs)
+
+    posting_watcher.posts = True  # type: ignore[attr-defined]
+    return posting_watcher
+
+
 def install() -> None:
-    """Make kopf's watch streams slim what they bring and show it to the taps (idempotent)."""
+    """Make kopf's watch streams slim what they bring, show it to the taps and hand it to the
+    handlers that take it directly, with kopf's Event queue at hand (idempotent)."""
     if not getattr(watching.infinite_watch, "slims", False):
         watching.infinite_watch = _slimmed(watching.infinite_watch)
+    if not getattr(queueing.watcher, "posts", False):
+        queueing.watcher = _posting(queueing.watcher)

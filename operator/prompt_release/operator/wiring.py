@@ -11,7 +11,7 @@ from kopf._core.engines import posting
 from prompt_release import GROUP
 from prompt_release.core import protection
 from prompt_release.core.canary_plan import RELEASE_LABEL
-from prompt_release.core.configmap import MANAGED_BY, MANAGED_SELECTOR, OPERATOR
+from prompt_release.core.configmap import MANAGED_SELECTOR
 from prompt_release.kube import Kube
 from prompt_release.operator import approvals as approval_handlers
 from prompt_release.operator import protection as protection_handlers
@@ -75,11 +75,11 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
 
     on.cleanup(registry=reg, id="stop_retries")(stop)
 
-    # The indexes are kept from the watch streams (informers.py), not by kopf: kopf then has
-    # no index to make every listed object wait for, and each is processed as it comes. The
-    # handlers still run only once their namespace is listed for every indexed kind (held till
-    # then). Every handler below runs on kopf's event loop (Informers.inline): it only reads
-    # the event and the indexes and asks for work; passes run on worker threads.
+    # The indexes are kept from the watch streams (informers.py), not by kopf, and the event
+    # handlers are called by the streams too (Informers.on_event): kopf processes only the
+    # versions in their deletion cycle. The handlers still run only once their namespace is
+    # listed for every indexed kind (held till then). Each runs on the event loop: it only
+    # reads the event and the indexes and asks for work; passes run on worker threads.
     kinds: dict[tuple[str, str], list[OwnIndex]] = {
         (GROUP, RELEASES[2]): [
             OwnIndex("releases_by_version", release_handlers.releases_by_version),
@@ -96,10 +96,10 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
     by_config_map = OwnIndex("workloads_by_config_map", workload_handlers.workloads_by_config_map)
     for group, _version, plural in WORKLOADS:
         kinds[group, plural] = [by_config_map]  # one index of the three kinds, as kopf's was
-    # kopf sets its settings and Event queue in the context of each object it handles; a call
-    # held for the first listings is made from a watch stream, so it carries them along.
+    # kopf's settings and Event queue are context values (startup.py sets the queue in each
+    # watch stream): a call held for the first listings is made from another stream, so it
+    # carries them along.
     informers = Informers(kinds, carried=POSTING)
-    on_loop = informers.inline
     # What each watch stream shows the indexes and the memories of recent bodies as each event
     # arrives, before kopf queues it (startup.py): a pass finds there the latest version and
     # ConfigMap known.
@@ -112,8 +112,8 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
         releases.recent_config_maps.tap(resource_version, "data")
     )
     for group, version, plural in WORKLOADS:
-        on.event(group, version, plural, registry=reg, id=f"{plural}_event")(
-            on_loop(releases.workload_event)
+        informers.on_event(
+            reg, (group, version, plural), f"{plural}_event", releases.workload_event
         )
     # PromptPolicy and PromptApproval: their indexes make each release's Gate; a change wakes
     # the releases it may let go live (an approval) or report on (a policy).
@@ -135,18 +135,18 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
         in_use.version_event(**kwargs)
         releases.version_event(**kwargs)
 
-    on.event(*RELEASES, registry=reg, id="release_event")(on_loop(release_event))
-    on.event(*VERSIONS, registry=reg, id="version_event")(on_loop(version_event))
-    on.event(
-        "", "v1", "configmaps", registry=reg, id="config_map_event", labels={MANAGED_BY: OPERATOR}
-    )(on_loop(releases.config_map_event))
+    informers.on_event(reg, RELEASES, "release_event", release_event)
+    # A version in its deletion cycle is kopf's (the deletion handler below); kopf then calls
+    # this handler too.
+    informers.on_event(
+        reg, VERSIONS, "version_event", version_event, kopfs=protection_handlers.being_deleted
+    )
+    # The ConfigMaps and Jobs watched are the operator's alone (the label selectors above).
+    informers.on_event(reg, ("", "v1", "configmaps"), "config_map_event", releases.config_map_event)
     # A canary's analysis Jobs: one finishing moves its release's canary on.
-    on.event(
-        *JOBS,
-        registry=reg,
-        id="analysis_job_event",
-        labels={MANAGED_BY: OPERATOR, RELEASE_LABEL: kopf.PRESENT},
-    )(on_loop(releases.job_event))
+    informers.on_event(reg, JOBS, "analysis_job_event", releases.job_event)
+    # Every handler above is called by its watch stream, not by kopf (informers.Direct).
+    startup.WATCH_HANDLERS.update(informers.direct)
 
     # The deletion cycle of the versions that carry the finalizer (Protection puts it exactly
     # where a release holds the version): wait for the holders, then let the version go.
