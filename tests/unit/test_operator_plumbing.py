@@ -4,6 +4,7 @@ indexes kept from the watches and the gate of the handlers."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 import time
 from typing import Any
@@ -41,6 +42,31 @@ def test_requests_for_a_waiting_key_join_it_and_keep_the_latest_payload() -> Non
     assert done.wait(5)
     assert seen == [("a", {"v": 1}), ("b", {"v": 2})]
     queue.stop()
+
+
+def test_a_long_queue_keeps_its_payloads_packed_and_hands_them_over_whole() -> None:
+    from prompt_release.operator.workqueue import Packed
+
+    gate = threading.Event()
+    seen: list[tuple[Any, Any]] = []
+
+    def work(key: Any, payload: Any) -> None:
+        gate.wait(5)
+        seen.append((key, payload))
+
+    queue = WorkQueue(1, work, pack_after=1)
+    queue.add("first", {"n": 0})  # taken by the worker at once, blocked on the gate
+    time.sleep(0.05)
+    for n in range(1, 4):
+        queue.add(f"k{n}", {"n": n, "text": "é" * n})
+    waiting = [payload for payload, _ in queue._waiting.values()]
+    assert [isinstance(p, Packed) for p in waiting] == [False, False, True]
+    gate.set()
+    deadline = time.monotonic() + 5
+    while len(seen) < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    queue.stop()
+    assert seen == [("first", {"n": 0})] + [(f"k{n}", {"n": n, "text": "é" * n}) for n in (1, 2, 3)]
 
 
 def test_a_request_during_its_own_pass_gets_another_pass() -> None:
@@ -86,7 +112,7 @@ def test_a_failing_pass_does_not_stop_the_worker() -> None:
 
 
 def test_recent_keeps_the_latest_bounded_by_count_and_size() -> None:
-    recent = Recent(capacity=2, max_bytes=10)
+    recent = Recent(capacity=2, max_bytes=10, packed_bytes=0)
     recent.put(("ns", "a"), "1", {"a": 1}, "x" * 5)
     recent.put(("ns", "b"), "1", {"b": 1}, "x" * 5)
     assert recent.get(("ns", "a")) == ("1", {"a": 1})  # a is now the most recently used
@@ -97,7 +123,7 @@ def test_recent_keeps_the_latest_bounded_by_count_and_size() -> None:
 
 
 def test_recent_keeps_only_the_last_few_big_bodies() -> None:
-    recent = Recent(capacity=2, max_bytes=10, large_capacity=2)
+    recent = Recent(capacity=2, max_bytes=10, large_capacity=2, packed_bytes=0)
     recent.put(("ns", "a"), "1", {"a": 1}, "x" * 5)
     recent.put(("ns", "a"), "2", {"a": 2}, "x" * 50)  # grew big: moves to the big ones
     recent.put(("ns", "b"), "1", {"b": 1}, "x" * 5)
@@ -108,6 +134,32 @@ def test_recent_keeps_only_the_last_few_big_bodies() -> None:
     assert recent.get(("ns", "a")) is None and len(recent) == 4
     recent.put(("ns", "e"), "2", {"e": 2}, "y")  # small again: in one tier only
     assert recent.get(("ns", "e")) == ("2", {"e": 2}) and len(recent) == 3  # b made room
+
+
+def test_recent_packs_what_the_count_pushes_out_up_to_its_bytes() -> None:
+    """At a restart over thousands of objects, the bodies listed long before a pass needs them
+    wait packed (compressed JSON) instead of being read again."""
+    recent = Recent(capacity=2, max_bytes=1000, packed_bytes=120)
+
+    def body(name: str, text: str = "") -> dict[str, Any]:
+        return {"metadata": {"name": name, "resourceVersion": "1"}, "spec": {"template": text}}
+
+    for name in "abc":
+        recent.put(("ns", name), "t-" + name, body(name), "x")
+    assert recent.get(("ns", "a")) == ("t-a", body("a"))  # pushed out by c, kept packed
+    assert len(recent) == 3
+    recent.put(("ns", "d"), "t-d", body("d", "é" * 20), "x")  # pushes b out
+    assert len(recent) == 3 and recent.get(("ns", "a")) is None  # a went: over 120 bytes
+    assert recent.get(("ns", "b")) == ("t-b", body("b"))
+    recent.advance(("ns", "b"), lambda held: True, "t-b2", body("b", "new"), "x")
+    assert recent.get(("ns", "b")) == ("t-b2", body("b", "new"))  # back among the parsed
+    recent.drop(("ns", "b"))
+    assert recent.get(("ns", "b")) is None
+    noise = "".join(hashlib.sha256(str(n).encode()).hexdigest() for n in range(40))
+    recent.put(("ns", "e"), "t-e", body("e", noise), "x")  # too big to pack: not kept
+    recent.put(("ns", "f"), "t-f", body("f"), "x")
+    recent.put(("ns", "g"), "t-g", body("g"), "x")
+    assert recent.get(("ns", "e")) is None
 
 
 def test_recent_advances_only_from_the_body_a_write_was_made_from() -> None:
@@ -518,6 +570,19 @@ def test_a_watch_stream_runs_with_kopfs_event_queue_at_hand() -> None:
     asyncio.run(startup._posting(watcher)(processor=processor, namespace="ns"))
     asyncio.run(startup._posting(watcher)(processor=functools.partial(process, resource="r")))
     assert found == [queue, None]  # another processor (kopf's peering) has no queue to give
+
+
+def test_a_handler_that_ignores_first_listings_has_none_held() -> None:
+    informers = _release_informers()
+    calls: list[tuple[str | None, str]] = []
+    gated = informers.gate(lambda type, name, **_: calls.append((type, name)), hold_listed=False)
+    gated(type=None, name="a", namespace="ns", body={})  # dropped: nothing kept meanwhile
+    gated(type="MODIFIED", name="b", namespace="ns", body={})  # held
+    assert informers.listings.held() == 1
+    informers.listed(RELEASE_KIND)(None, set())
+    informers.listed(VERSION_KIND)(None, set())
+    gated(type=None, name="c", namespace="ns", body={})  # a re-listing, once open: called
+    assert calls == [("MODIFIED", "b"), (None, "c")]
 
 
 def test_a_deletion_handler_asks_kopf_to_retry_until_its_namespace_is_listed() -> None:

@@ -29,10 +29,11 @@ class LRU(Generic[K, V]):
                 self._items.move_to_end(key)
             return found
 
-    def put(self, key: K, value: V) -> None:
-        """Hold `value` as the most recently used, dropping the least if over capacity."""
+    def put(self, key: K, value: V) -> tuple[K, V] | None:
+        """Hold `value` as the most recently used, dropping the least if over capacity (and
+        returning it)."""
         with self._guard:
-            self._put(key, value)
+            return self._put(key, value)
 
     def drop(self, key: K) -> None:
         with self._guard:
@@ -41,9 +42,10 @@ class LRU(Generic[K, V]):
     def __len__(self) -> int:
         return len(self._items)
 
-    def _put(self, key: K, value: V) -> None:
+    def _put(self, key: K, value: V) -> tuple[K, V] | None:
         """Under the guard."""
         self._items[key] = value
         self._items.move_to_end(key)
         if len(self._items) > self.capacity:
-            self._items.popitem(last=False)
+            return self._items.popitem(last=False)
+        return None

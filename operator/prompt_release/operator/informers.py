@@ -208,15 +208,19 @@ class Informers:
         """A handler's keyword arguments with every index under its name."""
         return {**kwargs, **self.indexes}
 
-    def gate(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+    def gate(self, handler: Callable[..., Any], hold_listed: bool = True) -> Callable[..., Any]:
         """`handler`, called once its namespace is listed (held until then) with the indexes:
-        for event handlers that only look at the event and the indexes and ask for work."""
+        for event handlers that only look at the event and the indexes and ask for work.
+        `hold_listed=False`: the handler does nothing with an object first listed (the taps
+        keep all it needs), so such a call is dropped, not held with its body."""
         listings = self.listings
 
         def gated(**kwargs: Any) -> Any:
             namespace = kwargs.get("namespace")
             if listings.is_open(namespace):
                 return handler(**self.views(kwargs))
+            if not hold_listed and kwargs.get("type") is None:
+                return None
             kept = {name: kwargs[name] for name in KEPT if name in kwargs}
             key = (id(handler), namespace, kwargs.get("name"))
             listings.hold(namespace, key, lambda: handler(**self.views(kept)))
@@ -232,14 +236,15 @@ class Informers:
         id: str,
         handler: Callable[..., Any],
         kopfs: Callable[[Mapping[str, Any]], bool] | None = None,
+        hold_listed: bool = True,
     ) -> None:
         """Register an event handler of a kind (group, version, plural). Its stream calls it
         directly with each event (`direct`), gated; kopf calls it only for the events that
         `kopfs` says are kopf's (an object in a deletion cycle kopf runs), so kopf keeps
         nothing per object of the rest. kopf still has it registered: that makes kopf watch
-        the kind, which is where the stream comes from."""
+        the kind, which is where the stream comes from. `hold_listed`: see `gate`."""
         group, _, plural = resource
-        gated = self.gate(handler)
+        gated = self.gate(handler, hold_listed)
         kopf.on.event(*resource, registry=registry, id=id)(_on_loop(gated))
         self.direct[group, plural] = Direct(gated, kopfs)
 

@@ -6,28 +6,74 @@ the server's meets a 409 on its write and plans again from fresh reads. Memory s
 most `capacity` bodies of at most `max_bytes` each, and `large_capacity` bigger ones (a 300 KiB
 prompt is read once by its release's pass and again by its own status: the last few are
 kept, as a request can be at most a few MiB), the least recently used dropped first.
+
+A small body pushed out of the `capacity` goes on, packed (core/packing.py), until
+`packed_bytes` of them are held: a restart over ten thousand prompts lists every version and
+ConfigMap long before the releases' passes need them, and finds them here instead of reading
+each one again.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
 from prompt_release.core.lru import LRU
+from prompt_release.core.packing import pack, unpack
 
 Key = tuple[str, str]
 Tier = LRU[Key, tuple[Hashable, Any]]
 
 
+class Packed:
+    """Bodies as compressed JSON, the least recently put dropped first past `max_bytes`.
+    Used under Recent's guard only."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._items: OrderedDict[Key, tuple[Hashable, bytes]] = OrderedDict()
+
+    def put(self, key: Key, tag: Hashable, value: Any) -> None:
+        self.drop(key)
+        packed = pack(value)
+        if len(packed) > self.max_bytes:
+            return
+        self._items[key] = (tag, packed)
+        self.bytes += len(packed)
+        while self.bytes > self.max_bytes:
+            self.bytes -= len(self._items.popitem(last=False)[1][1])
+
+    def get(self, key: Key) -> tuple[Hashable, Any] | None:
+        found = self._items.get(key)
+        if found is None:
+            return None
+        return found[0], unpack(found[1])
+
+    def drop(self, key: Key) -> None:
+        found = self._items.pop(key, None)
+        if found is not None:
+            self.bytes -= len(found[1])
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 class Recent:
     def __init__(
-        self, capacity: int = 1000, max_bytes: int = 16 * 1024, large_capacity: int = 8
+        self,
+        capacity: int = 1000,
+        max_bytes: int = 16 * 1024,
+        large_capacity: int = 8,
+        packed_bytes: int = 8 * 1024 * 1024,
     ) -> None:
         self.capacity = capacity
         self.max_bytes = max_bytes
         self._small: Tier = LRU(capacity)
         self._large: Tier = LRU(large_capacity)
+        self._packed = Packed(packed_bytes)
         self._guard = threading.Lock()  # a key moves between the tiers in one step
 
     def put(self, key: Key, tag: Hashable, value: Any, bulk: Any) -> None:
@@ -35,8 +81,16 @@ class Recent:
         the part of it whose text counts against `max_bytes` (a spec, a ConfigMap's data)."""
         tier, other = self._tiers(bulk)
         with self._guard:
-            other.drop(key)
-            tier.put(key, (tag, value))
+            self._keep(key, tier, other, (tag, value))
+
+    def _keep(self, key: Key, tier: Tier, other: Tier, item: tuple[Hashable, Any]) -> None:
+        """Under the guard: `item` into `tier`, out of the others; a small one pushed out is
+        packed."""
+        other.drop(key)
+        self._packed.drop(key)
+        pushed = tier.put(key, item)
+        if pushed is not None and tier is self._small:
+            self._packed.put(pushed[0], *pushed[1])
 
     def advance(
         self, key: Key, held: Callable[[Any], bool], tag: Hashable, value: Any, bulk: Any
@@ -46,23 +100,26 @@ class Recent:
         never replaced by an older one, and nothing is kept for a key not held."""
         tier, other = self._tiers(bulk)
         with self._guard:
-            found = self._small.get(key) or self._large.get(key)
+            found = self._get(key)
             if found is None or not held(found[1]):
                 return
-            other.drop(key)
-            tier.put(key, (tag, value))
+            self._keep(key, tier, other, (tag, value))
 
     def get(self, key: Key) -> tuple[Hashable, Any] | None:
         with self._guard:
-            return self._small.get(key) or self._large.get(key)
+            return self._get(key)
+
+    def _get(self, key: Key) -> tuple[Hashable, Any] | None:
+        return self._small.get(key) or self._large.get(key) or self._packed.get(key)
 
     def drop(self, key: Key) -> None:
         with self._guard:
             self._small.drop(key)
             self._large.drop(key)
+            self._packed.drop(key)
 
     def __len__(self) -> int:
-        return len(self._small) + len(self._large)
+        return len(self._small) + len(self._large) + len(self._packed)
 
     def tap(
         self, tag: Callable[[dict[str, Any]], Hashable], bulk: str

@@ -40,6 +40,7 @@ from prompt_release.operator.workqueue import WorkQueue
 log = logging.getLogger("prompt_release")
 
 ReleasesByVersion = Index[tuple[str, str], str]
+PACK_AFTER = 64  # releases waiting for a pass past which their bodies wait packed
 
 
 def releases_by_version(namespace: str | None, name: str, spec: Any, **_: Any) -> Any:
@@ -71,7 +72,7 @@ class Releases:
         self._locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
         self.fights = Fights(options.fight_policy)
-        self.queue = WorkQueue(options.max_workers, self._work)
+        self.queue = WorkQueue(options.max_workers, self._work, pack_after=PACK_AFTER)
         self.wakeups = Wakeups()
         self.canaries = Canaries(kube)
         self._indexes: Mapping[str, Any] = {}

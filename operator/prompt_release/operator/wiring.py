@@ -141,8 +141,15 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
     informers.on_event(
         reg, VERSIONS, "version_event", version_event, kopfs=protection_handlers.being_deleted
     )
-    # The ConfigMaps and Jobs watched are the operator's alone (the label selectors above).
-    informers.on_event(reg, ("", "v1", "configmaps"), "config_map_event", releases.config_map_event)
+    # The ConfigMaps and Jobs watched are the operator's alone (the label selectors above). A
+    # ConfigMap listed at start only goes into memory (the taps): nothing to hold till then.
+    informers.on_event(
+        reg,
+        ("", "v1", "configmaps"),
+        "config_map_event",
+        releases.config_map_event,
+        hold_listed=False,
+    )
     # A canary's analysis Jobs: one finishing moves its release's canary on.
     informers.on_event(reg, JOBS, "analysis_job_event", releases.job_event)
     # Every handler above is called by its watch stream, not by kopf (informers.Direct).
