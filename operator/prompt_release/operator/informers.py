@@ -5,7 +5,9 @@ of it, until every indexed kind has been listed. A restart over thousands of pro
 thousands of half-processed objects at once (each with its body, patch, loggers and task), and
 the memory they took stayed with the process. Here the indexes are filled by the watch streams
 themselves (startup.py), as each event arrives and before kopf queues it, as client-go's
-informers do, so kopf has no index to wait for and processes each listed object at once.
+informers do. The streams call each kind's event handler too (`Informers.on_event`,
+`Direct`): kopf is passed only the events it has to handle itself (a version in its deletion
+cycle), and keeps nothing of the other objects.
 
 What kopf's wait promised stays true: a handler runs only once every indexed kind of its
 namespace has been listed (`Listings`), so a name missing from an index is an object that
@@ -21,6 +23,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import kopf
+
+from prompt_release.core.packing import pack, unpack
 
 log = logging.getLogger("prompt_release")
 
@@ -56,6 +60,13 @@ def arguments(obj: Mapping[str, Any]) -> dict[str, Any]:
         "labels": meta.get("labels") or {},
         "annotations": meta.get("annotations") or {},
     }
+
+
+def event_arguments(type: str | None, obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments an event handler takes, as kopf would give them."""
+    kwargs = arguments(obj)
+    kwargs.update(type=type, event={"type": type, "object": obj}, uid=kwargs["meta"].get("uid"))
+    return kwargs
 
 
 class OwnIndex(Mapping[Any, tuple[Any, ...]]):
@@ -221,13 +232,23 @@ class Informers:
                 return handler(**self.views(kwargs))
             if not hold_listed and kwargs.get("type") is None:
                 return None
-            kept = {name: kwargs[name] for name in KEPT if name in kwargs}
             key = (id(handler), namespace, kwargs.get("name"))
-            listings.hold(namespace, key, lambda: handler(**self.views(kept)))
+            listings.hold(namespace, key, self._held(handler, kwargs))
             return None
 
         gated.__qualname__ = getattr(handler, "__qualname__", "handler")
         return gated
+
+    def _held(self, handler: Callable[..., Any], kwargs: Mapping[str, Any]) -> Callable[[], Any]:
+        """The call to make once open. A raw watch event (the stream's own call) waits with
+        its object packed (core/packing.py): a restart holds every listed release and version
+        until the last kind is listed. kopf's call keeps what KEPT names."""
+        event = kwargs.get("event")
+        if isinstance(event, dict) and isinstance(event.get("object"), dict):
+            type, packed = event.get("type"), pack(event["object"])
+            return lambda: handler(**self.views(event_arguments(type, unpack(packed))))
+        kept = {name: kwargs[name] for name in KEPT if name in kwargs}
+        return lambda: handler(**self.views(kept))
 
     def on_event(
         self,
@@ -288,8 +309,7 @@ class Direct:
             return False
         if self._kopfs is not None and self._kopfs(obj):
             return False
-        kwargs = arguments(obj)
-        kwargs.update(type=raw_event.get("type"), event=raw_event, uid=kwargs["meta"].get("uid"))
+        kwargs = event_arguments(raw_event.get("type"), obj)
         try:
             self._gated(**kwargs)
         except Exception:
