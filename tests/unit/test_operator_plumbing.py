@@ -350,6 +350,11 @@ def test_an_own_index_answers_as_a_kopf_index_and_follows_each_object() -> None:
     assert len(seen["release_links"][("ns", "v1")]) == 2  # one tuple of links per release
     tap("MODIFIED", _release("a", "v2", "cm-a"))  # moves: gone from its old key
     assert by_version[("ns", "v1")] == ("b",) and by_version[("ns", "v2")] == ("a",)
+    for event in (None, "MODIFIED", "MODIFIED"):  # a second object on one key, then the same
+        tap(event, _release("c", "v2", "cm-c"))
+        assert sorted(by_version[("ns", "v2")]) == ["a", "c"]
+    tap("DELETED", _release("a", "v2", "cm-a"))
+    assert by_version[("ns", "v2")] == ("c",)
     tap("DELETED", _release("b", "v1", "cm-b"))
     assert ("ns", "v1") not in by_version and by_version.get(("ns", "v1")) is None
     with pytest.raises(KeyError):
@@ -712,6 +717,23 @@ def test_watched_objects_keep_only_the_spec_version_owners_of_their_managed_fiel
     assert slim(config_map) == {"type": None, "object": {"metadata": {"name": "c"}}}
     for other in ({"type": "BOOKMARK", "object": {"metadata": {}}}, {"type": "ERROR"}, "LISTED"):
         assert slim(other) == other
+
+
+def test_watched_names_are_interned_so_every_memory_keys_on_one_copy() -> None:
+    def event() -> dict[str, Any]:
+        name, namespace, uid = (
+            "".join(["summarizer-", "production"]),
+            "".join(["n", "s"]),
+            "".join(["0b1c2d3e", "-4f5a"]),
+        )
+        return {
+            "type": None,
+            "object": {"metadata": {"name": name, "namespace": namespace, "uid": uid}},
+        }
+
+    first, second = slim(event())["object"]["metadata"], slim(event())["object"]["metadata"]
+    assert all(first[field] is second[field] for field in ("name", "namespace", "uid"))
+    assert slim({"type": None, "object": {"metadata": {"name": None}}})  # nothing to intern
 
 
 def test_prompt_objects_drop_the_copy_client_side_apply_keeps_and_config_maps_keep_it() -> None:

@@ -79,7 +79,9 @@ class OwnIndex(Mapping[Any, tuple[Any, ...]]):
         self.name = name
         self._function = function
         self._of: dict[ObjectRef, tuple[Any, ...]] = {}  # object -> its keys here
-        self._at: dict[Any, dict[ObjectRef, Any]] = {}  # key -> object -> value
+        # key -> (object, value) while one object gives it (most keys: a release's version, a
+        # ConfigMap), else object -> value: a dict per key cost 200 bytes per object.
+        self._at: dict[Any, tuple[ObjectRef, Any] | dict[ObjectRef, Any]] = {}
 
     def update(self, type: str | None, ref: ObjectRef, kwargs: Mapping[str, Any]) -> None:
         """One event of one object: its entries replace what it gave before."""
@@ -92,17 +94,26 @@ class OwnIndex(Mapping[Any, tuple[Any, ...]]):
             log.exception("index %s failed on %s %s/%s", self.name, *ref)
             return
         for key, value in entries.items():
-            self._at.setdefault(key, {})[ref] = value
+            found = self._at.get(key)
+            if found is None:
+                self._at[key] = (ref, value)
+            elif isinstance(found, tuple):
+                self._at[key] = {found[0]: found[1], ref: value}
+            else:
+                found[ref] = value
         if entries:
             self._of[ref] = tuple(entries)
 
     def drop(self, ref: ObjectRef) -> None:
         for key in self._of.pop(ref, ()):
-            values = self._at.get(key)
-            if values is not None:
-                values.pop(ref, None)
-                if not values:
+            found = self._at.get(key)
+            if isinstance(found, tuple):
+                if found[0] == ref:
                     del self._at[key]
+            elif found is not None:
+                found.pop(ref, None)
+                if len(found) == 1:
+                    self._at[key] = next(iter(found.items()))
 
     def keep_only(self, plural: str, namespace: str | None, listed: Listed) -> None:
         """After a (re-)listing of a kind in a namespace (None: all of them): forget the
@@ -112,7 +123,8 @@ class OwnIndex(Mapping[Any, tuple[Any, ...]]):
                 self.drop(ref)
 
     def __getitem__(self, key: Any) -> tuple[Any, ...]:
-        return tuple(self._at[key].values())
+        found = self._at[key]
+        return (found[1],) if isinstance(found, tuple) else tuple(found.values())
 
     def __iter__(self) -> Iterator[Any]:
         return iter(list(self._at))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from typing import Any
 
@@ -34,17 +35,22 @@ from prompt_release.core.history import version_owners
 # Client-side `kubectl apply` keeps the whole applied object here: for a PromptVersion, its
 # prompt a second time. The operator never writes a prompt object back whole, so never drops it.
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+NAMES = ("name", "namespace", "uid")  # kept by the operator's memories: interned as they come
 
 log = logging.getLogger("prompt_release")
 
 
 def slim(raw_event: Any) -> Any:
-    """A watch event with its object's managedFields cut to the spec.version owners, and a
-    prompt object's copy of itself from client-side `kubectl apply` dropped."""
+    """A watch event with its object's managedFields cut to the spec.version owners, a
+    prompt object's copy of itself from client-side `kubectl apply` dropped, and its name,
+    namespace and uid interned."""
     obj = raw_event.get("object") if isinstance(raw_event, dict) else None
     if not isinstance(obj, dict) or not isinstance(obj.get("metadata"), dict):
         return raw_event
     meta = obj["metadata"]
+    for field in NAMES:  # one copy of each, however many memories and indexes key on it
+        if type(meta.get(field)) is str:
+            meta[field] = sys.intern(meta[field])
     if "managedFields" in meta:
         owners = version_owners(meta.pop("managedFields"))
         if owners:
