@@ -523,8 +523,24 @@ def test_the_stream_calls_a_kinds_handler_itself_and_kopf_gets_only_what_is_its_
     assert [c[:2] for c in calls] == [(None, "v1"), ("MODIFIED", "v1"), ("MODIFIED", "v2")]
 
 
-def test_a_stream_passes_kopf_only_the_events_its_handler_did_not_take() -> None:
+def _through_the_stream(kind: tuple[str, str], stream: list[Any]) -> list[Any]:
+    """What kopf gets of `stream` (events of `kind` in namespace "ns") through startup's wrapper."""
     from types import SimpleNamespace
+
+    from prompt_release.operator import startup
+
+    async def watch(**_: Any) -> Any:
+        for event in stream:
+            yield event
+
+    async def scenario() -> list[Any]:
+        resource = SimpleNamespace(group=kind[0], plural=kind[1])
+        return [event async for event in startup._slimmed(watch)(resource=resource, namespace="ns")]
+
+    return asyncio.run(scenario())
+
+
+def test_a_stream_passes_kopf_only_the_events_its_handler_did_not_take() -> None:
 
     from prompt_release.operator import startup
 
@@ -537,17 +553,9 @@ def test_a_stream_passes_kopf_only_the_events_its_handler_did_not_take() -> None
 
     stream = [{"type": None, "object": {"metadata": {"name": n}}} for n in ("a", "kopfs", "b")]
 
-    async def watch(**_: Any) -> Any:
-        for event in stream:
-            yield event
-
-    async def scenario() -> list[Any]:
-        resource = SimpleNamespace(group=kind[0], plural=kind[1])
-        return [event async for event in startup._slimmed(watch)(resource=resource, namespace="ns")]
-
     startup.WATCH_HANDLERS[kind] = handle
     try:
-        passed = asyncio.run(scenario())
+        passed = _through_the_stream(kind, stream)
     finally:
         del startup.WATCH_HANDLERS[kind]
     assert taken == ["a", "kopfs", "b"] and passed == [stream[1]]
@@ -775,7 +783,6 @@ def test_lru_forgets_the_least_recently_used() -> None:
 
 
 def test_watch_streams_feed_their_taps_and_say_when_each_listing_is_complete() -> None:
-    from types import SimpleNamespace
 
     from kopf._cogs.clients.watching import Bookmark
 
@@ -804,19 +811,11 @@ def test_watch_streams_feed_their_taps_and_say_when_each_listing_is_complete() -
         version("DELETED", "v2"),
     ]
 
-    async def watch(**_: Any) -> Any:
-        for event in stream:
-            yield event
-
-    async def scenario() -> list[Any]:
-        resource = SimpleNamespace(group=kind[0], plural=kind[1])
-        return [event async for event in startup._slimmed(watch)(resource=resource, namespace="ns")]
-
     saved_taps, saved_listed = dict(startup.WATCH_TAPS), dict(startup.WATCH_LISTED)
     startup.WATCH_TAPS[kind] = [tap]
     startup.WATCH_LISTED[kind] = [lambda namespace, refs: listings.append((namespace, set(refs)))]
     try:
-        passed = asyncio.run(scenario())
+        passed = _through_the_stream(kind, stream)
     finally:
         startup.WATCH_TAPS.clear()
         startup.WATCH_TAPS.update(saved_taps)
