@@ -64,7 +64,7 @@ class Packed:
 class Recent:
     def __init__(
         self,
-        capacity: int = 1000,
+        capacity: int = 128,
         max_bytes: int = 16 * 1024,
         large_capacity: int = 8,
         packed_bytes: int = 8 * 1024 * 1024,
