@@ -45,7 +45,7 @@ def test_requests_for_a_waiting_key_join_it_and_keep_the_latest_payload() -> Non
 
 
 def test_a_long_queue_keeps_its_payloads_packed_and_hands_them_over_whole() -> None:
-    from prompt_release.operator.workqueue import Packed
+    from prompt_release.core.packing import Packed
 
     gate = threading.Event()
     seen: list[tuple[Any, Any]] = []
@@ -780,6 +780,20 @@ def test_lru_forgets_the_least_recently_used() -> None:
     lru.drop("a")
     lru.drop("d")
     assert (lru.get("a"), lru.get("c"), len(lru)) == (None, None, 0)
+
+
+def test_lru_bounded_by_weight_drops_the_oldest_and_refuses_what_alone_is_too_heavy() -> None:
+    from prompt_release.core.lru import LRU
+
+    lru: LRU[str, str] = LRU(100, max_weight=10, weigh=len)
+    assert lru.put("a", "xxxx") == [] and lru.put("b", "xxxx") == []
+    assert lru.put("c", "xxxx") == [("a", "xxxx")] and lru.weight == 8  # over 10: a went
+    assert lru.put("b", "x") == [] and lru.weight == 5  # replaced: its old weight is gone
+    assert lru.put("d", "x" * 11) == [] and lru.get("d") is None  # alone over the bound
+    assert (lru.get("b"), lru.get("c"), len(lru)) == ("x", "xxxx", 2)
+    assert lru.put("e", "x" * 9) == [("b", "x"), ("c", "xxxx")] and lru.weight == 9
+    lru.drop("e")
+    assert lru.weight == 0 and len(lru) == 0
 
 
 def test_watch_streams_feed_their_taps_and_say_when_each_listing_is_complete() -> None:

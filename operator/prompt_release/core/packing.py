@@ -19,3 +19,18 @@ def pack(value: Any) -> bytes:
 
 def unpack(packed: bytes) -> Any:
     return json.loads(zlib.decompress(packed))
+
+
+class Packed:
+    """One value kept packed; `value()` gives it back parsed (a new copy each time)."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, value: Any) -> None:
+        self.data = pack(value)
+
+    def value(self) -> Any:
+        return unpack(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import kopf
 
-from prompt_release.core.packing import pack, unpack
+from prompt_release.core.packing import Packed
 
 log = logging.getLogger("prompt_release")
 
@@ -257,8 +257,8 @@ class Informers:
         until the last kind is listed. kopf's call keeps what KEPT names."""
         event = kwargs.get("event")
         if isinstance(event, dict) and isinstance(event.get("object"), dict):
-            type, packed = event.get("type"), pack(event["object"])
-            return lambda: handler(**self.views(event_arguments(type, unpack(packed))))
+            type, packed = event.get("type"), Packed(event["object"])
+            return lambda: handler(**self.views(event_arguments(type, packed.value())))
         kept = {name: kwargs[name] for name in KEPT if name in kwargs}
         return lambda: handler(**self.views(kept))
 

@@ -15,50 +15,17 @@ each one again.
 
 from __future__ import annotations
 
+import sys
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
 from prompt_release.core.lru import LRU
-from prompt_release.core.packing import pack, unpack
+from prompt_release.core.packing import Packed
 
 Key = tuple[str, str]
 Tier = LRU[Key, tuple[Hashable, Any]]
-
-
-class Packed:
-    """Bodies as compressed JSON, the least recently put dropped first past `max_bytes`.
-    Used under Recent's guard only."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.bytes = 0
-        self._items: OrderedDict[Key, tuple[Hashable, bytes]] = OrderedDict()
-
-    def put(self, key: Key, tag: Hashable, value: Any) -> None:
-        self.drop(key)
-        packed = pack(value)
-        if len(packed) > self.max_bytes:
-            return
-        self._items[key] = (tag, packed)
-        self.bytes += len(packed)
-        while self.bytes > self.max_bytes:
-            self.bytes -= len(self._items.popitem(last=False)[1][1])
-
-    def get(self, key: Key) -> tuple[Hashable, Any] | None:
-        found = self._items.get(key)
-        if found is None:
-            return None
-        return found[0], unpack(found[1])
-
-    def drop(self, key: Key) -> None:
-        found = self._items.pop(key, None)
-        if found is not None:
-            self.bytes -= len(found[1])
-
-    def __len__(self) -> int:
-        return len(self._items)
+PackedTier = LRU[Key, tuple[Hashable, Packed]]
 
 
 class Recent:
@@ -73,7 +40,7 @@ class Recent:
         self.max_bytes = max_bytes
         self._small: Tier = LRU(capacity)
         self._large: Tier = LRU(large_capacity)
-        self._packed = Packed(packed_bytes)
+        self._packed: PackedTier = LRU(sys.maxsize, packed_bytes, lambda item: len(item[1]))
         self._guard = threading.Lock()  # a key moves between the tiers in one step
 
     def put(self, key: Key, tag: Hashable, value: Any, bulk: Any) -> None:
@@ -88,9 +55,9 @@ class Recent:
         packed."""
         other.drop(key)
         self._packed.drop(key)
-        pushed = tier.put(key, item)
-        if pushed is not None and tier is self._small:
-            self._packed.put(pushed[0], *pushed[1])
+        for pushed, (tag, value) in tier.put(key, item):
+            if tier is self._small:
+                self._packed.put(pushed, (tag, Packed(value)))
 
     def advance(
         self, key: Key, held: Callable[[Any], bool], tag: Hashable, value: Any, bulk: Any
@@ -110,7 +77,11 @@ class Recent:
             return self._get(key)
 
     def _get(self, key: Key) -> tuple[Hashable, Any] | None:
-        return self._small.get(key) or self._large.get(key) or self._packed.get(key)
+        found = self._small.get(key) or self._large.get(key)
+        if found is not None:
+            return found
+        packed = self._packed.get(key)
+        return None if packed is None else (packed[0], packed[1].value())
 
     def drop(self, key: Key) -> None:
         with self._guard:

@@ -20,18 +20,11 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from prompt_release.core.packing import pack, unpack
+from prompt_release.core.packing import Packed
 
 log = logging.getLogger("prompt_release")
 
 Work = Callable[[Hashable, Any], None]
-
-
-class Packed:
-    """A payload waiting packed."""
-
-    def __init__(self, value: Any) -> None:
-        self.data = pack(value)
 
 
 class WorkQueue:
@@ -99,7 +92,7 @@ class WorkQueue:
             key, payload, context = item
             try:
                 if isinstance(payload, Packed):
-                    payload = unpack(payload.data)
+                    payload = payload.value()
                 context.run(self._work, key, payload)
             except Exception:
                 log.exception("%s of %s failed; it is retried", self._name, key)
