@@ -1,38 +1,46 @@
 """The one Kubernetes client the operator and `kubectl prompt` share. No rules live here.
 
-A read of an object that doesn't exist answers None; every other API error is raised as the
-client's `ApiException` for the caller's edge to turn into a retry (the operator) or an exit
-code (the plugin).
+A read of an object that doesn't exist answers None; every other API error is raised as
+`ApiError` for the caller's edge to turn into a retry (the operator) or an exit code (the
+plugin).
 
-Calls go straight to the REST paths through the kubernetes client's `ApiClient` (its
-configuration, credentials and connection pool), in and out as JSON: the generated API classes
-validate every argument and, for the core group alone, hold tens of MB of models in memory.
+Calls go straight to the REST paths, in and out as JSON, over `connection.Http` (urllib3); a
+kubeconfig only the kubernetes client understands (an exec plugin, say) goes through that
+client's `ApiClient` instead, imported only then.
 """
 
 from __future__ import annotations
 
 import builtins
 import json
-import os
 from collections.abc import Mapping
-from functools import cached_property
-from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, Self, cast
 from urllib.parse import quote
 
-from kubernetes import client, config
-from kubernetes.client.exceptions import ApiException
+from prompt_release import CRD_VERSION, GROUP, __version__, connection
+from prompt_release.connection import Credentials, Response
 
-from prompt_release import CRD_VERSION, GROUP, __version__
-
-ApiError = ApiException
 OPERATOR_AGENT = f"prompt-release-operator/{__version__}"
+PLUGIN_AGENT = f"kubectl-prompt/{__version__}"
 CONNECTIONS = 32  # kept-alive connections to the API server, at least one per calling thread
-SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+
+
+class ApiError(Exception):
+    """A response outside 2xx: its status, reason and body (the API server's Status)."""
+
+    def __init__(self, status: int, reason: str, body: str, headers: Mapping[str, str] = {}):
+        super().__init__(status, reason)
+        self.status = status
+        self.reason = reason
+        self.body = body
+        self.headers = dict(headers)
+
+    def __str__(self) -> str:
+        return f"({self.status})\nReason: {self.reason}\nHTTP response body: {self.body}"
 
 
 def is_status(error: BaseException, *codes: int) -> bool:
-    return isinstance(error, ApiException) and error.status in codes
+    return isinstance(error, ApiError) and error.status in codes
 
 
 def merge_patch_of(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
@@ -48,70 +56,76 @@ def merge_patch_of(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, 
     return patch
 
 
+class Transport(Protocol):
+    def request(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        content_type: str = "application/json",
+        timeout: float | None = None,
+    ) -> Response: ...
+
+
 class Kube:
-    """Typed-enough calls on one API client; `timeout` bounds each request (None: none)."""
+    """Typed-enough calls over one transport; `timeout` bounds each request (None: none).
+    `credentials` is None when the kubernetes client connects (it keeps its own)."""
 
-    def __init__(self, api: client.ApiClient | None = None, timeout: float | None = None):
-        self.api = api or client.ApiClient()
+    def __init__(
+        self,
+        transport: Transport,
+        timeout: float | None = None,
+        credentials: Credentials | None = None,
+        namespace: str = "default",
+    ):
+        self.transport = transport
         self.timeout = timeout
+        self.credentials = credentials
+        self.namespace = namespace  # the kubeconfig context's (or the Pod's) namespace
 
     @classmethod
-    def in_operator(cls) -> Kube:
-        """In-cluster credentials in a Pod, else the current kubeconfig."""
+    def connect(
+        cls,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+        timeout: float | None = None,
+        user_agent: str = PLUGIN_AGENT,
+        connections: int = 10,
+        retries: int = 3,
+    ) -> Self:
+        """kubectl's choice of credentials (`connection.load`). The API server names the
+        writer of every field after the user agent (managedFields) and audit logs show it."""
         try:
-            config.load_incluster_config()  # type: ignore[no-untyped-call]
-        except config.ConfigException:
-            config.load_kube_config()  # type: ignore[no-untyped-call]
-        # One kept-alive connection per thread that calls the API server (the pass workers and
-        # the wake-up pools): past the pool's size, urllib3 opens a connection per call and
-        # drops it (a TLS handshake each time, "Connection pool is full" in the log).
-        configuration = client.Configuration.get_default_copy()
-        configuration.connection_pool_maxsize = CONNECTIONS
-        kube = cls(client.ApiClient(configuration))
-        # The API server names the writer of every field after the user agent (managedFields,
-        # `kubectl get --show-managed-fields`) and audit logs show it: say who we are.
-        kube.api.user_agent = OPERATOR_AGENT
-        return kube
+            credentials = connection.load(kubeconfig, context)
+        except connection.UnsupportedConfigError:
+            return cls._through_kubernetes_client(kubeconfig, context, timeout, user_agent)
+        http = connection.Http(credentials, user_agent, connections, retries)
+        return cls(http, timeout, credentials, credentials.namespace)
 
     @classmethod
-    def for_user(
-        cls, kubeconfig: str | None, context: str | None, timeout: float
-    ) -> tuple[Kube, str]:
-        """kubectl's choice of credentials, and the namespace its context names."""
-        if (
-            kubeconfig is None
-            and "KUBERNETES_SERVICE_HOST" in os.environ
-            and not os.environ.get("KUBECONFIG")
-        ):
-            config.load_incluster_config()  # type: ignore[no-untyped-call]
-            api = client.ApiClient()
-            namespace = (
-                SERVICE_ACCOUNT_NAMESPACE.read_text().strip()
-                if SERVICE_ACCOUNT_NAMESPACE.exists()
-                else "default"
-            )
-        else:
-            api = config.new_client_from_config(  # type: ignore[no-untyped-call]
-                config_file=kubeconfig, context=context
-            )
-            namespace = _kubeconfig_namespace(kubeconfig, context)
-        api.configuration.retries = 1
-        return cls(api, timeout), namespace
+    def in_operator(cls) -> Self:
+        """The Pod's service account, else the current kubeconfig. One kept-alive connection
+        per thread that calls the API server (the pass workers and the wake-up pools): past the
+        pool's size, each call would open a connection and drop it (a TLS handshake each)."""
+        return cls.connect(user_agent=OPERATOR_AGENT, connections=CONNECTIONS)
 
-    # The generated API classes, for tests and tools that want them (the operator doesn't).
-    @cached_property
-    def custom(self) -> client.CustomObjectsApi:
-        return client.CustomObjectsApi(self.api)
-
-    @cached_property
-    def core(self) -> client.CoreV1Api:
-        return client.CoreV1Api(self.api)
-
-    def plain(self, found: object) -> dict[str, Any]:
-        """Custom objects come back as dicts and built-ins as models: always a dict."""
-        if isinstance(found, dict):
-            return found
-        return cast(dict[str, Any], self.api.sanitize_for_serialization(found))  # type: ignore[no-untyped-call]
+    @classmethod
+    def _through_kubernetes_client(
+        cls, kubeconfig: str | None, context: str | None, timeout: float | None, agent: str
+    ) -> Self:
+        try:
+            from kubernetes import config
+        except ImportError as error:
+            raise connection.ConfigError(
+                f"{error.name} is needed for this kubeconfig: pip install kubernetes"
+            ) from error
+        api = config.new_client_from_config(config_file=kubeconfig, context=context)  # type: ignore[no-untyped-call]
+        api.user_agent = agent
+        contexts, active = config.list_kube_config_contexts(config_file=kubeconfig)  # type: ignore[no-untyped-call]
+        chosen = next((c for c in contexts if c["name"] == context), active) if context else active
+        namespace = str(((chosen or {}).get("context") or {}).get("namespace") or "default")
+        return cls(ClientTransport(api), timeout, None, namespace)
 
     # -- the one way in ------------------------------------------------------------------------
 
@@ -123,36 +137,17 @@ class Kube:
         query: Mapping[str, str] | None = None,
         content_type: str = "application/json",
     ) -> dict[str, Any]:
-        """One request; the response's JSON. A status outside 2xx raises `ApiException`."""
-        headers = {"Accept": "application/json"}
-        if body is not None:
-            headers["Content-Type"] = content_type
-        serialized = self.api.param_serialize(
-            method=method,
-            resource_path=path,
-            query_params=list((query or {}).items()),
-            header_params=headers,
-            auth_settings=["BearerToken"],
-        )
-        verb, url, sent_headers = serialized[0], serialized[1], serialized[2]
-        response = self.api.call_api(
-            verb,
-            url,
-            header_params=sent_headers,
-            body=None if body is None else dict(body),
-            _request_timeout=self.timeout,
-        )
-        data = response.read()  # type: ignore[no-untyped-call]
+        """One request; the response's JSON. A status outside 2xx raises `ApiError`."""
+        response = self.transport.request(method, path, query, body, content_type, self.timeout)
         if not 200 <= response.status <= 299:
-            raise ApiException.from_response(
-                http_resp=response, body=data.decode("utf-8", "replace"), data=None
-            )
-        return cast(dict[str, Any], json.loads(data))
+            text = response.data.decode("utf-8", "replace")
+            raise ApiError(response.status, response.reason, text, response.headers)
+        return cast(dict[str, Any], json.loads(response.data))
 
     def _found(self, path: str) -> dict[str, Any] | None:
         try:
             return self.call("GET", path)
-        except ApiException as error:
+        except ApiError as error:
             if error.status == 404:
                 return None
             raise
@@ -240,7 +235,7 @@ class Kube:
         try:
             path = _group("batch/v1", "jobs", namespace, name)
             self.call("DELETE", path, {"propagationPolicy": "Background"})
-        except ApiException as error:
+        except ApiError as error:
             if error.status != 404:
                 raise
 
@@ -281,7 +276,38 @@ def _group(group_version: str, plural: str, namespace: str, name: str | None = N
     return _path(f"/apis/{group_version}", plural, namespace, name)
 
 
-def _kubeconfig_namespace(kubeconfig: str | None, context: str | None) -> str:
-    contexts, active = config.list_kube_config_contexts(config_file=kubeconfig)  # type: ignore[no-untyped-call]
-    chosen = next((c for c in contexts if c["name"] == context), active) if context else active
-    return str(((chosen or {}).get("context") or {}).get("namespace") or "default")
+class ClientTransport:
+    """Requests through the kubernetes client's `ApiClient` (its credentials, refreshed by its
+    exec plugins and auth providers, and its connection pool)."""
+
+    def __init__(self, api: Any):
+        self.api = api
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        content_type: str = "application/json",
+        timeout: float | None = None,
+    ) -> Response:
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        verb, url, sent_headers, *_ = self.api.param_serialize(
+            method=method,
+            resource_path=path,
+            query_params=list((query or {}).items()),
+            header_params=headers,
+            auth_settings=["BearerToken"],
+        )
+        reply = self.api.call_api(
+            verb,
+            url,
+            header_params=sent_headers,
+            body=None if body is None else dict(body),
+            _request_timeout=timeout,
+        )
+        data = reply.read()
+        return Response(reply.status, reply.reason or "", data, dict(reply.getheaders() or {}))

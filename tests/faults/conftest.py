@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from prompt_release.kube import Kube
 from tests.conftest import CRDS, Cluster
 from tests.controlplane.cluster import LocalControlPlane
 from tests.faults import harness
@@ -32,13 +31,13 @@ def size() -> harness.Size:
 
 
 @pytest.fixture
-def api(cluster: Cluster, crds: None) -> Kube:
+def api(cluster: Cluster, crds: None) -> harness.FaultKube:
     """The Python client on the session's cluster, for fast writes and reads."""
     return harness.client(cluster.kubeconfig)
 
 
 @pytest.fixture
-def recorder(api: Kube, namespace: str) -> Iterator[harness.Recorder]:
+def recorder(api: harness.FaultKube, namespace: str) -> Iterator[harness.Recorder]:
     with harness.recording(api, namespace) as recorder:
         yield recorder
 

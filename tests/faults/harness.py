@@ -20,10 +20,11 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from kubernetes import client as generated_api
 from kubernetes import config, watch
 
 from prompt_release import CRD_VERSION, GROUP, RELEASE_PLURAL, VERSION_PLURAL
@@ -97,9 +98,31 @@ def report(fault: str, **figures: object) -> str:
     return line
 
 
-def client(kubeconfig: Path) -> Kube:
-    api = config.new_client_from_config(config_file=str(kubeconfig))  # type: ignore[no-untyped-call]
-    return Kube(api, timeout=15)
+class FaultKube(Kube):
+    """The shared client, plus the kubernetes client's generated API classes for the
+    recorder's watches and a few reads the shared client has no call for."""
+
+    generated: Any
+
+    @cached_property
+    def custom(self) -> generated_api.CustomObjectsApi:
+        return generated_api.CustomObjectsApi(self.generated)
+
+    @cached_property
+    def core(self) -> generated_api.CoreV1Api:
+        return generated_api.CoreV1Api(self.generated)
+
+    def plain(self, found: object) -> dict[str, Any]:
+        """Custom objects come back as dicts and built-ins as models: always a dict."""
+        if isinstance(found, dict):
+            return found
+        return cast(dict[str, Any], self.generated.sanitize_for_serialization(found))
+
+
+def client(kubeconfig: Path) -> FaultKube:
+    kube = FaultKube.connect(str(kubeconfig), timeout=15)
+    kube.generated = config.new_client_from_config(config_file=str(kubeconfig))  # type: ignore[no-untyped-call]
+    return kube
 
 
 def until(probe: Callable[[], bool], timeout: float, what: str, interval: float = 0.25) -> float:
@@ -335,7 +358,7 @@ class Recorder:
     restarts) and keeps: the writes of each kind, and every (revision -> version, hash) ever
     seen in a release's status or its ConfigMap."""
 
-    kube: Kube
+    kube: FaultKube
     namespace: str
     writes: Counter[str] = field(default_factory=Counter)
     meanings: defaultdict[str, defaultdict[int, dict[Meaning, list[str]]]] = field(
@@ -474,7 +497,7 @@ class Recorder:
 
 
 @contextmanager
-def recording(kube: Kube, namespace: str) -> Iterator[Recorder]:
+def recording(kube: FaultKube, namespace: str) -> Iterator[Recorder]:
     recorder = Recorder(kube, namespace).start()
     try:
         yield recorder

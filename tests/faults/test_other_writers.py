@@ -17,7 +17,7 @@ from prompt_release import RELEASE_PLURAL
 from prompt_release.core import payload
 from prompt_release.core.fights import FOUGHT, FightPolicy
 from prompt_release.kube import Kube
-from tests.faults.harness import Fleet, Recorder, Size, report, retrying, until
+from tests.faults.harness import FaultKube, Fleet, Recorder, Size, report, retrying, until
 from tests.kube import Kubectl, OperatorProcess
 from tests.prompts import release, version
 
@@ -33,7 +33,7 @@ def _data(kube: Kube, namespace: str, name: str) -> dict[str, str]:
     return dict((found or {}).get("data") or {})
 
 
-def _events(kube: Kube, namespace: str, name: str, reason: str) -> list[dict[str, Any]]:
+def _events(kube: FaultKube, namespace: str, name: str, reason: str) -> list[dict[str, Any]]:
     listed = kube.plain(
         kube.core.list_namespaced_event(namespace, field_selector=f"involvedObject.name={name}")
     )
@@ -41,7 +41,7 @@ def _events(kube: Kube, namespace: str, name: str, reason: str) -> list[dict[str
 
 
 def test_a_writer_fighting_over_a_config_map_is_answered_with_backoff_and_an_event(
-    api: Kube,
+    api: FaultKube,
     namespace: str,
     run_operator: Callable[..., OperatorProcess],
     recorder: Recorder,
@@ -124,7 +124,7 @@ def test_a_writer_fighting_over_a_config_map_is_answered_with_backoff_and_an_eve
 
 
 def test_a_gitops_tool_reapplying_unchanged_manifests_causes_zero_writes(
-    api: Kube,
+    api: FaultKube,
     admin_kubectl: Kubectl,
     namespace: str,
     run_operator: Callable[..., OperatorProcess],

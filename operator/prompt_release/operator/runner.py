@@ -83,19 +83,31 @@ def main(argv: list[str] | None = None) -> int:
         print(__version__)
         return 0
     if args.command == "cleanup":
-        from prompt_release.kube import Kube
+        from prompt_release.kube import OPERATOR_AGENT, Kube
         from prompt_release.operator.cleanup import cleanup
 
-        kube, _ = Kube.for_user(args.kubeconfig, args.context, timeout=30)
+        kube = Kube.connect(args.kubeconfig, args.context, 30, OPERATOR_AGENT, retries=1)
         cleanup(kube, None if args.all_namespaces else args.namespace)
         return 0
     import gc
     import random
 
+    from prompt_release.connection import ConfigError
+    from prompt_release.kube import Kube
+
+    try:
+        kube = Kube.in_operator()
+    except (ConfigError, OSError, ValueError) as error:
+        print(f"prompt-release-operator: cannot load credentials: {error}", file=sys.stderr)
+        return 1
+    if kube.credentials is not None:
+        # kopf imports the kubernetes client whenever it is installed, for type checks alone:
+        # ~19 MiB of generated models held for the process's life, which nothing here calls.
+        sys.modules.setdefault("kubernetes", None)  # type: ignore[arg-type]
+
     import kopf
 
     from prompt_release.core.validation import API_SERVER_MAX_JSON_DEPTH
-    from prompt_release.kube import Kube
     from prompt_release.operator import heap, metrics, wiring
     from prompt_release.operator.options import Options
 
@@ -118,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     gc.freeze()
     heap.keep_small()  # freed memory back to the system (heap.py), before kopf's threads start
     kopf.run(
-        registry=wiring.registry(options, Kube.in_operator()),
+        registry=wiring.registry(options, kube),
         standalone=args.peering is None,
         peering_name=args.peering,
         priority=priority,

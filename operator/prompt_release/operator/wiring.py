@@ -65,7 +65,7 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
             settings.peering.lifetime = options.peering_lifetime
 
     on.startup(registry=reg, id="configure")(configure)
-    on.login(registry=reg, id="login")(kopf.login_via_client)  # the kubernetes client's config
+    on.login(registry=reg, id="login")(login(kube))  # see login() below
 
     def stop(**_: Any) -> None:
         releases.queue.stop()
@@ -164,3 +164,31 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
         when=protection_handlers.carries_finalizer,
     )(informers.threaded(versions.deleted))
     return reg
+
+
+def login(kube: Kube) -> Any:
+    """kopf's watches log in with the operator's own credentials (a token file is read again
+    at each login: kopf logs in again when the API server answers 401); the kubernetes client's
+    when it is what connects (an exec plugin, say)."""
+    credentials = kube.credentials
+    if credentials is None:
+        return kopf.login_via_client
+
+    def with_own_credentials(**_: Any) -> kopf.ConnectionInfo:
+        c = credentials
+        return kopf.ConnectionInfo(
+            server=c.server,
+            ca_path=c.ca_file,
+            ca_data=c.ca_data,
+            insecure=c.insecure or None,
+            certificate_path=c.cert_file,
+            certificate_data=c.cert_data,
+            private_key_path=c.key_file,
+            private_key_data=c.key_data,
+            token=c.read_token(),
+            username=c.username,
+            password=c.password,
+            default_namespace=c.namespace,
+        )
+
+    return with_own_credentials

@@ -23,15 +23,14 @@ class Cluster:
     """The API calls `kubectl prompt` makes, in one namespace."""
 
     def __init__(self, kubeconfig: str | None, context: str | None, namespace: str | None):
-        from kubernetes import config
-
+        from prompt_release.connection import ConfigError
         from prompt_release.kube import Kube
 
         try:
-            self.kube, default_namespace = Kube.for_user(kubeconfig, context, REQUEST_TIMEOUT)
-        except (config.ConfigException, OSError) as error:
+            self.kube = Kube.connect(kubeconfig, context, REQUEST_TIMEOUT, retries=1)
+        except (ConfigError, OSError, ValueError) as error:
             raise UnreachableError(f"cannot load the kubeconfig: {error}") from error
-        self.namespace = namespace or default_namespace
+        self.namespace = namespace or self.kube.namespace
 
     def _call(self, call: Callable[[], T], not_found: str) -> T:
         try:
@@ -89,11 +88,11 @@ class Cluster:
 
 def _raise_api(error: Exception, not_found: str) -> NoReturn:
     """Turn a client error into a one-line message of the right class; never a traceback."""
-    from kubernetes.client.exceptions import ApiException
+    from prompt_release.kube import ApiError
 
     if isinstance(error, CliError):
         raise error
-    if isinstance(error, ApiException):
+    if isinstance(error, ApiError):
         if error.status == 404:
             raise NotFoundError(not_found) from error
         if error.status in (401, 403):
