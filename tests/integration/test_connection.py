@@ -99,11 +99,12 @@ def test_each_way_of_connecting_reads_writes_and_reports_errors(
     namespace: str,
     tmp_path: Path,
 ) -> None:
-    user = {
-        "client certificate": lambda: _admin_user(admin_kubectl),
-        "bearer token": lambda: {"token": editor_token},
-        "exec plugin": lambda: _exec_plugin(tmp_path, editor_token),
-    }[auth]()
+    if auth == "client certificate":
+        user = _admin_user(admin_kubectl)
+    elif auth == "bearer token":
+        user = {"token": editor_token}
+    else:
+        user = _exec_plugin(tmp_path, editor_token)
     kube = Kube.connect(_kubeconfig(tmp_path, admin_kubectl, user, namespace), timeout=15)
     assert kube.namespace == namespace
     through_kubernetes_client = auth == "exec plugin"

@@ -255,6 +255,38 @@ def test_protection_waits_for_its_own_write_when_only_an_older_index_entry_is_kn
     assert patches == ["7", "12"]  # newer than ours: patched from it
 
 
+def test_protection_puts_the_finalizer_on_once_the_release_has_answered_its_spec() -> None:
+    """The finalizer patch of the version a release now names writes the whole version: it
+    waits for the release's pass to answer (the status says the spec's generation), at most
+    `settle_delay`, rather than compete with the pass's writes on the way to Ready."""
+    from typing import cast
+
+    from prompt_release.core import version as version_core
+    from prompt_release.kube import Kube
+    from prompt_release.operator.options import Options
+    from prompt_release.operator.protection import Protection
+
+    in_use = Protection(cast(Kube, object()), Options(settle_delay=30), Recent(), Echoes())
+    in_use.wakeups.stop()  # nothing is called: what is pending is what is looked at
+    links = {("ns", "v2"): [(("v2", version_core.HOLDS, "r"),)]}
+    index = {("ns", "v2"): [{"resourceVersion": "5", "finalizers": (), "deletionTimestamp": None}]}
+    indexes = {"release_links": links, "version_meta": index}
+    pending: list[tuple[str, float]] = []
+    in_use.later = lambda namespace, name, delay: pending.append((name, delay))  # type: ignore[method-assign]
+
+    def release(generation: int, observed: int) -> dict[str, Any]:
+        return {
+            "metadata": {"name": "r", "namespace": "ns", "generation": generation},
+            "spec": {"prompt": "p", "label": "production", "version": "v2"},
+            "status": {"observedGeneration": observed, "version": "v1", "revision": 1},
+        }
+
+    in_use.release_event("MODIFIED", release(2, 1), "ns", "r", **indexes)  # spec now names v2
+    assert pending == [("v2", 30)]  # not before the pass answers (at the latest in 30 s)
+    in_use.release_event("MODIFIED", release(2, 2), "ns", "r", **indexes)  # the pass answered
+    assert pending == [("v2", 30), ("v2", 0.0)]
+
+
 def test_two_settles_of_one_version_at_once_send_one_patch() -> None:
     """A release's event and the version's own can settle its finalizer at the same moment,
     from the same state: the second sends nothing (it would only meet a 409). A patch that

@@ -72,7 +72,7 @@ def release_links(release: ReleaseView) -> list[Link]:
     links: list[Link] = [] if release.deleting else [(release.version, HOLDS, release.name)]
     if release.status.revision and release.status.version:
         links.append((release.status.version, SERVES, release.label))
-    if not release.deleting and release.status.raw.get("observedGeneration") != release.generation:
+    if not release.deleting and not release.planned:
         links.append((release.version, PLANS, release.name))
     return links
 

@@ -242,6 +242,11 @@ class ReleaseView:
         return self.history_limit_override or history.DEFAULT_HISTORY_LIMIT
 
     @property
+    def planned(self) -> bool:
+        """The operator has answered this spec: the status says its generation."""
+        return self.status.raw.get("observedGeneration") == self.generation
+
+    @property
     def held_back(self) -> bool:
         """spec.version failed to roll out and was rolled back: it isn't retried until
         spec.version names another version."""

@@ -30,7 +30,8 @@ class Options:
     settle_delay: float = 2.0
     """How long after a release stops naming a version in-use protection waits before removing
     the version's finalizer itself: kopf usually does it first, on the version's own next event
-    (its releasedAs refresh)."""
+    (its releasedAs refresh). Also how long at most the finalizer of a version a release now
+    names waits for the release's pass to answer (then it is put on at once)."""
     deletion_retry_seconds: float = 3
     """How often a held-back PromptVersion deletion looks again for its holders."""
     fight_policy: FightPolicy = field(default_factory=FightPolicy)

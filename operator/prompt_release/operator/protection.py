@@ -91,10 +91,15 @@ class Protection:
     def release_event(
         self, type: str | None, body: Any, namespace: str | None, name: str, **indexes: Any
     ) -> None:
-        """A release changed or went: settle the finalizer of the version it holds now at once
-        (before its pass can report it Ready), and of the one it held before in
-        `settle_delay` (by then the version's own next event, its releasedAs changing, has
-        usually let kopf remove it, and there is nothing left to write)."""
+        """A release changed or went: settle the finalizer of the version it holds now, and of
+        the one it held before in `settle_delay` (by then the version's own next event, its
+        releasedAs changing, has usually let kopf remove it, and there is nothing left to
+        write).
+
+        The version it holds now is settled once the release's pass has answered its spec (the
+        event of its status write), `settle_delay` at the latest: a finalizer patch writes the
+        whole version (300 KiB for a large prompt), and made at once it would compete with the
+        pass's own reads and writes on the API server, the path to Ready."""
         namespace = namespaced(namespace)
         self._indexes = indexes
         release = ReleaseView.of(body)
@@ -105,7 +110,7 @@ class Protection:
         else:
             self.held.note((namespace, name), holds)
         if holds is not None and self._unsettled(namespace, holds):
-            self.later(namespace, holds, 0.0)
+            self.later(namespace, holds, 0.0 if release.planned else self.options.settle_delay)
         if before is not None and before != holds and self._unsettled(namespace, str(before)):
             self.later(namespace, str(before), self.options.settle_delay)
 
