@@ -57,3 +57,25 @@ def test_resource_versions_compare_as_increasing_integers_and_nothing_else_is_ol
     for a, b in [("", "5"), (None, "5"), ("5", None), ("05", "6"), ("5", "06"), ("a1", "b2")]:
         assert not older(a, b)
     assert not older("٣", "٤")  # decimal digits of another script are no resourceVersion
+
+
+def test_echoes_sharing_rows_keep_their_own_columns() -> None:
+    """Several Echoes in one table: one row per object, each remembering only its own state;
+    the row goes when every column forgot the object, and a column added later still works."""
+    from prompt_release.operator.echoes import Rows
+
+    rows = Rows()
+    seen, written = Echoes(rows), Echoes(rows)
+    assert seen.news(KEY, "a") and written.get(KEY) is None
+    written.note(KEY, None)  # None is a state like any other
+    assert written.is_echo(KEY, None) and not seen.is_echo(KEY, None)
+    assert not seen.news(KEY, "a") and seen.news(KEY, "b")
+    assert (len(rows.rows), len(seen), len(written)) == (1, 1, 1)
+    late = Echoes(rows)  # its column comes after the row was made
+    assert late.get(KEY) is None and late.news(KEY, "x") and late.is_echo(KEY, "x")
+    seen.forget(KEY)
+    assert seen.get(KEY) is None and written.is_echo(KEY, None) and len(rows.rows) == 1
+    written.forget(KEY)
+    late.forget(KEY)
+    assert rows.rows == {} and len(late) == 0
+    late.forget(KEY)  # nothing left: nothing happens

@@ -162,6 +162,17 @@ def test_recent_packs_what_the_count_pushes_out_up_to_its_bytes() -> None:
     assert recent.get(("ns", "e")) is None
 
 
+def test_recent_packs_each_body_with_its_tag() -> None:
+    """A packed body keeps its tag beside it (a spec state is a tuple, a resourceVersion a
+    string): what comes back is equal to what went in."""
+    recent = Recent(capacity=1, max_bytes=1000)
+    state = ("0b6c3a6e-uid", 3, False)
+    recent.put(("ns", "a"), state, {"spec": {"template": "é"}}, "x")
+    recent.put(("ns", "b"), "17", {"data": {"k": "v"}}, "x")  # pushes a out: packed
+    assert recent.get(("ns", "a")) == (state, {"spec": {"template": "é"}})
+    assert recent.get(("ns", "b")) == ("17", {"data": {"k": "v"}})
+
+
 def test_recent_advances_only_from_the_body_a_write_was_made_from() -> None:
     recent = Recent(capacity=4, max_bytes=10)
 
@@ -206,7 +217,7 @@ def test_protection_patches_from_the_latest_body_and_keeps_its_response() -> Non
     written.note(("ns", "v1"), "7")  # our status write made 7
     in_use = Protection(cast(Kube, FakeKube()), Options(), recent, written)
     links = {("ns", "v1"): [(("v1", version_core.HOLDS, "r"),)]}
-    index = {("ns", "v1"): [{"resourceVersion": "5", "finalizers": (), "deletionTimestamp": None}]}
+    index = {("ns", "v1"): [("5", (), None)]}
     in_use._indexes = {"release_links": links, "version_meta": index}
     recent.put(("ns", "v1"), "s", {"metadata": {"resourceVersion": "7"}, "spec": {}}, {})
 
@@ -240,16 +251,16 @@ def test_protection_waits_for_its_own_write_when_only_an_older_index_entry_is_kn
     written.note(("ns", "v1"), "7")  # our status write made 7; its event isn't back yet
     in_use = Protection(cast(Kube, FakeKube()), Options(), Recent(), written)
     links = {("ns", "v1"): [(("v1", version_core.HOLDS, "r"),)]}
-    entry = {"resourceVersion": "5", "finalizers": (), "deletionTimestamp": None}
+    entry = ("5", (), None)
     index = {("ns", "v1"): [entry]}
     in_use._indexes = {"release_links": links, "version_meta": index}
     in_use.settle("ns", "v1")
     assert patches == []  # 5 is older than our 7: nothing sent
-    index[("ns", "v1")] = [{**entry, "resourceVersion": "7"}]  # our write's event came
+    index[("ns", "v1")] = [("7", (), None)]  # our write's event came
     in_use.settle("ns", "v1")
     assert patches == ["7"]
     written.note(("ns", "v2"), "7")
-    index[("ns", "v2")] = [{**entry, "resourceVersion": "12"}]  # someone wrote after us
+    index[("ns", "v2")] = [("12", (), None)]  # someone wrote after us
     links[("ns", "v2")] = [(("v2", version_core.HOLDS, "r"),)]
     in_use.settle("ns", "v2")
     assert patches == ["7", "12"]  # newer than ours: patched from it
@@ -269,7 +280,7 @@ def test_protection_puts_the_finalizer_on_once_the_release_has_answered_its_spec
     in_use = Protection(cast(Kube, object()), Options(settle_delay=30), Recent(), Echoes())
     in_use.wakeups.stop()  # nothing is called: what is pending is what is looked at
     links = {("ns", "v2"): [(("v2", version_core.HOLDS, "r"),)]}
-    index = {("ns", "v2"): [{"resourceVersion": "5", "finalizers": (), "deletionTimestamp": None}]}
+    index = {("ns", "v2"): [("5", (), None)]}
     indexes = {"release_links": links, "version_meta": index}
     pending: list[tuple[str, float]] = []
     in_use.later = lambda namespace, name, delay: pending.append((name, delay))  # type: ignore[method-assign]
@@ -312,7 +323,7 @@ def test_two_settles_of_one_version_at_once_send_one_patch() -> None:
 
     in_use = Protection(cast(Kube, FakeKube()), Options(), Recent(), Echoes())
     links = {("ns", "v1"): [(("v1", version_core.HOLDS, "r"),)]}
-    index = {("ns", "v1"): [{"resourceVersion": "5", "finalizers": (), "deletionTimestamp": None}]}
+    index = {("ns", "v1"): [("5", (), None)]}
     in_use._indexes = {"release_links": links, "version_meta": index}
     in_use.settle("ns", "v1")
     assert patches == ["5"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 Key = tuple[str, str]
@@ -39,39 +40,91 @@ def older(resource_version: object, than: object) -> bool:
     return (len(a), a) < (len(b), b)
 
 
-class Echoes:
-    """Per object (namespace, name): the last state noted, and whether an event brings news."""
+UNSET: Any = object()  # a slot nothing was noted in (None can be a state)
+
+
+class Rows:
+    """One row per object (namespace, name) holding what several `Echoes` noted of it, each
+    in its own column: one dict entry and one key for all of them. Nine maps of their own cost
+    the operator about 1.5 KiB per prompt at ten thousand prompts, most of it keys and entries."""
 
     def __init__(self) -> None:
-        self._last: dict[Key, Hashable] = {}
-        self._guard = threading.Lock()
+        self.rows: dict[Key, list[Any]] = {}
+        self.width = 0
+        self.guard = threading.Lock()
+
+    def column(self) -> int:
+        with self.guard:
+            self.width += 1
+            return self.width - 1
+
+
+@dataclass
+class Memories:
+    """The rows the operator's `Echoes` share, one table per kind of key."""
+
+    releases: Rows = field(default_factory=Rows)  # keyed by a release (or its ConfigMap)
+    versions: Rows = field(default_factory=Rows)  # keyed by a version
+
+
+class Echoes:
+    """Per object (namespace, name): the last state noted, and whether an event brings news.
+    Kept in a column of `rows` (shared with other Echoes), else of rows of its own."""
+
+    def __init__(self, rows: Rows | None = None) -> None:
+        self._rows = rows or Rows()
+        self._column = self._rows.column()
+        self._guard = self._rows.guard
+
+    def _get(self, key: Key) -> Any:
+        row = self._rows.rows.get(key)
+        return UNSET if row is None or self._column >= len(row) else row[self._column]
+
+    def _set(self, key: Key, state: Hashable) -> None:
+        rows, column = self._rows.rows, self._column
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = [UNSET] * self._rows.width
+        elif column >= len(row):
+            row.extend([UNSET] * (self._rows.width - len(row)))
+        row[column] = state
 
     def note(self, key: Key, state: Hashable) -> None:
         with self._guard:
-            self._last[key] = state
+            self._set(key, state)
 
     def is_echo(self, key: Key, state: Hashable) -> bool:
         """The object is in the state last noted (by a write of ours, or an earlier event)."""
         with self._guard:
-            return key in self._last and self._last[key] == state
+            found = self._get(key)
+            return found is not UNSET and found == state
 
     def news(self, key: Key, state: Hashable) -> bool:
         """Whether `state` differs from the one noted last; it is noted either way."""
         with self._guard:
-            changed = key not in self._last or self._last[key] != state
-            self._last[key] = state
-            return changed
+            found = self._get(key)
+            self._set(key, state)
+            return found is UNSET or found != state
 
     def get(self, key: Key) -> Hashable | None:
         with self._guard:
-            return self._last.get(key)
+            found = self._get(key)
+            return None if found is UNSET else found
 
     def forget(self, key: Key) -> None:
         with self._guard:
-            self._last.pop(key, None)
+            row = self._rows.rows.get(key)
+            if row is None or self._column >= len(row):
+                return
+            row[self._column] = UNSET
+            if all(slot is UNSET for slot in row):
+                del self._rows.rows[key]
 
     def __len__(self) -> int:
-        return len(self._last)
+        with self._guard:
+            column = self._column
+            rows = self._rows.rows.values()
+            return sum(1 for row in rows if column < len(row) and row[column] is not UNSET)
 
 
 class InFlight:

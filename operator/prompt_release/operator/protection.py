@@ -25,7 +25,7 @@ from prompt_release.core import version as version_core
 from prompt_release.core.configmap import OPERATOR
 from prompt_release.core.views import ReleaseView
 from prompt_release.kube import Kube, is_status
-from prompt_release.operator.echoes import Echoes, older, spec_state
+from prompt_release.operator.echoes import Echoes, Memories, older, spec_state
 from prompt_release.operator.informers import Index
 from prompt_release.operator.options import Options
 from prompt_release.operator.recent import Recent
@@ -35,7 +35,7 @@ from prompt_release.operator.wakeups import Wakeups
 log = logging.getLogger("prompt_release")
 
 LinkIndex = Index[tuple[str, str], tuple[version_core.Link, ...]]
-MetaIndex = Index[tuple[str, str], dict[str, Any]]
+MetaIndex = Index[tuple[str, str], tuple[Any, ...]]
 
 
 def holders(release_links: LinkIndex, namespace: str, name: str) -> list[str]:
@@ -57,9 +57,14 @@ def being_deleted(body: Mapping[str, Any]) -> bool:
     return bool(meta.get("deletionTimestamp")) and protection.carries(meta)
 
 
+BASIS = ("resourceVersion", "finalizers", "deletionTimestamp")
+
+
 def version_meta(namespace: str | None, meta: Any, **_: Any) -> Any:
-    """Index: what a finalizer patch of each version needs (no GET before writing one)."""
-    return {(namespace, meta["name"]): patch_basis(meta)}
+    """Index: what a finalizer patch of each version needs (no GET before writing one), as a
+    tuple in the order of BASIS (a dict per version cost 120 bytes more)."""
+    basis = patch_basis(meta)
+    return {(namespace, meta["name"]): tuple(basis[field] for field in BASIS)}
 
 
 def patch_basis(meta: Mapping[str, Any]) -> dict[str, Any]:
@@ -74,7 +79,15 @@ def patch_basis(meta: Mapping[str, Any]) -> dict[str, Any]:
 class Protection:
     """The release side of in-use protection: the versions a release held and holds."""
 
-    def __init__(self, kube: Kube, options: Options, recent: Recent, written: Echoes) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        options: Options,
+        recent: Recent,
+        written: Echoes,
+        memories: Memories | None = None,
+    ) -> None:
+        memories = memories or Memories()
         self.kube = kube
         self.options = options
         # The latest body of each version, shared with Versions: newer than the index when
@@ -83,8 +96,10 @@ class Protection:
         # Versions' note of the resourceVersion our last write of each version made: a patch
         # here is such a write, and the status writer may plan from its response.
         self.written = written
-        self.held = Echoes()  # per release: the version it held at its last event
-        self.patched = Echoes()  # per version: the resourceVersion its last patch started from
+        self.held = Echoes(memories.releases)  # per release: the version it held at its last event
+        self.patched = Echoes(
+            memories.versions
+        )  # per version: the resourceVersion its last patch started from
         self.wakeups = Wakeups()
         self._indexes: Mapping[str, Any] = {}
 
@@ -143,7 +158,8 @@ class Protection:
         if recent is not None:
             return patch_basis(recent[1]["metadata"])
         metas: MetaIndex = self._indexes["version_meta"]
-        meta = next(iter(metas.get((namespace, name), ())), None)
+        found = next(iter(metas.get((namespace, name), ())), None)
+        meta = None if found is None else dict(zip(BASIS, found, strict=True))
         if meta is not None and older(meta["resourceVersion"], self.written.get((namespace, name))):
             return None
         return meta

@@ -7,10 +7,10 @@ most `capacity` bodies of at most `max_bytes` each, and `large_capacity` bigger 
 prompt is read once by its release's pass and again by its own status: the last few are
 kept, as a request can be at most a few MiB), the least recently used dropped first.
 
-A small body pushed out of the `capacity` goes on, packed (core/packing.py), until
-`packed_bytes` of them are held: a restart over ten thousand prompts lists every version and
-ConfigMap long before the releases' passes need them, and finds them here instead of reading
-each one again.
+A small body pushed out of the `capacity` goes on, packed with its tag (core/packing.py; a
+tag is a JSON scalar or a flat tuple of them), until `packed_bytes` of them are held: a
+restart over ten thousand prompts lists every version and ConfigMap long before the releases'
+passes need them, and finds them here instead of reading each one again.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from prompt_release.core.lru import LRU
-from prompt_release.core.packing import Packed
+from prompt_release.core.packing import pack, unpack
 
 Key = tuple[str, str]
 Tier = LRU[Key, tuple[Hashable, Any]]
-PackedTier = LRU[Key, tuple[Hashable, Packed]]
+PackedTier = LRU[Key, bytes]  # [tag, value] packed together: no object around them
 
 
 class Recent:
@@ -40,7 +40,7 @@ class Recent:
         self.max_bytes = max_bytes
         self._small: Tier = LRU(capacity)
         self._large: Tier = LRU(large_capacity)
-        self._packed: PackedTier = LRU(sys.maxsize, packed_bytes, lambda item: len(item[1]))
+        self._packed: PackedTier = LRU(sys.maxsize, packed_bytes, len)
         self._guard = threading.Lock()  # a key moves between the tiers in one step
 
     def put(self, key: Key, tag: Hashable, value: Any, bulk: Any) -> None:
@@ -57,7 +57,7 @@ class Recent:
         self._packed.drop(key)
         for pushed, (tag, value) in tier.put(key, item):
             if tier is self._small:
-                self._packed.put(pushed, (tag, Packed(value)))
+                self._packed.put(pushed, pack([tag, value]))
 
     def advance(
         self, key: Key, held: Callable[[Any], bool], tag: Hashable, value: Any, bulk: Any
@@ -81,7 +81,10 @@ class Recent:
         if found is not None:
             return found
         packed = self._packed.get(key)
-        return None if packed is None else (packed[0], packed[1].value())
+        if packed is None:
+            return None
+        tag, value = unpack(packed)
+        return (tuple(tag) if isinstance(tag, list) else tag), value
 
     def drop(self, key: Key) -> None:
         with self._guard:

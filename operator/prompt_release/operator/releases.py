@@ -28,7 +28,7 @@ from prompt_release.kube import Kube
 from prompt_release.operator import configmaps, metrics, workloads
 from prompt_release.operator.approvals import Governance
 from prompt_release.operator.canaries import POLL_SECONDS, WAKE_MARGIN, Canaries, release_of_job
-from prompt_release.operator.echoes import Echoes, InFlight, spec_state
+from prompt_release.operator.echoes import Echoes, InFlight, Memories, spec_state
 from prompt_release.operator.fights import Fights
 from prompt_release.operator.informers import Index
 from prompt_release.operator.options import Options
@@ -62,7 +62,14 @@ def managed_config_maps(namespace: str | None, meta: Any, **_: Any) -> Any:
 class Releases:
     """Handlers of PromptReleases, and of what they react to (their versions, ConfigMaps)."""
 
-    def __init__(self, kube: Kube, options: Options, recent_versions: Recent) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        options: Options,
+        recent_versions: Recent,
+        memories: Memories | None = None,
+    ) -> None:
+        memories = memories or Memories()
         self.kube = kube
         self.options = options
         # The latest bodies watches brought (operator/recent.py): a pass's first attempt plans
@@ -78,9 +85,11 @@ class Releases:
         self._indexes: Mapping[str, Any] = {}
         self.governance = Governance()
         # What this process last read or wrote of each object (operator/echoes.py).
-        self.releases_seen = Echoes()  # spec_state of each release
-        self.versions_read = Echoes()  # per release: (its version, the spec_state it read)
-        self.config_maps_written = Echoes()  # resourceVersion last read or written
+        self.releases_seen = Echoes(memories.releases)  # spec_state of each release
+        # Per release: (its version, the spec_state it read).
+        self.versions_read = Echoes(memories.releases)
+        # Per ConfigMap: the resourceVersion last read or written.
+        self.config_maps_written = Echoes(memories.releases)
         self.config_map_writes = InFlight()  # events that overtook a write's response
 
     def event(

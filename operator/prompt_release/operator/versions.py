@@ -30,7 +30,7 @@ from prompt_release.core import version as version_core
 from prompt_release.core.views import ReleaseView, VersionView
 from prompt_release.kube import Kube, is_status
 from prompt_release.operator import metrics
-from prompt_release.operator.echoes import Echoes, spec_state
+from prompt_release.operator.echoes import Echoes, Memories, spec_state
 from prompt_release.operator.informers import Index
 from prompt_release.operator.options import Options
 from prompt_release.operator.recent import Recent
@@ -73,18 +73,23 @@ def _links(index: LinkIndex, namespace: str, name: str) -> list[version_core.Lin
 class Versions:
     """Handlers of PromptVersions, and the refresh releases trigger."""
 
-    def __init__(self, kube: Kube, options: Options, recent: Recent) -> None:
+    def __init__(
+        self, kube: Kube, options: Options, recent: Recent, memories: Memories | None = None
+    ) -> None:
+        memories = memories or Memories()
         self.kube = kube
         self.options = options
         self.recent = recent  # the latest body of each version (small ones), for both kinds
         self.wakeups = Wakeups()
-        self.seen = Echoes()  # spec_state of each version
-        self.served = Echoes()  # per release: (the version it serves, its label)
+        self.seen = Echoes(memories.versions)  # spec_state of each version
+        self.served = Echoes(memories.releases)  # per release: (the version it serves, its label)
         # Per version: the resourceVersion our last write made (its status, or its in-use
         # finalizer's patch: Protection notes those here too).
-        self.written = Echoes()
+        self.written = Echoes(memories.versions)
         self._release_links: LinkIndex | None = None
-        self.release_specs = Echoes()  # per release: its spec_state (ours echo, users change it)
+        self.release_specs = Echoes(
+            memories.releases
+        )  # per release: its spec_state (ours echo, users change it)
         self._release_event_at = -BUSY_SECONDS  # time.monotonic() of the last such change
 
     def event(

@@ -21,7 +21,7 @@ from prompt_release.operator import versions as version_handlers
 from prompt_release.operator import workloads as workload_handlers
 from prompt_release.operator.bookkeeping import NoDiffBase
 from prompt_release.operator.canaries import JOBS
-from prompt_release.operator.echoes import resource_version, spec_state
+from prompt_release.operator.echoes import Memories, resource_version, spec_state
 from prompt_release.operator.informers import Informers, OwnIndex
 from prompt_release.operator.options import Options
 from prompt_release.operator.recent import Recent
@@ -39,9 +39,12 @@ def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
     reg = kopf.OperatorRegistry()
     on = kopf.on
     recent_versions = Recent()  # the latest body of each (small) version, from its watch
-    releases = release_handlers.Releases(kube, options, recent_versions)
-    versions = version_handlers.Versions(kube, options, recent_versions)
-    in_use = protection_handlers.Protection(kube, options, recent_versions, versions.written)
+    memories = Memories()  # what each part last noted of each object, one row per object
+    releases = release_handlers.Releases(kube, options, recent_versions, memories)
+    versions = version_handlers.Versions(kube, options, recent_versions, memories)
+    in_use = protection_handlers.Protection(
+        kube, options, recent_versions, versions.written, memories
+    )
 
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.persistence.finalizer = FINALIZER
