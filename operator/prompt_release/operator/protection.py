@@ -150,19 +150,19 @@ class Protection:
         self.wakeups.at((namespace, name), delay, lambda: context.run(self.settle, namespace, name))
 
     def _meta(self, namespace: str, name: str) -> dict[str, Any] | None:
-        """What the patch needs of the version: from the latest body known (the response of a
-        status or finalizer write of ours is newer than the index until its event comes),
-        else from the index. None when the index is older than our own last write of it (a
-        patch from there would only meet a 409): that write's event, on its way, settles it."""
-        recent = self.recent.get((namespace, name))
-        if recent is not None:
-            return patch_basis(recent[1]["metadata"])
+        """What the patch needs of the version: from the index, unless it is older than our own
+        last write of the version (a status or finalizer write's response is newer than the
+        index until its event comes); then from the latest body known, which holds that
+        response. None when neither is as new (a patch from there would only meet a 409): that
+        write's event, on its way, settles it. The index first: a body may be kept packed, and
+        a restart looks at every version."""
+        key = (namespace, name)
         metas: MetaIndex = self._indexes["version_meta"]
-        found = next(iter(metas.get((namespace, name), ())), None)
-        meta = None if found is None else dict(zip(BASIS, found, strict=True))
-        if meta is not None and older(meta["resourceVersion"], self.written.get((namespace, name))):
-            return None
-        return meta
+        found = next(iter(metas.get(key, ())), None)
+        if found is not None and not older(found[0], self.written.get(key)):
+            return dict(zip(BASIS, found, strict=True))
+        recent = self.recent.get(key)
+        return None if recent is None else patch_basis(recent[1]["metadata"])
 
     def _patch(self, namespace: str, name: str) -> tuple[dict[str, Any] | None, bool]:
         """The finalizer patch the version needs now (None: none), and whether it is held."""
