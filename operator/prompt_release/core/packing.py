@@ -11,7 +11,6 @@ import json
 import zlib
 from typing import Any
 
-
 SMALL = 16 * 1024  # bytes of JSON packed with a small window
 RAW = -15  # raw deflate (no header or checksum), read with the largest window
 

@@ -304,7 +304,7 @@ class HeldEvent:
     """A raw event's handler call waiting for the first listings, its object packed: a
     restart holds one per listed release and version, so it is as small as it gets."""
 
-    __slots__ = ("handler", "views", "type", "packed")
+    __slots__ = ("handler", "packed", "type", "views")
 
     def __init__(
         self,

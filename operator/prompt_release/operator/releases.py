@@ -11,7 +11,6 @@ import contextlib
 import contextvars
 import logging
 import threading
-from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
@@ -41,6 +40,7 @@ log = logging.getLogger("prompt_release")
 
 ReleasesByVersion = Index[tuple[str, str], str]
 PACK_AFTER = 64  # releases waiting for a pass past which their bodies wait packed
+LOCK_STRIPES = 64  # locks the releases share, one reconcile each at a time (> the workers)
 
 
 def releases_by_version(namespace: str | None, name: str, spec: Any, **_: Any) -> Any:
@@ -76,8 +76,9 @@ class Releases:
         # from them; a retry after a conflict reads.
         self.recent_versions = recent_versions  # filled by Versions.event
         self.recent_config_maps = Recent()
-        self._locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
-        self._locks_guard = threading.Lock()
+        # One reconcile per release at a time: a fixed set of locks, each release hashed to
+        # one (a lock per release cost about 150 bytes per release for the process's life).
+        self._locks = [threading.RLock() for _ in range(LOCK_STRIPES)]
         self.fights = Fights(options.fight_policy)
         self.queue = WorkQueue(options.max_workers, self._work, pack_after=PACK_AFTER)
         self.wakeups = Wakeups()
@@ -109,8 +110,6 @@ class Releases:
         self.fights.forget((namespace, name))
         self.releases_seen.forget((namespace, name))
         self.versions_read.forget((namespace, name))
-        with self._locks_guard:
-            self._locks.pop((namespace, name), None)
 
     def version_event(
         self, type: str | None, body: Any, namespace: str | None, name: str, **indexes: Any
@@ -165,10 +164,9 @@ class Releases:
 
     @contextmanager
     def _locked(self, namespace: str, name: str) -> Iterator[None]:
-        """One reconcile per release at a time in this process (handlers run in threads)."""
-        with self._locks_guard:
-            lock = self._locks[(namespace, name)]
-        with lock:
+        """One reconcile per release at a time in this process (handlers run in threads). Two
+        releases may share a lock: they then take turns, which changes no outcome."""
+        with self._locks[hash((namespace, name)) % LOCK_STRIPES]:
             yield
 
     def reconcile(
