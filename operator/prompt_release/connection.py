@@ -215,6 +215,16 @@ def _pem(value: object) -> str | None:
 
 
 @dataclass
+class Request:
+    method: str
+    path: str
+    query: Mapping[str, str]
+    body: Mapping[str, Any] | None
+    headers: dict[str, str]
+    timeout: float | None
+
+
+@dataclass
 class Response:
     status: int
     reason: str
@@ -222,7 +232,28 @@ class Response:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-class Http:
+class Transport:
+    """One way of sending requests to the API server; the request is the same for all."""
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        content_type: str = "application/json",
+        timeout: float | None = None,
+    ) -> Response:
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        return self.send(Request(method, path, query or {}, body, headers, timeout))
+
+    def send(self, request: Request) -> Response:
+        raise NotImplementedError
+
+
+class Http(Transport):
     """Requests to one API server over a pool of kept-alive connections, safe across threads."""
 
     def __init__(
@@ -244,28 +275,17 @@ class Http:
             retries=urllib3.Retry(total=retries, redirect=False, raise_on_status=False),
         )
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, str] | None = None,
-        body: Mapping[str, Any] | None = None,
-        content_type: str = "application/json",
-        timeout: float | None = None,
-    ) -> Response:
-        headers = {"Accept": "application/json", "User-Agent": self.user_agent}
-        headers.update(self.authorization())
-        data = None
-        if body is not None:
-            headers["Content-Type"] = content_type
-            data = json.dumps(body, separators=(",", ":")).encode()
-        url = self.credentials.server + path + (f"?{urlencode(query)}" if query else "")
+    def send(self, request: Request) -> Response:
+        r = request
+        headers = {**r.headers, **self.authorization(), "User-Agent": self.user_agent}
+        data = None if r.body is None else json.dumps(r.body, separators=(",", ":")).encode()
+        url = self.credentials.server + r.path + (f"?{urlencode(r.query)}" if r.query else "")
         reply = self.pool.request(
-            method,
+            r.method,
             url,
             body=data,
             headers=headers,
-            timeout=urllib3.Timeout(total=timeout) if timeout else None,
+            timeout=urllib3.Timeout(total=r.timeout) if r.timeout else None,
             preload_content=True,
         )
         return Response(reply.status, reply.reason or "", reply.data, dict(reply.headers))

@@ -14,11 +14,11 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import Mapping
-from typing import Any, Protocol, Self, cast
+from typing import Any, Self, cast
 from urllib.parse import quote
 
 from prompt_release import CRD_VERSION, GROUP, __version__, connection
-from prompt_release.connection import Credentials, Response
+from prompt_release.connection import Credentials, Request, Response, Transport
 
 OPERATOR_AGENT = f"prompt-release-operator/{__version__}"
 PLUGIN_AGENT = f"kubectl-prompt/{__version__}"
@@ -54,18 +54,6 @@ def merge_patch_of(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, 
         else:
             patch[key] = value
     return patch
-
-
-class Transport(Protocol):
-    def request(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, str] | None = None,
-        body: Mapping[str, Any] | None = None,
-        content_type: str = "application/json",
-        timeout: float | None = None,
-    ) -> Response: ...
 
 
 class Kube:
@@ -276,38 +264,27 @@ def _group(group_version: str, plural: str, namespace: str, name: str | None = N
     return _path(f"/apis/{group_version}", plural, namespace, name)
 
 
-class ClientTransport:
+class ClientTransport(Transport):
     """Requests through the kubernetes client's `ApiClient` (its credentials, refreshed by its
     exec plugins and auth providers, and its connection pool)."""
 
     def __init__(self, api: Any):
         self.api = api
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        query: Mapping[str, str] | None = None,
-        body: Mapping[str, Any] | None = None,
-        content_type: str = "application/json",
-        timeout: float | None = None,
-    ) -> Response:
-        headers = {"Accept": "application/json"}
-        if body is not None:
-            headers["Content-Type"] = content_type
+    def send(self, request: Request) -> Response:
         verb, url, sent_headers, *_ = self.api.param_serialize(
-            method=method,
-            resource_path=path,
-            query_params=list((query or {}).items()),
-            header_params=headers,
+            method=request.method,
+            resource_path=request.path,
+            query_params=list(request.query.items()),
+            header_params=request.headers,
             auth_settings=["BearerToken"],
         )
         reply = self.api.call_api(
             verb,
             url,
             header_params=sent_headers,
-            body=None if body is None else dict(body),
-            _request_timeout=timeout,
+            body=None if request.body is None else dict(request.body),
+            _request_timeout=request.timeout,
         )
         data = reply.read()
         return Response(reply.status, reply.reason or "", data, dict(reply.getheaders() or {}))
