@@ -948,6 +948,29 @@ def test_a_full_collection_runs_once_idle_after_enough_work() -> None:
     assert collected == [WORK * 1.5 + 0.002] and keeper.collections == 1
 
 
+def test_the_heap_is_trimmed_after_each_idle_collection() -> None:
+    """A full collection once idle frees what work left behind: its pages go back at once,
+    however little is free."""
+    from types import SimpleNamespace
+
+    from prompt_release.operator.heap import WORK, Keeper
+
+    cpu, trims = [0.0], [0]
+    libc: Any = SimpleNamespace(
+        mallinfo2=lambda: SimpleNamespace(fordblks=10),
+        malloc_trim=lambda pad: trims.__setitem__(0, trims[0] + 1),
+    )
+    keeper = Keeper(libc, every=2.0, cpu=lambda: cpu[0], collect=lambda: 0)
+    cpu[0] += WORK  # busy: neither
+    keeper.look()
+    assert (keeper.collections, trims[0]) == (0, 0)
+    cpu[0] += 0.001  # idle after work: a collection, then a trim
+    keeper.look()
+    assert (keeper.collections, trims[0], keeper.trims) == (1, 1, 1)
+    keeper.look()  # idle, no work since: neither
+    assert (keeper.collections, trims[0]) == (1, 1)
+
+
 def test_the_heap_of_this_process_is_trimmed_once_enough_is_freed() -> None:
     from prompt_release.operator import heap
 

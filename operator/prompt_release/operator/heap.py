@@ -13,8 +13,8 @@ So a daemon thread looks every `LOOK_EVERY` seconds. Once the operator is idle (
 `IDLE_CPU` of CPU since the last look) after at least `WORK` of CPU since the last full
 collection, it runs one; never while work goes on, so no pass waits for it. Where the C library
 is glibc, the operator uses two arenas (as `MALLOC_ARENA_MAX=2` would), and the heap's free
-pages are returned (`malloc_trim(0)`, a few milliseconds) once `FREED` more bytes lie free than
-at the last look.
+pages are returned (`malloc_trim(0)`, a few milliseconds) after each such collection, and
+whenever `FREED` more bytes lie free than at the last look.
 """
 
 from __future__ import annotations
@@ -92,14 +92,15 @@ class Keeper:
         now = self.cpu()
         busy, self._cpu = now - self._cpu, now
         self._work += busy
-        if busy < IDLE_CPU * self.every and self._work >= WORK:
+        collected = busy < IDLE_CPU * self.every and self._work >= WORK
+        if collected:
             self.collect()
             self.collections += 1
             self._work = 0.0
         if self.libc is None:
             return
         free = free_bytes(self.libc)
-        if free < self._free + FREED:
+        if not collected and free < self._free + FREED:
             self._free = min(self._free, free)  # reused since: count what is freed from here
             return
         self.libc.malloc_trim(0)
