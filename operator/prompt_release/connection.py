@@ -65,21 +65,22 @@ class UnsupportedConfigError(ConfigError):
 
 @dataclass(frozen=True)
 class Credentials:
-    """One API server and how to authenticate to it. Certificate data is PEM text."""
+    """One API server and how to authenticate to it. Certificate data is PEM text. Secrets
+    stay out of its repr (a log line or a traceback may show it)."""
 
     server: str
     namespace: str = "default"
     ca_file: str | None = None
-    ca_data: str | None = None
+    ca_data: str | None = field(default=None, repr=False)
     insecure: bool = False
     cert_file: str | None = None
-    cert_data: str | None = None
+    cert_data: str | None = field(default=None, repr=False)
     key_file: str | None = None
-    key_data: str | None = None
-    token: str | None = None
+    key_data: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
     token_file: str | None = None  # re-read now and then: service-account tokens rotate
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
 
     def read_token(self) -> str | None:
         if self.token_file is None:

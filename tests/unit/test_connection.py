@@ -209,3 +209,13 @@ def test_basic_auth_and_no_auth() -> None:
     basic = connection.Http(Credentials(server="https://h", username="u", password="p"), "a")
     assert basic.authorization() == {"Authorization": "Basic dTpw"}
     assert connection.Http(Credentials(server="https://h"), "a").authorization() == {}
+
+
+def test_secrets_stay_out_of_the_repr() -> None:
+    shown = repr(
+        Credentials(
+            server="https://h", token="t0ken", password="pa55", key_data="KEY", cert_data="C"
+        )
+    )
+    assert "https://h" in shown
+    assert not any(secret in shown for secret in ("t0ken", "pa55", "KEY", "'C'"))
