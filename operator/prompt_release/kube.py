@@ -28,12 +28,14 @@ CONNECTIONS = 32  # kept-alive connections to the API server, at least one per c
 class ApiError(Exception):
     """A response outside 2xx: its status, reason and body (the API server's Status)."""
 
-    def __init__(self, status: int, reason: str, body: str, headers: Mapping[str, str] = {}):
+    def __init__(
+        self, status: int, reason: str, body: str, headers: Mapping[str, str] | None = None
+    ):
         super().__init__(status, reason)
         self.status = status
         self.reason = reason
         self.body = body
-        self.headers = dict(headers)
+        self.headers = dict(headers or {})
 
     def __str__(self) -> str:
         return f"({self.status})\nReason: {self.reason}\nHTTP response body: {self.body}"
@@ -87,7 +89,9 @@ class Kube:
         try:
             credentials = connection.load(kubeconfig, context)
         except connection.UnsupportedConfigError:
-            return cls._through_kubernetes_client(kubeconfig, context, timeout, user_agent)
+            return cls._through_kubernetes_client(
+                kubeconfig, context, timeout, user_agent, connections, retries
+            )
         http = connection.Http(credentials, user_agent, connections, retries)
         return cls(http, timeout, credentials, credentials.namespace)
 
@@ -100,17 +104,33 @@ class Kube:
 
     @classmethod
     def _through_kubernetes_client(
-        cls, kubeconfig: str | None, context: str | None, timeout: float | None, agent: str
+        cls,
+        kubeconfig: str | None,
+        context: str | None,
+        timeout: float | None,
+        agent: str,
+        connections: int,
+        retries: int,
     ) -> Self:
+        """The same connection (pool size, retries, user agent) on the kubernetes client."""
         try:
-            from kubernetes import config
+            from kubernetes import client, config
         except ImportError as error:
             raise connection.ConfigError(
                 f"{error.name} is needed for this kubeconfig: pip install kubernetes"
             ) from error
-        api = config.new_client_from_config(config_file=kubeconfig, context=context)  # type: ignore[no-untyped-call]
+        configuration = client.Configuration()
+        try:
+            config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=kubeconfig, context=context, client_configuration=configuration
+            )
+            contexts, active = config.list_kube_config_contexts(config_file=kubeconfig)  # type: ignore[no-untyped-call]
+        except config.ConfigException as error:
+            raise connection.ConfigError(str(error)) from error
+        configuration.connection_pool_maxsize = connections
+        configuration.retries = retries
+        api = client.ApiClient(configuration)
         api.user_agent = agent
-        contexts, active = config.list_kube_config_contexts(config_file=kubeconfig)  # type: ignore[no-untyped-call]
         chosen = next((c for c in contexts if c["name"] == context), active) if context else active
         namespace = str(((chosen or {}).get("context") or {}).get("namespace") or "default")
         return cls(ClientTransport(api), timeout, None, namespace)

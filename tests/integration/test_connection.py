@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -110,6 +110,9 @@ def test_each_way_of_connecting_reads_writes_and_reports_errors(
     through_kubernetes_client = auth == "exec plugin"
     assert isinstance(kube.transport, ClientTransport) is through_kubernetes_client
     assert (kube.credentials is None) is through_kubernetes_client
+    if through_kubernetes_client:  # the same connection settings on the kubernetes client
+        configuration = cast(ClientTransport, kube.transport).api.configuration
+        assert (configuration.retries, configuration.connection_pool_maxsize) == (3, 10)
     _round_trip(kube, namespace)
 
 

@@ -39,6 +39,3 @@ class Packed:
 
     def value(self) -> Any:
         return unpack(self.data)
-
-    def __len__(self) -> int:
-        return len(self.data)

@@ -96,10 +96,10 @@ class Protection:
         # Versions' note of the resourceVersion our last write of each version made: a patch
         # here is such a write, and the status writer may plan from its response.
         self.written = written
-        self.held = Echoes(memories.releases)  # per release: the version it held at its last event
-        self.patched = Echoes(
-            memories.versions
-        )  # per version: the resourceVersion its last patch started from
+        # Per release: the version it held at its last event.
+        self.held = Echoes(memories.releases)
+        # Per version: the resourceVersion its last patch started from.
+        self.patched = Echoes(memories.versions)
         self.wakeups = Wakeups()
         self._indexes: Mapping[str, Any] = {}
 

@@ -87,9 +87,8 @@ class Versions:
         # finalizer's patch: Protection notes those here too).
         self.written = Echoes(memories.versions)
         self._release_links: LinkIndex | None = None
-        self.release_specs = Echoes(
-            memories.releases
-        )  # per release: its spec_state (ours echo, users change it)
+        # Per release: its spec_state (ours echo, users change it).
+        self.release_specs = Echoes(memories.releases)
         self._release_event_at = -BUSY_SECONDS  # time.monotonic() of the last such change
 
     def event(
