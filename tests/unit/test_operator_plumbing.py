@@ -123,7 +123,9 @@ def test_recent_keeps_the_latest_bounded_by_count_and_size() -> None:
 
 
 def test_recent_keeps_only_the_last_few_big_bodies() -> None:
-    recent = Recent(capacity=2, max_bytes=10, large_capacity=2, packed_bytes=0)
+    recent = Recent(
+        capacity=2, max_bytes=10, large_capacity=2, packed_bytes=0, packed_large_bytes=0
+    )
     recent.put(("ns", "a"), "1", {"a": 1}, "x" * 5)
     recent.put(("ns", "a"), "2", {"a": 2}, "x" * 50)  # grew big: moves to the big ones
     recent.put(("ns", "b"), "1", {"b": 1}, "x" * 5)
@@ -160,6 +162,31 @@ def test_recent_packs_what_the_count_pushes_out_up_to_its_bytes() -> None:
     recent.put(("ns", "f"), "t-f", body("f"), "x")
     recent.put(("ns", "g"), "t-g", body("g"), "x")
     assert recent.get(("ns", "e")) is None
+
+
+def test_recent_packs_the_big_bodies_the_count_pushes_out_up_to_their_own_bytes() -> None:
+    """A big version pushed out by other big ones' events (their finalizers come and go) is
+    released later: packed, it is unpacked instead of read again. Its bytes don't take the
+    room of the small ones a restart needs."""
+    recent = Recent(capacity=2, max_bytes=100, large_capacity=1, packed_bytes=0)
+    text = " ".join(f"word{n % 7}" for n in range(2000))  # about 12 KiB, packs to 160 bytes
+
+    def body(name: str) -> dict[str, Any]:
+        return {"metadata": {"name": name}, "spec": {"template": name + text}}
+
+    for name in "abc":
+        recent.put(("ns", name), "t-" + name, body(name), body(name)["spec"])
+    assert len(recent) == 3  # c as it is, a and b packed
+    assert recent.get(("ns", "a")) == ("t-a", body("a"))
+    recent.put(("ns", "s"), "t-s", {"small": 1}, "x")
+    recent.put(("ns", "t"), "t-t", {"small": 2}, "x")
+    recent.put(("ns", "u"), "t-u", {"small": 3}, "x")  # pushes s out: no room for small ones
+    assert recent.get(("ns", "s")) is None and recent.get(("ns", "b")) == ("t-b", body("b"))
+    tight = Recent(capacity=2, max_bytes=100, large_capacity=1, packed_large_bytes=200)
+    for name in "abc":
+        tight.put(("ns", name), "t-" + name, body(name), body(name)["spec"])
+    assert tight.get(("ns", "a")) is None  # the oldest packed one made room
+    assert tight.get(("ns", "b")) == ("t-b", body("b"))
 
 
 def test_recent_packs_each_body_with_its_tag() -> None:

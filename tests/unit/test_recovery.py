@@ -123,3 +123,17 @@ def test_a_config_map_two_revisions_ahead_means_a_stale_read() -> None:
     foreign["metadata"]["ownerReferences"][0]["uid"] = "someone-else"
     assert ahead(ReleaseView.of(stale), foreign) is None
     assert ahead(view, None) is None
+    garbled = copy.deepcopy(cm)
+    garbled["metadata"]["annotations"][configmap.REVISION_ANNOTATION] = "two"
+    assert ahead(ReleaseView.of(stale), garbled) is None
+
+
+def test_a_config_map_not_ahead_is_known_without_reading_its_payload() -> None:
+    """Every pass asks; the answer for a ConfigMap at most one revision ahead comes from its
+    annotation alone (a 300 KiB payload is not parsed and re-hashed each time)."""
+    rel, cm = unrecorded_two()
+    unreadable = copy.deepcopy(cm)
+    unreadable["data"] = {"prompt.json": "not read"}
+    assert ahead(ReleaseView.of(rel), unreadable) is None
+    stale = release("p-v1", status={**rel["status"], "revision": 0, "history": []})
+    assert ahead(ReleaseView.of(stale), unreadable) is None  # claimed ahead: read, not intact

@@ -101,13 +101,18 @@ def ahead(release: ReleaseView, existing: Mapping[str, Any] | None) -> int | Non
     if existing is None or not configmap.managed_by(existing, release.uid):
         return None
     annotations = existing.get("metadata", {}).get("annotations") or {}
+    claimed = annotations.get(configmap.REVISION_ANNOTATION)
+    if not (isinstance(claimed, str) and claimed.isdigit()):
+        return None
+    if int(claimed) <= release.status.revision + 1:
+        return None  # the usual case, known without parsing (and re-hashing) the payload
     try:
         served: payload.Payload = payload.parse(
             (existing.get("data") or {}).get(payload.PAYLOAD_KEY, "")
         )
     except payload.PayloadError:
         return None  # not intact: a hand edit, which the plan puts back
-    if annotations.get(configmap.REVISION_ANNOTATION) != str(served.revision) or (
+    if claimed != str(served.revision) or (
         served.name,
         served.label,
     ) != (release.prompt, release.label):
