@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from prompt_release.operator.echoes import Echoes, InFlight, older
+from typing import cast
+
+from prompt_release.operator.echoes import Echoes, InFlight, Rows, older, spec_state
 
 KEY = ("ns", "summarizer-production")
 
@@ -79,3 +81,18 @@ def test_echoes_sharing_rows_keep_their_own_columns() -> None:
     late.forget(KEY)
     assert rows.rows == {} and len(late) == 0
     late.forget(KEY)  # nothing left: nothing happens
+
+
+def test_equal_states_in_one_row_share_one_tuple_and_one_uid() -> None:
+    """Two parts noting the same spec state of a release keep one tuple between them, and every
+    state of an object holds one copy of its uid (at ten thousand prompts, each copy counts)."""
+    rows = Rows()
+    seen, specs = Echoes(rows), Echoes(rows)
+    uid = "".join(["0b6c3a6e-", "uid"])  # built at run time, as a parsed body's string is
+    first = spec_state({"metadata": {"uid": uid, "generation": 1}})
+    second = spec_state({"metadata": {"uid": "".join(["0b6c3a6e-", "uid"]), "generation": 1}})
+    assert first == second and first is not second
+    assert cast(tuple[str, int, bool], first)[0] is cast(tuple[str, int, bool], second)[0]
+    seen.note(("ns", "a"), first)
+    specs.note(("ns", "a"), second)
+    assert specs.get(("ns", "a")) is seen.get(("ns", "a"))

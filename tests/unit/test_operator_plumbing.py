@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from prompt_release.core.views import ReleaseView
 from prompt_release.operator.echoes import Echoes
 from prompt_release.operator.informers import Informers, Listings, OwnIndex
 from prompt_release.operator.recent import Recent, text_size
@@ -1013,3 +1014,32 @@ def test_the_heap_of_this_process_is_trimmed_once_enough_is_freed() -> None:
     keeper.look()
     assert keeper.trims == 1
     del blocks
+
+
+# -- metrics ------------------------------------------------------------------------------------
+
+
+def test_release_metrics_count_readiness_and_name_the_live_revision() -> None:
+    from prompt_release.operator.metrics import _Releases
+
+    def view(name: str) -> ReleaseView:
+        spec = {"prompt": name, "label": "production", "version": f"{name}-v1"}
+        return ReleaseView.of({"metadata": {"namespace": "ns", "name": name}, "spec": spec})
+
+    def ready(status: str) -> dict[str, Any]:
+        return {"type": "Ready", "status": status}
+
+    releases = _Releases()
+    releases.record(view("a"), {"revision": 3, "conditions": [ready("True")]})
+    releases.record(view("b"), {"conditions": [ready("False")]})
+    releases.record(view("c"), {"revision": 1, "conditions": [ready("True")]})
+    releases.forget("ns", "c")
+    by_ready, revision = releases.collect()
+    assert {s.labels["ready"]: s.value for s in by_ready.samples} == {
+        "true": 1,
+        "false": 1,
+        "unknown": 0,
+    }
+    assert [(s.labels, s.value) for s in revision.samples] == [
+        ({"namespace": "ns", "release": "a", "prompt": "a", "label": "production"}, 3.0)
+    ]

@@ -9,6 +9,7 @@ a restart everything is news once.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
@@ -21,7 +22,10 @@ def spec_state(body: Mapping[str, Any]) -> Hashable:
     """What a reader of an object's spec (and existence) tells apart: its uid, its generation
     and whether it is being deleted. Status and metadata changes leave it alone."""
     meta = body.get("metadata") or {}
-    return (meta.get("uid"), meta.get("generation"), bool(meta.get("deletionTimestamp")))
+    uid = meta.get("uid")
+    if isinstance(uid, str):
+        uid = sys.intern(uid)  # one copy however many memories and events hold it
+    return (uid, meta.get("generation"), bool(meta.get("deletionTimestamp")))
 
 
 def resource_version(body: Mapping[str, Any]) -> Hashable:
@@ -87,6 +91,10 @@ class Echoes:
             row = rows[key] = [UNSET] * self._rows.width
         elif column >= len(row):
             row.extend([UNSET] * (self._rows.width - len(row)))
+        if isinstance(state, tuple):
+            # Two columns often note the same state (a release's spec, seen by two parts): one
+            # tuple for both.
+            state = next((slot for slot in row if slot == state), state)
         row[column] = state
 
     def note(self, key: Key, state: Hashable) -> None:

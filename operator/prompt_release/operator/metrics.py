@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -43,17 +44,21 @@ class _Releases(Collector):
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._known: dict[tuple[str, str], dict[str, Any]] = {}
+        # (namespace, name) -> (prompt, label, ready, revision): a tuple of shared strings, as
+        # there is one per release (a dict each cost about 300 bytes more at 10,000).
+        self._known: dict[tuple[str, str], tuple[str, str, str, int | None]] = {}
 
     def record(self, release: ReleaseView, status: Mapping[str, Any]) -> None:
-        ready = conditions.ready_of(status)
+        ready = str(conditions.ready_of(status).get("status", "Unknown")).lower()
+        revision = status.get("revision")
+        entry = (
+            sys.intern(release.prompt),
+            sys.intern(release.label),
+            sys.intern(ready),
+            revision if isinstance(revision, int) else None,
+        )
         with self._lock:
-            self._known[(release.namespace, release.name)] = {
-                "prompt": release.prompt,
-                "label": release.label,
-                "ready": str(ready.get("status", "Unknown")).lower(),
-                "revision": status.get("revision"),
-            }
+            self._known[(release.namespace, release.name)] = entry
 
     def forget(self, namespace: str, name: str) -> None:
         with self._lock:
@@ -66,8 +71,8 @@ class _Releases(Collector):
             "promptrelease_releases", "PromptReleases by readiness.", labels=["ready"]
         )
         counts = {"true": 0, "false": 0, "unknown": 0}
-        for release in known.values():
-            counts[release["ready"]] = counts.get(release["ready"], 0) + 1
+        for _, _, ready, _ in known.values():
+            counts[ready] = counts.get(ready, 0) + 1
         for ready, count in counts.items():
             by_ready.add_metric([ready], count)
         yield by_ready
@@ -76,12 +81,9 @@ class _Releases(Collector):
             "The revision live now, per release.",
             labels=["namespace", "release", "prompt", "label"],
         )
-        for (namespace, name), release in sorted(known.items()):
-            if release["revision"] is not None:
-                revision.add_metric(
-                    [namespace, name, release["prompt"], release["label"]],
-                    float(release["revision"]),
-                )
+        for (namespace, name), (prompt, label, _, live) in sorted(known.items()):
+            if live is not None:
+                revision.add_metric([namespace, name, prompt, label], float(live))
         yield revision
 
 
