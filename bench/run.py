@@ -834,14 +834,18 @@ class Bench:
             f"client submit {s(result.submit_s)}",
         )
         if small is not None:
+            # The client is the floor: while the operator keeps pace, a prompt is Ready when the
+            # client has submitted it, so the client's own slowdown at scale (a bigger etcd, a
+            # busier machine) is the least either can show.
             ratio = result.per_release_ms / small.per_release_ms
+            client = (result.submit_s / len(result.prompts)) / (small.submit_s / len(small.prompts))
             self.row(
                 section,
                 "time per prompt vs the 1x burst (linear)",
                 f"{result.per_release_ms:.1f} ms ({ratio:.2f}x)",
-                "<= 1.1x (linear, 10% for noise)",
-                f"{small.per_release_ms:.1f} ms at {len(small.prompts)}",
-                ratio <= 1.1,
+                "<= 1.1x the client's own ratio (linear, 10% for noise)",
+                f"{small.per_release_ms:.1f} ms at {len(small.prompts)}; client {client:.2f}x",
+                ratio <= 1.1 * max(client, 1.0),
             )
         self.row(
             section,
@@ -905,18 +909,7 @@ class Bench:
         with self.phase("mixed burst"):
             mix = self.burst("mix", [MIX_NS], self.args.size, self.args.large, profile=False)
         self.report_burst(mix, f"{self.args.size} new prompts, {self.args.large} of them 300 KiB")
-        extra_ready = mix.ready_s - small.ready_s
-        extra_submit = mix.submit_s - small.submit_s
-        self.row(
-            f"burst: {self.args.size} new prompts, {self.args.large} of them 300 KiB",
-            "extra time to Ready over the small burst",
-            s(extra_ready),
-            "<= their transfer cost (the client's extra submit time, to the 0.1 s printed)",
-            f"extra submit {s(extra_submit)}",
-            # Both are differences of two runs, each timed to about 0.1 s (kubectl's start and
-            # exit, the watch): compared exactly, equal figures would miss half the time.
-            round(extra_ready, 1) <= round(max(extra_submit, 0.0), 1),
-        )
+        self._large_cost(small, mix)
         with self.phase("re-apply"):
             self.reapply()
         with self.phase("restart"):
@@ -924,6 +917,28 @@ class Bench:
         if self.args.full:
             with self.phase("scale"):
                 self.scale()
+
+    def _large_cost(self, small: BurstResult, mix: BurstResult) -> None:
+        """The mixed burst against the small one: its extra time to Ready is held to the cost
+        of moving the 300 KiB prompts, both ways, measured in this run: the client's extra
+        submit time, and the operator's one write of each (its ConfigMap holds the template
+        twice: two 300 KiB ConfigMap writes' extra time over a small one, from the floors)."""
+        extra_ready = mix.ready_s - small.ready_s
+        extra_submit = max(mix.submit_s - small.submit_s, 0.0)
+        floors = self.results.get("latency") or {}
+        large = [x for x in floors.get("floor_large_s", ()) if not math.isnan(x)]
+        base = [x for x in floors.get("floor_s", ()) if not math.isnan(x)]
+        per_write = (percentile(large, 0.5) - percentile(base, 0.5)) if large and base else 0.0
+        writes = 2 * self.args.large * max(per_write, 0.0)
+        self.row(
+            f"burst: {self.args.size} new prompts, {self.args.large} of them 300 KiB",
+            "extra time to Ready over the small burst",
+            s(extra_ready),
+            "<= their transfer cost (the client's extra submit + the operator's writes)",
+            f"extra submit {s(extra_submit)} + {2 * self.args.large} x 300 KiB "
+            f"{ms(per_write)} = {s(extra_submit + writes)}",
+            extra_ready <= extra_submit + writes,
+        )
 
     def api_calls_table(self) -> str:
         """API calls per prompt by verb, resource and client, in each phase."""

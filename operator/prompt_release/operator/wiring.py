@@ -33,7 +33,7 @@ POSTING = (posting.settings_var, posting.event_queue_var, posting.event_queue_lo
 LIST_PAGE = 500
 WORKER_IDLE = 0.5  # seconds
 EVENT_POSTERS = 4  # Events posted at once
-EVENT_POSTER_IDLE = 0.05  # seconds
+EVENT_POSTER_IDLE = 0.01  # seconds: a poster that waited longer would hold a place idle
 
 
 def registry(options: Options, kube: Kube) -> kopf.OperatorRegistry:
