@@ -152,6 +152,15 @@ def prompts(namespace: str, count: int, large: int = 0) -> list[Prompt]:
     ]
 
 
+def large_data(seed: str) -> dict[str, str]:
+    """The data of the ConfigMap the operator writes for a 300 KiB text prompt, in shape and
+    size: the template in prompt.json (JSON-escaped, among the payload's other fields) and again
+    in template.txt. The 300 KiB latency floor writes this, as no operator can write less."""
+    text = large_text(seed)
+    payload = {"format": 1, "prompt": "big", "version": seed, "template": text}
+    return {"prompt.json": json.dumps(payload, indent=2) + "\n", "template.txt": text}
+
+
 def unrelated_config_map(namespace: str, n: int, size: int) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
