@@ -142,7 +142,7 @@ def test_recent_keeps_only_the_last_few_big_bodies() -> None:
 def test_recent_packs_what_the_count_pushes_out_up_to_its_bytes() -> None:
     """At a restart over thousands of objects, the bodies listed long before a pass needs them
     wait packed (compressed JSON) instead of being read again."""
-    recent = Recent(capacity=2, max_bytes=1000, packed_bytes=120)
+    recent = Recent(capacity=2, max_bytes=1000, packed_bytes=40)  # room for one: 24 bytes each
 
     def body(name: str, text: str = "") -> dict[str, Any]:
         return {"metadata": {"name": name, "resourceVersion": "1"}, "spec": {"template": text}}
@@ -152,7 +152,7 @@ def test_recent_packs_what_the_count_pushes_out_up_to_its_bytes() -> None:
     assert recent.get(("ns", "a")) == ("t-a", body("a"))  # pushed out by c, kept packed
     assert len(recent) == 3
     recent.put(("ns", "d"), "t-d", body("d", "é" * 20), "x")  # pushes b out
-    assert len(recent) == 3 and recent.get(("ns", "a")) is None  # a went: over 120 bytes
+    assert len(recent) == 3 and recent.get(("ns", "a")) is None  # a went: over 40 bytes
     assert recent.get(("ns", "b")) == ("t-b", body("b"))
     recent.advance(("ns", "b"), lambda held: True, "t-b2", body("b", "new"), "x")
     assert recent.get(("ns", "b")) == ("t-b2", body("b", "new"))  # back among the parsed

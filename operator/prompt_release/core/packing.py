@@ -1,8 +1,14 @@
-"""JSON-like values kept packed (compact JSON, compressed): about a tenth of their parsed size.
+"""JSON-like values kept packed (compact JSON, compressed): a fraction of their parsed size.
 
 What waits a long time in memory at scale (the bodies a restart lists long before a pass needs
 them, the passes queued behind thousands of others) is kept this way; unpacking one costs
 about as much as parsing its watch event did.
+
+Every body repeats the same keys, labels, annotations and condition fields, which a body of a
+few hundred bytes can't compress by itself: deflate starts from a preset dictionary of them
+(`DICTIONARY`, typical bodies of each kind), and a small body packs to a third of what it
+did alone (a version 446 → 168 bytes, a ConfigMap 646 → 195). Packed bytes never leave the
+process, so the dictionary may change from one release of the operator to the next.
 """
 
 from __future__ import annotations
@@ -14,19 +20,143 @@ from typing import Any
 SMALL = 16 * 1024  # bytes of JSON packed with a small window
 RAW = -15  # raw deflate (no header or checksum), read with the largest window
 
+_AT = "2026-01-01T00:00:00Z"
+_UID = "00000000-0000-0000-0000-000000000000"
+_HASH = "sha256:" + "0" * 64
+_GROUP = "promptrelease.io"
+_API = f"{_GROUP}/v1alpha1"
+
+
+def _typical() -> list[Any]:
+    """One of each body the operator keeps packed, in the shape its watches bring it; the most
+    common strings last, as deflate codes near matches in fewer bits."""
+    ready = {
+        "type": "Ready",
+        "status": "True",
+        "reason": "Released",
+        "message": "Revision 1: PromptVersion name-v1 (000000000000) is live in ConfigMap name",
+        "lastTransitionTime": _AT,
+        "observedGeneration": 1,
+    }
+    conditions = [
+        ready,
+        {**ready, "type": "Reconciling", "status": "False", "reason": "Reconciling"},
+        {**ready, "type": "Stalled", "status": "False", "reason": "Stalled"},
+    ]
+
+    def meta(**more: Any) -> dict[str, Any]:
+        common = {"name": "name", "namespace": "default", "uid": _UID, "resourceVersion": "1"}
+        return {**common, "generation": 1, "creationTimestamp": _AT, **more}
+
+    version = {
+        "apiVersion": _API,
+        "kind": "PromptVersion",
+        "metadata": meta(finalizers=[f"{_GROUP}/in-use-protection"]),
+        "spec": {
+            "prompt": "name",
+            "template": "Summarize: {ticket}",
+            "variables": ["ticket"],
+            "model": {"provider": "openai", "name": "gpt-4o-mini", "parameters": {}},
+        },
+        "status": {
+            "hash": _HASH,
+            "shortHash": "000000000000",
+            "observedGeneration": 1,
+            "releasedAs": ["production"],
+            "conditions": [{**ready, "reason": "Valid", "message": "content hash verified"}],
+        },
+    }
+    owner = {"manager": "kubectl", "operation": "Apply", "apiVersion": _API, "time": _AT}
+    entry = {"revision": 1, "version": "name-v1", "hash": _HASH, "releasedAt": _AT}
+    release = {
+        "apiVersion": _API,
+        "kind": "PromptRelease",
+        "metadata": meta(
+            managedFields=[{**owner, "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {}}}]
+        ),
+        "spec": {"prompt": "name", "label": "production", "version": "name-v1"},
+        "status": {
+            "observedGeneration": 1,
+            "conditions": conditions,
+            "version": "name-v1",
+            "hash": _HASH,
+            "shortHash": "000000000000",
+            "revision": 1,
+            "releasedAt": _AT,
+            "configMap": "name-production",
+            "history": [{**entry, "changelog": "", "releasedBy": "kubectl"}],
+        },
+    }
+    payload = {
+        "format": 1,
+        "prompt": "name",
+        "label": "production",
+        "version": "name-v1",
+        "hash": _HASH,
+        "revision": 1,
+        "releasedAt": _AT,
+        "changelog": "",
+        "templateFormat": "f-string",
+        "variables": ["ticket"],
+        "model": {"provider": "openai", "name": "gpt-4o-mini"},
+        "template": "Summarize: {ticket}",
+        "specFields": ["prompt", "template", "variables", "model"],
+    }
+    config_map = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": meta(
+            labels={
+                "app.kubernetes.io/managed-by": "prompt-release-operator",
+                f"{_GROUP}/prompt": "name",
+                f"{_GROUP}/label": "production",
+            },
+            annotations={
+                f"{_GROUP}/version": "name-v1",
+                f"{_GROUP}/hash": _HASH,
+                f"{_GROUP}/revision": "1",
+            },
+            ownerReferences=[
+                {
+                    "apiVersion": _API,
+                    "kind": "PromptRelease",
+                    "name": "name-production",
+                    "uid": _UID,
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        ),
+        "data": {
+            "prompt.json": json.dumps(payload, indent=2) + "\n",
+            "template.txt": "Summarize: {ticket}",
+        },
+    }
+    return [["1", release], ["1", config_map], ["1", version]]
+
+
+def _compact(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+DICTIONARY = b"".join(_compact(value) for value in _typical())
+
 
 def pack(value: Any) -> bytes:
-    """Compact JSON, deflated at level 1. Most bodies are under a KiB: there a 4 KiB window
-    and small buffers pack them as tightly and four to seven times faster, since setting up
-    zlib's default 32 KiB window and buffers costs more than deflating the body."""
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact JSON, deflated at level 1 from `DICTIONARY`. Most bodies are under a KiB: there
+    a 4 KiB window and small buffers pack them as tightly and four to seven times faster, since
+    setting up zlib's default 32 KiB window and buffers costs more than deflating the body."""
+    text = _compact(value)
     small = len(text) < SMALL
-    deflate = zlib.compressobj(1, zlib.DEFLATED, -12 if small else RAW, 4 if small else 8)
+    deflate = zlib.compressobj(
+        1, zlib.DEFLATED, -12 if small else RAW, 4 if small else 8, zdict=DICTIONARY
+    )
     return deflate.compress(text) + deflate.flush()
 
 
 def unpack(packed: bytes) -> Any:
-    return json.loads(zlib.decompress(packed, RAW))
+    inflate = zlib.decompressobj(RAW, zdict=DICTIONARY)
+    return json.loads(inflate.decompress(packed) + inflate.flush())
 
 
 class Packed:

@@ -9,7 +9,7 @@ served.
 
 Once more than `pack_after` requests wait (a restart over thousands of releases queues them all
 at once), the payloads of further ones wait packed (core/packing.py), so a long queue holds
-a tenth of their parsed size.
+a fraction of their parsed size.
 """
 
 from __future__ import annotations
