@@ -316,11 +316,18 @@ def test_metrics_and_health_are_served(
     released(kubectl, "summarizer-production", 2)
     wait_reason(kubectl, "summarizer-staging", "VersionNotFound")
     # Each version's status is written on its own schedule (a new one waits for its release
-    # while releases change): v2 saying it serves production means both were reconciled.
+    # while releases change): v2 saying it serves production, and v1 hashed and no longer
+    # saying so, means both were reconciled.
     eventually(
         lambda: kubectl.get("promptversion", "summarizer-v2")["status"].get("releasedAs"),
         what="summarizer-v2 to say it serves production",
     )
+
+    def v1_moved_on() -> bool:
+        status = kubectl.get("promptversion", "summarizer-v1").get("status") or {}
+        return bool(status.get("hash")) and "production" not in (status.get("releasedAs") or [])
+
+    eventually(v1_moved_on, what="summarizer-v1's status to say it no longer serves production")
 
     def scraped() -> str | None:
         text = _scrape(port)
