@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from prompt_release.core import payload
+
 API = "promptrelease.io/v1alpha1"
 LABEL = "production"
 LARGE_BYTES = 300 * 1024
@@ -156,9 +158,17 @@ def large_data(seed: str) -> dict[str, str]:
     """The data of the ConfigMap the operator writes for a 300 KiB text prompt, in shape and
     size: the template in prompt.json (JSON-escaped, among the payload's other fields) and again
     in template.txt. The 300 KiB latency floor writes this, as no operator can write less."""
-    text = large_text(seed)
-    payload = {"format": 1, "prompt": "big", "version": seed, "template": text}
-    return {"prompt.json": json.dumps(payload, indent=2) + "\n", "template.txt": text}
+    spec = version("bench", seed, "big", large_text(seed))["spec"]
+    body = payload.build(
+        spec,
+        label=LABEL,
+        version=seed,
+        content_hash="sha256:" + "0" * 64,
+        revision=1,
+        released_at="2026-01-01T00:00:00Z",
+        changelog=None,
+    )
+    return payload.data(body)
 
 
 def unrelated_config_map(namespace: str, n: int, size: int) -> dict[str, Any]:

@@ -78,12 +78,9 @@ def _census(path: str) -> None:
     def take() -> None:
         counts: Counter[str] = Counter()
         sizes: Counter[str] = Counter()
-        containers = gc.get_objects()
+        containers = gc.get_objects()  # neither this list nor `seen` is among them
         seen = {id(obj) for obj in containers}
-        seen.update((id(seen), id(containers)))
         for obj in containers:
-            if id(obj) in (id(seen), id(containers)):
-                continue
             parent = shape(obj)
             counts[parent] += 1
             sizes[parent] += sys.getsizeof(obj)
@@ -99,8 +96,6 @@ def _census(path: str) -> None:
             for kind, size in sizes.most_common(60):
                 out.write(f"{size / 2**20:9.2f} MiB {counts[kind]:9d} {kind}\n")
             for obj in largest:
-                if obj is seen or obj is containers:
-                    continue
                 first = next(iter(obj), None) if isinstance(obj, (dict, set, list)) else None
                 mib = sys.getsizeof(obj) / 2**20
                 out.write(f"  largest: {mib:.2f} MiB {shape(obj)}, first {first!r:.80}\n")
