@@ -1,14 +1,14 @@
-"""The operator's governance shell without a cluster: the Compliant report of one pass."""
+"""Governance in the release decision: the Compliant report of one pass."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from prompt_release.core import governance
+from prompt_release.core.decision import report as governance_report
 from prompt_release.core.governance import ApprovalView
 from prompt_release.core.release import ReleasePlan
 from prompt_release.core.views import ReleaseView, VersionView
-from prompt_release.operator.approvals import Governance
 from tests.unit.test_governance import (
     approval,
     condition,
@@ -22,7 +22,7 @@ from tests.unit.test_governance import (
 
 
 def report(rel: dict[str, Any], ver: str, *approvals: ApprovalView) -> ReleasePlan:
-    return Governance.report(
+    return governance_report(
         plan(rel, ver, *approvals),
         ReleaseView.of(rel),
         VersionView.of(version(ver)),

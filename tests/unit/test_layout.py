@@ -100,3 +100,68 @@ def test_the_sdk_loads_only_the_standard_library_at_run_time() -> None:
         "assert not third, third\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _all_modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def test_no_module_imports_a_private_module_of_a_library() -> None:
+    """Libraries are used through their public API: no `kopf._core`, no `x._private`."""
+    wrong = [
+        f"{path.relative_to(PACKAGE)} imports {name}"
+        for path in _all_modules()
+        for name in _imports(path)
+        if _third_party(name) and any(part.startswith("_") for part in name.split(".")[1:])
+    ]
+    assert wrong == []
+
+
+def _imported_names(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            names |= {alias.asname or alias.name for alias in node.names}
+    return names
+
+
+def _patches(path: Path) -> list[str]:
+    """Assignments to an attribute of something imported (a module, a class), setattr on one,
+    and edits of sys.modules: the shapes a monkeypatch takes."""
+    tree = ast.parse(path.read_text(), str(path))
+    imported = _imported_names(tree)
+    found: list[str] = []
+
+    def root(node: ast.expr) -> str | None:
+        while isinstance(node, (ast.Attribute, ast.Subscript)):
+            node = node.value
+        return node.id if isinstance(node, ast.Name) else None
+
+    for node in ast.walk(tree):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for target in targets:
+            if isinstance(target, (ast.Attribute, ast.Subscript)) and root(target) in imported:
+                found.append(f"{path.relative_to(PACKAGE)}:{target.lineno} {ast.unparse(target)}")
+        if isinstance(node, ast.Call):
+            called = ast.unparse(node.func)
+            if called == "setattr" and node.args and root(node.args[0]) in imported:
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {ast.unparse(node)}")
+            if called.startswith("sys.modules."):
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {ast.unparse(node)}")
+    return found
+
+
+def test_no_module_patches_a_library_or_another_module() -> None:
+    assert [patch for path in _all_modules() for patch in _patches(path)] == []
+
+
+def test_kopf_is_pinned_to_the_range_the_tests_ran() -> None:
+    text = (PACKAGE.parents[1] / "pyproject.toml").read_text()
+    kopf = next(line for line in text.splitlines() if line.strip().startswith('"kopf'))
+    assert ">=" in kopf and "<" in kopf.replace("<=", ""), kopf

@@ -89,7 +89,6 @@ def main(argv: list[str] | None = None) -> int:
         kube = Kube.connect(args.kubeconfig, args.context, 30, OPERATOR_AGENT, retries=1)
         cleanup(kube, None if args.all_namespaces else args.namespace)
         return 0
-    import gc
     import random
 
     from prompt_release.connection import ConfigError
@@ -100,15 +99,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, OSError, ValueError) as error:
         print(f"prompt-release-operator: cannot load credentials: {error}", file=sys.stderr)
         return 1
-    if kube.credentials is not None:
-        # kopf imports the kubernetes client whenever it is installed, for type checks alone:
-        # ~19 MiB of generated models held for the process's life, which nothing here calls.
-        sys.modules.setdefault("kubernetes", None)  # type: ignore[arg-type]
 
     import kopf
 
     from prompt_release.core.validation import API_SERVER_MAX_JSON_DEPTH
-    from prompt_release.operator import heap, metrics, wiring
+    from prompt_release.operator import metrics
+    from prompt_release.operator.manager import Manager
     from prompt_release.operator.options import Options
 
     logging.basicConfig(
@@ -125,12 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.metrics_port:
         metrics.serve(args.metrics_port)
     priority = args.priority if args.priority is not None else random.randint(1, 1_000_000)
-    # What is imported by now lives as long as the process: out of the cyclic collector's
-    # reach, each full collection stops walking it (here ~60 ms of every one, a latency spike).
-    gc.freeze()
-    heap.keep_small()  # freed memory back to the system (heap.py), before kopf's threads start
     kopf.run(
-        registry=wiring.registry(options, kube),
+        registry=Manager(kube, options).registry(),
         standalone=args.peering is None,
         peering_name=args.peering,
         priority=priority,

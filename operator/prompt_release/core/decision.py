@@ -1,0 +1,236 @@
+"""What a release pass does: one pure function from what was observed to what to write.
+
+`decide(observed, now)` runs every rule of a PromptRelease in one fixed order, on data the
+shell gathered beforehand: the stable plan (release.py), its rollout to the workloads
+(rollout.py, with the automatic rollback), the canary's part (canary_plan.py), a writer
+fighting the operator over the ConfigMap (fights.py) and governance's report (governance.py).
+The shell then carries out the decision's actions in the order of the `Decision` fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from prompt_release.core import canary_plan, canary_spec, conditions, governance, recovery, rollout
+from prompt_release.core import release as release_core
+from prompt_release.core.canary_jobs import JobState
+from prompt_release.core.fights import DRIFT_REASONS, FOUGHT, Fight, FightPolicy
+from prompt_release.core.fights import decide as decide_fight
+from prompt_release.core.fights import message as fight_message
+from prompt_release.core.release import Event, ReleasePlan
+from prompt_release.core.views import ReleaseStatusView, ReleaseView, VersionView
+from prompt_release.core.workloads import Workload, stamp_patch
+
+WAKE_MARGIN = 0.5
+"""Seconds added to a canary pause's end before the release is looked at again."""
+POLL_SECONDS = 5.0
+"""A running analysis Job is looked at this often even without a watch event."""
+
+
+@dataclass(frozen=True)
+class Now:
+    """The time of a pass: as the API writes it, and the monotonic clock fights count in."""
+
+    text: str
+    monotonic: float
+
+
+@dataclass(frozen=True)
+class Observed:
+    """Everything one release pass reads, gathered from the stores before deciding."""
+
+    body: Mapping[str, Any]
+    version: VersionView | None
+    """The version spec.version names (None: it doesn't exist)."""
+    config_map: Mapping[str, Any] | None
+    """The ConfigMap named by the release as it is now (None: absent)."""
+    consumers: Sequence[Workload] = ()
+    gate: governance.Gate | None = None
+    previous: VersionView | None = None
+    """The version of the history entry before the live one (an automatic rollback's)."""
+    candidate: VersionView | None = None
+    """The version spec.canary names."""
+    job: JobState | None = None
+    """The analysis Job of the canary's current step (or a creation the API server refused)."""
+    fight: Fight = field(default_factory=Fight)
+    fight_policy: FightPolicy = field(default_factory=FightPolicy)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to write, in this order, and when to look again."""
+
+    stale: bool = False
+    """What was observed is older than what was written (the ConfigMap is ahead of the
+    status): nothing is written; the pass is made again once the stores catch up."""
+    record_first: dict[str, Any] | None = None
+    """A status that records a revision the ConfigMap serves, written before it moves on."""
+    create_jobs: list[dict[str, Any]] = field(default_factory=list)
+    config_map: dict[str, Any] | None = None
+    remove_stale_config_maps: bool = False
+    stamps: list[tuple[Workload, dict[str, Any]]] = field(default_factory=list)
+    status: dict[str, Any] | None = None
+    """The release's new status (None: it says this already)."""
+    delete_jobs: list[str] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    fight: Fight = field(default_factory=Fight)
+    requeue_after: float | None = None
+    ready: bool = False
+    """Ready, or a canary on its way (its own timers look again); else retried later."""
+    planned_status: dict[str, Any] = field(default_factory=dict)
+    """The status as this pass leaves it, written or not (for metrics and logs)."""
+
+
+def first_visit_status(release: ReleaseView, now: str) -> dict[str, Any] | None:
+    """A release never visited plans from the status a first visit says (Reconciling)."""
+    if release.status.raw.get("conditions"):
+        return None
+    return release_core.first_visit(release, now)
+
+
+def decide(observed: Observed, now: Now) -> Decision:
+    """The whole pass over one release (see the module docstring)."""
+    stored = ReleaseView.of(observed.body)
+    first = first_visit_status(stored, now.text)
+    body = observed.body if first is None else {**observed.body, "status": first}
+    release = ReleaseView.of(body)
+    existing = observed.config_map
+    if recovery.ahead(release, existing):
+        return Decision(stale=True)
+    stable_existing = canary_plan.stable_part(existing)
+    plan = release_core.plan(release, observed.version, stable_existing, now.text, observed.gate)
+    if plan.ready:
+        plan = _roll_out(release, plan, stable_existing, observed, now.text)
+    split = canary_plan.plan(
+        release,
+        body,
+        plan,
+        existing,
+        observed.candidate,
+        observed.job,
+        now.text,
+        gate=observed.gate,
+    )
+    plan, fight, wait = _fight(release, split.plan, observed, now.monotonic)
+    plan = report(plan, release, observed.version, observed.gate, now.text)
+    record_first = None
+    if plan.config_map is not None:
+        record_first = recovery.record_first(
+            release, existing, int(plan.status.get("revision") or 0)
+        )
+    status_changed = conditions.status_changed(stored.status.raw, plan.status)
+    waiting = (canary_spec.CANARY_PROGRESSING, canary_spec.CANARY_PAUSED)
+    ready = plan.ready or conditions.ready_of(plan.status).get("reason") in waiting
+    return Decision(
+        record_first=record_first,
+        create_jobs=split.create_jobs,
+        config_map=plan.config_map,
+        remove_stale_config_maps=plan.ready
+        and release.status.config_map != release.config_map_name
+        and release.generation > 1,
+        stamps=plan.stamps,
+        status=plan.status if status_changed else None,
+        delete_jobs=split.delete_jobs,
+        events=plan.events,
+        fight=fight,
+        requeue_after=_earliest(
+            wait or None,
+            None if split.wake_in is None else split.wake_in + WAKE_MARGIN,
+            POLL_SECONDS if split.poll else None,
+        ),
+        ready=ready,
+        planned_status=plan.status,
+    )
+
+
+def _earliest(*delays: float | None) -> float | None:
+    found = [delay for delay in delays if delay is not None]
+    return min(found) if found else None
+
+
+def _roll_out(
+    release: ReleaseView,
+    plan: ReleasePlan,
+    existing: Mapping[str, Any] | None,
+    observed: Observed,
+    now: str,
+) -> ReleasePlan:
+    """Add the workloads to a plan whose ConfigMap is live: stamps, status.rollout, Ready.
+
+    A failed rollout with rollbackOnFailure brings the previous revision back (once: the
+    failed version is held back until spec.version names another one)."""
+    found = list(observed.consumers)
+    assessment = rollout.assess(
+        release, int(plan.status["revision"]), str(plan.status["hash"]), found
+    )
+    if (
+        assessment.phase == rollout.FAILED
+        and release.rollback_on_failure
+        and not release.held_back
+        and observed.previous is not None
+    ):
+        plan = release_core.roll_back(
+            release, observed.previous, existing, now, str(assessment.rollout["message"])
+        )
+        if not plan.ready:
+            return plan
+        release = replace(release, status=ReleaseStatusView(plan.status))
+        assessment = rollout.assess(
+            release, int(plan.status["revision"]), str(plan.status["hash"]), found
+        )
+    status = dict(plan.status)
+    status["rollout"] = assessment.rollout
+    status["conditions"] = rollout.conditions_for(release, plan.status, assessment, now)
+    revision, content_hash = int(status["revision"]), str(status["hash"])
+    return ReleasePlan(
+        status=status,
+        config_map=plan.config_map,
+        events=[*plan.events, *assessment.events],
+        stamps=[
+            (workload, stamp_patch(workload, release.name, revision, content_hash))
+            for workload in assessment.stamps
+        ],
+    )
+
+
+def _fight(
+    release: ReleaseView, plan: ReleasePlan, observed: Observed, clock: float
+) -> tuple[ReleasePlan, Fight, float]:
+    """A plan that only puts back a ConfigMap someone else changed goes through the fight
+    policy: at once, or held back (the plan without its ConfigMap write) for the wait given."""
+    if plan.config_map is None or not any(e.reason in DRIFT_REASONS for e in plan.events):
+        return plan, observed.fight, 0.0
+    fought = decide_fight(observed.fight_policy, observed.fight, clock)
+    if fought.wait:
+        kept = [event for event in plan.events if event.reason not in DRIFT_REASONS]
+        return replace(plan, config_map=None, events=kept), fought.fight, fought.wait
+    if fought.announce:
+        text = fight_message(release.config_map_name, observed.fight_policy, fought)
+        plan = replace(plan, events=[*plan.events, Event(release_core.WARNING, FOUGHT, text)])
+    return plan, fought.fight, 0.0
+
+
+def report(
+    plan: ReleasePlan,
+    release: ReleaseView,
+    version: VersionView | None,
+    gate: governance.Gate | None,
+    now: str,
+) -> ReleasePlan:
+    """Add the Compliant condition (and a PolicyViolation Event when it is news), judged on
+    the status this pass writes (a revision that just went live with approvals counts)."""
+    previous = release.status.raw.get("conditions")
+    after = replace(release, status=ReleaseStatusView(plan.status))
+    condition, news = governance.compliance(gate, after, version, previous, now)
+    if condition is None:
+        return plan
+    status = dict(plan.status)
+    status["conditions"] = conditions.with_condition(
+        list(status.get("conditions") or []), condition
+    )
+    events = list(plan.events)
+    if news:
+        events.append(Event(release_core.WARNING, governance.POLICY_VIOLATION, news))
+    return replace(plan, status=status, events=events)

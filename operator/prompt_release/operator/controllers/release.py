@@ -1,0 +1,248 @@
+"""The PromptRelease controller: the one writer of a release's status, its ConfigMap, the
+stamps on the workloads that use it and its canary's analysis Jobs.
+
+`gather` reads one consistent snapshot of the stores on the loop; `reconcile` decides with
+`core.decision.decide` and carries out the decision in its fixed order on a worker thread.
+Every write is guarded by the resourceVersion it was planned from: a stale snapshot meets a
+409 and the key is tried again once the stores catch up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from prompt_release import RELEASE_PLURAL
+from prompt_release.core import canary_jobs, canary_spec, conditions, configmap, decision, rollout
+from prompt_release.core import release as release_core
+from prompt_release.core.canary_jobs import JobState
+from prompt_release.core.canary_spec import CanarySpec
+from prompt_release.core.decision import Decision, Now, Observed
+from prompt_release.core.fights import Fight, FightPolicy
+from prompt_release.core.governance import Gate
+from prompt_release.core.views import ReleaseView, VersionView
+from prompt_release.kube import ApiError, Kube, is_status
+from prompt_release.operator import metrics
+from prompt_release.operator.clock import now_text
+from prompt_release.operator.runtime.controller import Result
+from prompt_release.operator.runtime.events import EventRecorder
+from prompt_release.operator.stores import Key, Stores
+
+log = logging.getLogger("prompt_release")
+
+REMOVED = "ConfigMapRemoved"
+
+
+def api_message(error: ApiError) -> str:
+    """The API server's own words for a refusal."""
+    try:
+        found = json.loads(error.body)
+    except ValueError:
+        found = None
+    if isinstance(found, dict) and found.get("message"):
+        return str(found["message"])
+    return str(error.reason or error)
+
+
+@dataclass(frozen=True)
+class Gathered:
+    observed: Observed | None
+    """None: the release is gone (or being deleted)."""
+
+
+class ReleaseReconciler:
+    def __init__(
+        self,
+        kube: Kube,
+        stores: Stores,
+        events: EventRecorder,
+        retry_stalled_seconds: float,
+        fight_policy: FightPolicy,
+    ) -> None:
+        self.kube = kube
+        self.stores = stores
+        self.events = events
+        self.retry_stalled_seconds = retry_stalled_seconds
+        self.fight_policy = fight_policy
+        # Written by the workers, read by gather: one entry per release, replaced whole.
+        self.fights: dict[Key, Fight] = {}
+        self.refused_jobs: dict[Key, JobState] = {}
+
+    # -- on the loop ------------------------------------------------------------------------
+
+    def gather(self, key: Key) -> Gathered:
+        namespace, _ = key
+        body = self.stores.one("releases", key)
+        if body is None or body["metadata"].get("deletionTimestamp"):
+            return Gathered(None)
+        release = ReleaseView.of(body)
+        spec = CanarySpec.of(body)
+        previous = release.status.previous_entry()
+        return Gathered(
+            Observed(
+                body=body,
+                version=self._version(namespace, release.target_version),
+                config_map=self.stores.one("config_maps", (namespace, release.config_map_name)),
+                consumers=self.stores.values(
+                    "workloads_by_config_map", (namespace, release.config_map_name)
+                ),
+                gate=Gate.of(
+                    release,
+                    self.stores.values("policies_by_namespace", namespace),
+                    self.stores.values("approvals_by_release", key),
+                ),
+                previous=None
+                if previous is None
+                else self._version(namespace, str(previous["version"])),
+                candidate=None if spec is None else self._version(namespace, spec.version),
+                job=self._job(key, release, spec),
+                fight=self.fights.get(key, Fight()),
+                fight_policy=self.fight_policy,
+            )
+        )
+
+    def _version(self, namespace: str, name: str) -> VersionView | None:
+        found = self.stores.one("versions", (namespace, name)) if name else None
+        return None if found is None else VersionView.of(found)
+
+    def _job(self, key: Key, release: ReleaseView, spec: CanarySpec | None) -> JobState | None:
+        """The analysis Job of the current step: the one the status names, else the one this
+        step's run would create; a creation the API server refused counts as its state."""
+        state: Mapping[str, Any] = release.status.raw.get("canary") or {}
+        name = state.get("analysisJob")
+        if not name and spec is not None and state.get("phase") == canary_spec.PROGRESSING:
+            index = int(state.get("step") or 0)
+            if index < len(spec.steps) and spec.steps[index].type == canary_spec.ANALYSIS:
+                name = canary_jobs.job_name(release, state, index)
+        if not name:
+            return None
+        refused = self.refused_jobs.get(key)
+        if refused is not None and refused.name == name:
+            return refused
+        job: JobState | None = self.stores.one("analysis_jobs", (release.namespace, str(name)))
+        return job
+
+    # -- on a worker thread -------------------------------------------------------------------
+
+    def reconcile(self, key: Key, gathered: Gathered) -> Result:
+        observed = gathered.observed
+        if observed is None:
+            self.forget(key)
+            return Result()
+        with metrics.reconciling("PromptRelease") as outcome:
+            chosen = decision.decide(observed, Now(now_text(), time.monotonic()))
+            if chosen.stale:
+                return Result(retry=True)
+            try:
+                result = self._carry_out(key, observed, chosen)
+            except ApiError as error:
+                if not is_status(error, 409):
+                    self._first_visit(observed)
+                    raise
+                return Result(retry=True)  # planned from a stale snapshot: again, fresher
+            if not chosen.ready:
+                outcome["result"] = "refused"
+            return result
+
+    def forget(self, key: Key) -> None:
+        """A release is gone: drop what this process kept of it."""
+        metrics.RELEASES.forget(*key)
+        self.fights.pop(key, None)
+        self.refused_jobs.pop(key, None)
+
+    def _first_visit(self, observed: Observed) -> None:
+        """A pass that failed before its own status write leaves the first visit's status, so
+        nobody reads an empty status as done."""
+        first = decision.first_visit_status(ReleaseView.of(observed.body), now_text())
+        if first is not None:
+            with contextlib.suppress(Exception):
+                self.kube.write_status(RELEASE_PLURAL, observed.body, first)
+
+    def _carry_out(self, key: Key, observed: Observed, chosen: Decision) -> Result:
+        """The decision's actions, in the order of its fields."""
+        body = observed.body
+        release = ReleaseView.of(body)
+        stored: Mapping[str, Any] = body
+        if chosen.record_first is not None:
+            stored = self.kube.write_status(RELEASE_PLURAL, stored, chosen.record_first)
+        refused = self._create_jobs(chosen.create_jobs)
+        if refused is not None:
+            self.refused_jobs[key] = refused
+            return Result(requeue_after=0)  # the refusal is what the next pass observes
+        if chosen.config_map is not None:
+            self.kube.write_config_map(chosen.config_map, observed.config_map)
+        self.fights[key] = chosen.fight  # a revert made counts, whatever follows
+        if chosen.remove_stale_config_maps:
+            self._remove_stale(body, release)
+        for workload, patch in chosen.stamps:
+            self.kube.patch_workload(workload.kind, workload.namespace, workload.name, patch)
+        if chosen.status is not None:
+            self.kube.write_status(RELEASE_PLURAL, stored, chosen.status)
+        for name in chosen.delete_jobs:
+            self._delete_job(release.namespace, name)
+        self._tell(body, release, chosen)
+        if chosen.requeue_after is not None:
+            return Result(requeue_after=chosen.requeue_after)
+        return Result(requeue_after=None if chosen.ready else self.retry_stalled_seconds)
+
+    def _create_jobs(self, jobs: list[dict[str, Any]]) -> JobState | None:
+        """Create the analysis Jobs asked for (one that exists already is the same run's); a
+        Job the API server refuses comes back as a failed analysis."""
+        for job in jobs:
+            try:
+                self.kube.create_job(job)
+            except ApiError as error:
+                if is_status(error, 409):
+                    continue
+                if is_status(error, 400, 403, 422):
+                    return JobState.refused(str(job["metadata"]["name"]), api_message(error))
+                raise
+        return None
+
+    def _delete_job(self, namespace: str, name: str) -> None:
+        try:
+            self.kube.delete_job(namespace, name)
+        except ApiError as error:  # it goes with its release anyway (owner reference)
+            log.warning("Job %s/%s: could not delete it: %s", namespace, name, error)
+
+    def _remove_stale(self, body: Mapping[str, Any], release: ReleaseView) -> None:
+        """Delete the ConfigMaps this release wrote under other names, each exactly as read."""
+        listed = self.kube.list_config_maps(release.namespace, configmap.release_selector(release))
+        for old in configmap.stale(listed, release):
+            meta = old["metadata"]
+            try:
+                self.kube.delete_config_map(
+                    release.namespace, meta["name"], meta["uid"], meta["resourceVersion"]
+                )
+            except ApiError as error:
+                if is_status(error, 404, 409):
+                    continue  # gone, or changed since: the next pass looks again
+                raise
+            message = (
+                f"ConfigMap {meta['name']} is no longer spec.configMapName "
+                f"({release.config_map_name}); deleted it"
+            )
+            self.events.event(body, "Normal", REMOVED, message)
+            log.info("PromptRelease %s/%s: %s", release.namespace, release.name, message)
+
+    def _tell(self, body: Mapping[str, Any], release: ReleaseView, chosen: Decision) -> None:
+        """Events, metrics and a log line for what the pass did."""
+        for event in chosen.events:
+            self.events.event(body, event.type, event.reason, event.message)
+        metrics.RELEASES.record(release, chosen.planned_status)
+        if any(event.reason == release_core.ROLLED_BACK_ON_FAILURE for event in chosen.events):
+            metrics.ROLLBACKS.labels(rollout.ROLLOUT_FAILED).inc()
+        if chosen.events or chosen.config_map is not None:
+            ready = conditions.ready_of(chosen.planned_status)
+            log.info(
+                "PromptRelease %s/%s: %s %s",
+                release.namespace,
+                release.name,
+                ready.get("reason"),
+                ready.get("message"),
+            )

@@ -1,0 +1,103 @@
+"""The PromptVersion controller: the one writer of a version's status and of its in-use
+finalizer (on exactly the versions a release points at).
+
+`gather` reads the version and what every release says of it; `reconcile` decides with
+`core.version_decision.decide_version` and writes the status, then the finalizer, each
+guarded by the resourceVersion it was planned from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from prompt_release import VERSION_PLURAL
+from prompt_release.core import conditions, protection
+from prompt_release.core.configmap import OPERATOR
+from prompt_release.core.version import Link
+from prompt_release.core.version_decision import Timing, age, decide_version
+from prompt_release.core.views import VersionView
+from prompt_release.kube import ApiError, Kube, is_status
+from prompt_release.operator import metrics
+from prompt_release.operator.runtime.controller import Result
+from prompt_release.operator.runtime.events import EventRecorder
+from prompt_release.operator.stores import Key, Stores
+
+log = logging.getLogger("prompt_release")
+
+
+@dataclass(frozen=True)
+class Gathered:
+    body: Mapping[str, Any] | None
+    links: tuple[Link, ...] = ()
+
+
+class VersionReconciler:
+    def __init__(self, kube: Kube, stores: Stores, events: EventRecorder, timing: Timing) -> None:
+        self.kube = kube
+        self.stores = stores
+        self.events = events
+        self.timing = timing
+
+    def gather(self, key: Key) -> Gathered:
+        body = self.stores.one("versions", key)
+        links = tuple(link for found in self.stores.values("release_links", key) for link in found)
+        return Gathered(body, links)
+
+    def reconcile(self, key: Key, gathered: Gathered) -> Result:
+        body = gathered.body
+        if body is None:
+            return Result()
+        with metrics.reconciling("PromptVersion") as outcome:
+            version = VersionView.of(body)
+            meta = body["metadata"]
+            now = dt.datetime.now(dt.UTC)
+            chosen = decide_version(
+                version,
+                tuple(meta.get("finalizers") or ()),
+                gathered.links,
+                age(meta.get("creationTimestamp"), now),
+                now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                self.timing,
+            )
+            if not chosen.ready:
+                outcome["result"] = "refused"
+            try:
+                if chosen.status is not None:
+                    body = self.kube.write_status(VERSION_PLURAL, body, chosen.status)
+                    self._log(version, chosen.status)
+                if chosen.held is not None:
+                    self._set_finalizer(body["metadata"], chosen.held)
+            except ApiError as error:
+                if is_status(error, 404):
+                    return Result()  # gone while we looked
+                if is_status(error, 409):
+                    return Result(retry=True)
+                raise
+            for event in chosen.events:
+                self.events.event(body, event.type, event.reason, event.message)
+            return Result(requeue_after=chosen.requeue_after)
+
+    def _set_finalizer(self, meta: Mapping[str, Any], held: bool) -> None:
+        patch = protection.finalizer_patch(meta, held)
+        if patch is None:
+            return
+        name, namespace = str(meta["name"]), str(meta["namespace"])
+        self.kube.merge_patch(VERSION_PLURAL, namespace, name, patch, OPERATOR)
+        log.debug("PromptVersion %s/%s: in-use protection %s", namespace, name, held)
+
+    @staticmethod
+    def _log(version: VersionView, status: Mapping[str, Any]) -> None:
+        ready = conditions.ready_of(status)
+        old = conditions.ready_of(version.status)
+        if ready != old or status.get("hash") != version.status.get("hash"):
+            log.info(
+                "PromptVersion %s/%s: %s %s",
+                version.namespace,
+                version.name,
+                ready.get("reason"),
+                status.get("hash"),
+            )

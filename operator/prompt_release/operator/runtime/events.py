@@ -1,0 +1,70 @@
+"""Kubernetes Events about the operator's objects, posted off the reconcilers' path.
+
+A pass asks for an Event and moves on; a small pool posts it (a failed post is logged, never
+retried: Events are for humans, and the status already says what happened)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+log = logging.getLogger("prompt_release")
+
+Post = Callable[[str, dict[str, Any]], object]
+"""Create one Event in a namespace (the Kubernetes client's call)."""
+
+
+def event_body(
+    involved: Mapping[str, Any], type: str, reason: str, message: str, component: str, now: str
+) -> dict[str, Any]:
+    """A core/v1 Event about `involved` (an object's body)."""
+    meta = involved.get("metadata") or {}
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {
+            "name": f"{meta.get('name')}.{secrets.token_hex(8)}",
+            "namespace": meta.get("namespace"),
+        },
+        "involvedObject": {
+            "apiVersion": involved.get("apiVersion"),
+            "kind": involved.get("kind"),
+            "name": meta.get("name"),
+            "namespace": meta.get("namespace"),
+            "uid": meta.get("uid"),
+        },
+        "type": type,
+        "reason": reason,
+        "message": message[:1024],
+        "source": {"component": component},
+        "reportingComponent": component,
+        "reportingInstance": component,
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+    }
+
+
+class EventRecorder:
+    def __init__(self, post: Post, component: str, posters: int = 2) -> None:
+        self._post = post
+        self._component = component
+        self._executor = ThreadPoolExecutor(posters, thread_name_prefix="events")
+
+    def event(self, involved: Mapping[str, Any], type: str, reason: str, message: str) -> None:
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = event_body(involved, type, reason, message, self._component, now)
+        self._executor.submit(self._send, body)
+
+    def _send(self, body: dict[str, Any]) -> None:
+        try:
+            self._post(str(body["metadata"]["namespace"]), body)
+        except Exception as error:
+            log.warning("Event %s not posted: %s", body["reason"], error)
+
+    def stop(self) -> None:
+        self._executor.shutdown(wait=True)
