@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
-from prompt_release.core import canary, canary_plan, conditions, payload
+from prompt_release.core import canary, canary_jobs, canary_plan, conditions, payload
 from prompt_release.core import release as release_core
-from prompt_release.core.canary_plan import JobState
+from prompt_release.core.canary_jobs import JobState
+from prompt_release.core.canary_spec import CanarySpec, parse_duration
 from prompt_release.core.governance import Gate
 from prompt_release.core.hashing import content_hash
 from prompt_release.core.release import Event
@@ -88,7 +89,7 @@ class World:
         name = (self.status.get("canary") or {}).get("analysisJob")
         if not name or name not in self.jobs:
             return None
-        return self.job_results.get(name, JobState(name, canary_plan.JOB_RUNNING))
+        return self.job_results.get(name, JobState(name, canary_jobs.JOB_RUNNING))
 
     def gate(self) -> Gate | None:
         """No PromptPolicy here: nothing waits for approval."""
@@ -106,7 +107,7 @@ class World:
             self.now,
             gate,
         )
-        spec = canary_plan.CanarySpec.of(body)
+        spec = CanarySpec.of(body)
         candidate = self.view(spec.version) if spec else None
         result = canary_plan.plan(
             release, body, stable, self.config_map, candidate, self.job_state(), self.now, gate
@@ -309,7 +310,7 @@ def test_an_analysis_job_gates_the_next_step() -> None:
 
     w.reconcile(5)  # still running; the same Job (a restart re-plans to the same name)
     assert list(w.jobs) == [name] and w.status["canary"]["phase"] == "Progressing"
-    w.job_results[name] = JobState(name, canary_plan.JOB_COMPLETE)
+    w.job_results[name] = JobState(name, canary_jobs.JOB_COMPLETE)
     w.reconcile(5)
     state = w.status["canary"]
     assert (state["phase"], state["weight"]) == ("Completed", 40)
@@ -321,7 +322,7 @@ def test_a_failed_analysis_aborts_and_keeps_stable_exactly() -> None:
     stable = {k: v for k, v in w.data().items() if k != canary.CANARY_KEY}
     w.reconcile()
     (name,) = w.jobs
-    w.job_results[name] = JobState(name, canary_plan.JOB_FAILED, "BackoffLimitExceeded")
+    w.job_results[name] = JobState(name, canary_jobs.JOB_FAILED, "BackoffLimitExceeded")
     w.reconcile(3)
     assert w.data() == stable  # canary.json gone, the stable keys byte for byte
     assert w.status["revision"] == 1
@@ -346,7 +347,7 @@ def test_a_job_the_api_server_refuses_fails_the_analysis() -> None:
     w = world(weight=10, steps=[{"analysis": {"jobTemplate": JOB}}])
     body = w.body()
     release = ReleaseView.of(body)
-    name = canary_plan.job_name(release, w.status["canary"], 0)
+    name = canary_jobs.job_name(release, w.status["canary"], 0)
     stable = release_core.plan(
         release, w.view("p-v1"), canary_plan.stable_part(w.config_map), w.now
     )
@@ -440,52 +441,13 @@ def test_a_candidate_too_large_next_to_stable_is_refused() -> None:
     [("90", 90), ("90s", 90), ("5m", 300), ("2h", 7200), ("1d", None), ("-1", None)],
 )
 def test_durations(text: str, seconds: float | None) -> None:
-    assert canary_plan.parse_duration(text) == seconds
+    assert parse_duration(text) == seconds
 
 
 def test_job_names_fit_a_label_and_differ_per_run() -> None:
     release = ReleaseView.of(
         {"metadata": {"name": "a" * 200 + "-production", "uid": UID}, "spec": {}}
     )
-    one = canary_plan.job_name(release, {"hash": "h", "startedAt": "t1"}, 3)
-    two = canary_plan.job_name(release, {"hash": "h", "startedAt": "t2"}, 3)
+    one = canary_jobs.job_name(release, {"hash": "h", "startedAt": "t1"}, 3)
+    two = canary_jobs.job_name(release, {"hash": "h", "startedAt": "t2"}, 3)
     assert one != two and len(one) <= 63 and one.endswith(one[-8:])
-
-
-# -- the spec edits of `kubectl prompt canary` -------------------------------------------------
-
-
-def test_canary_verbs_edit_the_spec_and_refuse_what_does_not_fit() -> None:
-    spec = {"prompt": "p", "label": "production", "version": "p-v1"}
-    started = canary_plan.start_spec(
-        spec, "p-production", version="p-v2", weight=12.5, steps=[{"setWeight": 20}]
-    )
-    assert started["canary"] == {"version": "p-v2", "weight": 12.5, "steps": [{"setWeight": 20}]}
-    assert started["version"] == "p-v1"
-    with pytest.raises(canary_plan.CanaryEditError, match="stable version of p-production"):
-        canary_plan.start_spec(spec, "p-production", version="p-v1", weight=10)
-    with pytest.raises(canary_plan.CanaryEditError, match="percentage"):
-        canary_plan.weight_spec(started, "p-production", 101)
-    assert canary_plan.weight_spec(started, "p-production", 50)["canary"]["weight"] == 50
-    with pytest.raises(canary_plan.CanaryEditError, match="runs no canary"):
-        canary_plan.abort_spec(spec, "p-production")
-    assert "canary" not in canary_plan.abort_spec(started, "p-production")
-
-
-def test_promote_pins_the_running_candidate_and_resume_passes_the_pause() -> None:
-    w = world(weight=5, steps=[{"setWeight": 10}, {"pause": {}}, {"setWeight": 30}])
-    spec = w.body()["spec"]
-    resumed = canary_plan.resume_spec(spec, w.status, "p-production")
-    assert resumed["canary"]["resumeStep"] == 1
-    promoted = canary_plan.promote_spec(spec, w.status, "p-production", None)
-    assert (promoted["version"], promoted["hash"]) == ("p-v2", hash_of("p-v2"))
-    assert "canary" not in promoted and "from 10 %" in promoted["changelog"]
-    w.spec = {k: v for k, v in promoted.items() if k not in ("prompt", "label")}
-    w.generation += 1
-    w.reconcile(1)
-    assert w.status["revision"] == 2 and w.status["history"][0]["canary"]["weight"] == 10
-    assert w.status["lastCanary"]["outcome"] == "Promoted"
-    with pytest.raises(canary_plan.CanaryEditError, match="not paused"):
-        canary_plan.resume_spec(
-            {**spec, "canary": {"version": "p-v2", "weight": 1}}, w.status, "p-production"
-        )

@@ -35,7 +35,22 @@ def _typical() -> list[Any]:
     """One of each body the operator keeps packed, in the shape its watches bring it (the
     ConfigMap and its payload built as the operator builds them); the most common strings
     last, as deflate codes near matches in fewer bits."""
-    ready = {
+    spec = {
+        "prompt": "name",
+        "template": "Summarize: {ticket}",
+        "variables": ["ticket"],
+        "model": {"provider": "openai", "name": "gpt-4o-mini", "parameters": {}},
+    }
+    release = _typical_release()
+    return [
+        ["1", release],
+        ["1", _typical_config_map(release, spec)],
+        ["1", _typical_version(spec)],
+    ]
+
+
+def _ready() -> dict[str, Any]:
+    return {
         "type": "Ready",
         "status": "True",
         "reason": "Released",
@@ -43,41 +58,42 @@ def _typical() -> list[Any]:
         "lastTransitionTime": _AT,
         "observedGeneration": 1,
     }
-    conditions = [
-        ready,
-        {**ready, "type": "Reconciling", "status": "False", "reason": "Reconciling"},
-        {**ready, "type": "Stalled", "status": "False", "reason": "Stalled"},
-    ]
 
-    def meta(**more: Any) -> dict[str, Any]:
-        common = {"name": "name", "namespace": "default", "uid": _UID, "resourceVersion": "1"}
-        return {**common, "generation": 1, "creationTimestamp": _AT, **more}
 
-    spec = {
-        "prompt": "name",
-        "template": "Summarize: {ticket}",
-        "variables": ["ticket"],
-        "model": {"provider": "openai", "name": "gpt-4o-mini", "parameters": {}},
-    }
-    version = {
+def _meta(**more: Any) -> dict[str, Any]:
+    common = {"name": "name", "namespace": "default", "uid": _UID, "resourceVersion": "1"}
+    return {**common, "generation": 1, "creationTimestamp": _AT, **more}
+
+
+def _typical_version(spec: dict[str, Any]) -> dict[str, Any]:
+    return {
         "apiVersion": API_VERSION,
         "kind": "PromptVersion",
-        "metadata": meta(finalizers=[FINALIZER]),
+        "metadata": _meta(finalizers=[FINALIZER]),
         "spec": spec,
         "status": {
             "hash": _HASH,
             "shortHash": "000000000000",
             "observedGeneration": 1,
             "releasedAs": ["production"],
-            "conditions": [{**ready, "reason": "Valid", "message": "content hash verified"}],
+            "conditions": [{**_ready(), "reason": "Valid", "message": "content hash verified"}],
         },
     }
+
+
+def _typical_release() -> dict[str, Any]:
+    ready = _ready()
+    conditions = [
+        ready,
+        {**ready, "type": "Reconciling", "status": "False", "reason": "Reconciling"},
+        {**ready, "type": "Stalled", "status": "False", "reason": "Stalled"},
+    ]
     owner = {"manager": "kubectl", "operation": "Apply", "apiVersion": API_VERSION, "time": _AT}
     entry = {"revision": 1, "version": "name-v1", "hash": _HASH, "releasedAt": _AT}
-    release = {
+    return {
         "apiVersion": API_VERSION,
         "kind": "PromptRelease",
-        "metadata": meta(
+        "metadata": _meta(
             managedFields=[{**owner, "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {}}}]
         ),
         "spec": {"prompt": "name", "label": "production", "version": "name-v1"},
@@ -93,6 +109,9 @@ def _typical() -> list[Any]:
             "history": [{**entry, "changelog": "", "releasedBy": "kubectl"}],
         },
     }
+
+
+def _typical_config_map(release: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
     body = payload.build(
         spec,
         label="production",
@@ -105,7 +124,7 @@ def _typical() -> list[Any]:
     config_map = configmap.desired(ReleaseView.of(release), payload.data(body), body)
     server = {"uid": _UID, "resourceVersion": "1", "creationTimestamp": _AT}
     config_map["metadata"] = {**config_map["metadata"], **server}
-    return [["1", release], ["1", config_map], ["1", version]]
+    return config_map
 
 
 def _compact(value: Any) -> bytes:

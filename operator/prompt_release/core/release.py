@@ -198,6 +198,27 @@ def _go_live(
             "it, or set spec.configMapName",
         )
     live = entry or history.live_entry(old)
+    desired = _desired_config_map(release, version, computed, live)
+    write = existing is None or not configmap.up_to_date(existing, desired)
+    status = _live_status(release, old, version, computed, live, entry)
+    message = (
+        f"Revision {live['revision']}: PromptVersion {version.name} "
+        f"({short_hash(computed)}) is live in ConfigMap {name}"
+    )
+    status["conditions"] = conditions.ready(
+        RELEASED, message, release.generation, now, old.get("conditions")
+    )
+    return ReleasePlan(
+        status=status,
+        config_map=desired if write else None,
+        events=_events(entry, message, name, int(live["revision"]), write, existing is not None),
+    )
+
+
+def _desired_config_map(
+    release: ReleaseView, version: VersionView, computed: str, live: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The ConfigMap that serves `version` as the `live` revision; refused when too large."""
     body = payload.build(
         version.spec,
         label=release.label,
@@ -215,8 +236,18 @@ def _go_live(
             f"the payload of PromptVersion {version.name} is {size} bytes, over the "
             f"ConfigMap limit of {configmap.CONFIGMAP_LIMIT} bytes",
         )
-    desired = configmap.desired(release, config_data, body)
-    write = existing is None or not configmap.up_to_date(existing, desired)
+    return configmap.desired(release, config_data, body)
+
+
+def _live_status(
+    release: ReleaseView,
+    old: Mapping[str, Any],
+    version: VersionView,
+    computed: str,
+    live: Mapping[str, Any],
+    entry: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The status with `version` live (conditions aside), its history kept to the limit."""
     status = dict(old)
     status.pop("approval", None)  # what spec.version asks for is live: nothing waits
     status.update(
@@ -226,24 +257,13 @@ def _go_live(
         shortHash=short_hash(computed),
         revision=int(live["revision"]),
         releasedAt=str(live["releasedAt"]),
-        configMap=name,
+        configMap=release.config_map_name,
     )
     if entry is not None:
         status["history"] = history.prepend(old.get("history"), entry, release.history_limit)
     elif release.history_limit_override and len(old.get("history") or []) > release.history_limit:
         status["history"] = list(old["history"])[: release.history_limit]
-    message = (
-        f"Revision {live['revision']}: PromptVersion {version.name} "
-        f"({short_hash(computed)}) is live in ConfigMap {name}"
-    )
-    status["conditions"] = conditions.ready(
-        RELEASED, message, release.generation, now, old.get("conditions")
-    )
-    return ReleasePlan(
-        status=status,
-        config_map=desired if write else None,
-        events=_events(entry, message, name, int(live["revision"]), write, existing is not None),
-    )
+    return status
 
 
 def _events(

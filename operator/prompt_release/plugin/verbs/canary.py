@@ -1,6 +1,6 @@
 """`kubectl prompt canary start|set-weight|promote|abort|resume|status`.
 
-Each writing action is one edit of the release's spec (the rules in `core/canary_plan.py`),
+Each writing action is one edit of the release's spec (the rules in `core/canary_edits.py`),
 written as a merge patch guarded by the resourceVersion it was computed from, then a wait for
 the operator's verdict; with `--dry-run=client` the edited PromptRelease is printed for Git.
 """
@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from prompt_release import RELEASE_PLURAL
-from prompt_release.core import canary_plan, conditions
+from prompt_release.core import canary_edits, conditions
 from prompt_release.core.views import release_name
 from prompt_release.kube import merge_patch_of
 from prompt_release.plugin.client import Cluster
@@ -52,7 +52,7 @@ def _edited(args: argparse.Namespace, body: Mapping[str, Any], name: str) -> dic
             if not args.version:
                 raise UsageError("canary start needs --version, the candidate PromptVersion")
             steps, segments = _steps(args)
-            return canary_plan.start_spec(
+            return canary_edits.start_spec(
                 spec,
                 name,
                 version=args.version,
@@ -64,13 +64,13 @@ def _edited(args: argparse.Namespace, body: Mapping[str, Any], name: str) -> dic
         if args.action == "set-weight":
             if args.weight is None:
                 raise UsageError("canary set-weight needs the weight, e.g. --weight 25")
-            return canary_plan.weight_spec(spec, name, args.weight)
+            return canary_edits.weight_spec(spec, name, args.weight)
         if args.action == "promote":
-            return canary_plan.promote_spec(spec, status, name, args.message)
+            return canary_edits.promote_spec(spec, status, name, args.message)
         if args.action == "abort":
-            return canary_plan.abort_spec(spec, name)
-        return canary_plan.resume_spec(spec, status, name)
-    except canary_plan.CanaryEditError as error:
+            return canary_edits.abort_spec(spec, name)
+        return canary_edits.resume_spec(spec, status, name)
+    except canary_edits.CanaryEditError as error:
         raise CliError(str(error)) from error
 
 

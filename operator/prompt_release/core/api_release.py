@@ -1,0 +1,172 @@
+"""The PromptRelease models: the spec (what to serve, how to roll it out, a canary) and the
+status (what is live, its history, its rollout)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from prompt_release.core.api_canary import CanaryOrigin, CanarySpec, CanaryStatus
+from prompt_release.core.api_common import ApiModel, Condition, Hash, ObjectName, PromptName
+from prompt_release.core.api_policy import ApprovalState
+from prompt_release.core.history import DEFAULT_HISTORY_LIMIT
+
+
+class RolloutSpec(ApiModel):
+    """How the workloads that use the release's ConfigMap pick up a new revision."""
+
+    strategy: Literal["HotReload", "Restart"] | None = Field(
+        default=None,
+        description="HotReload (when unset): the kubelet swaps the mounted files, no restart. "
+        "Restart: the operator stamps the revision into each consumer's pod template, so a "
+        "rolling update brings pods up on the new prompt.",
+    )
+    rollback_on_failure: bool | None = Field(
+        default=None,
+        description="When a Restart consumer fails to roll out (progress deadline exceeded), "
+        "bring back the previous revision as a new one. Off when unset.",
+    )
+
+
+class PromptReleaseSpec(ApiModel):
+    """A label (production, staging, ...) pointing at one PromptVersion of a prompt."""
+
+    prompt: PromptName = Field(description="The prompt family released.")
+    label: PromptName = Field(description="The release label, e.g. production.")
+    version: ObjectName = Field(description="The PromptVersion (same namespace) to make live.")
+    hash: Hash | None = Field(
+        default=None, description="Optional pin of that version's content hash."
+    )
+    changelog: str | None = Field(
+        default=None, max_length=4096, description="Why this release; kept in the history."
+    )
+    config_map_name: ObjectName | None = Field(
+        default=None, description="The ConfigMap to write; the release's name when unset."
+    )
+    history_limit: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description=f"How many history entries to keep; {DEFAULT_HISTORY_LIMIT} when unset.",
+    )
+    rollout: RolloutSpec | None = Field(
+        default=None, description="How workloads pick up a new revision (see Rollout)."
+    )
+    canary: CanarySpec | None = Field(
+        default=None,
+        description="A candidate version served to a share of requests (see Canary).",
+    )
+
+
+PROMPT_RELEASE_RULES = [
+    {
+        "rule": "self.metadata.name == self.spec.prompt + '-' + self.spec.label",
+        "message": "metadata.name must be <spec.prompt>-<spec.label>, which keeps each "
+        "(prompt, label) pair unique in a namespace",
+    },
+]
+
+
+class HistoryEntry(ApiModel):
+    """One revision of a release: what went live, when, by whom, and why."""
+
+    revision: int = Field(ge=1)
+    version: str
+    hash: str
+    changelog: str | None = None
+    released_at: str
+    released_by: str | None = Field(
+        default=None,
+        description="Who set spec.version: the user or ServiceAccount the API server "
+        "authenticated, stamped at admission by the governance policy; without that policy, "
+        "the field manager.",
+    )
+    via: str | None = Field(
+        default=None,
+        description="The field manager that set spec.version (kubectl-client-side-apply, "
+        "argocd-controller, kubectl-prompt, ...).",
+    )
+    approved_by: list[str] | None = Field(
+        default=None,
+        description="Who approved this revision (PromptApprovals), when a PromptPolicy "
+        "requires approval for its label.",
+        json_schema_extra={"x-kubernetes-list-type": "atomic"},
+    )
+    restores: int | None = Field(
+        default=None, description="The earlier revision a rollback brings back."
+    )
+    rollout_failed: str | None = Field(
+        default=None, description="Why this revision failed to roll out, when it did."
+    )
+    canary: CanaryOrigin | None = Field(
+        default=None, description="It was promoted from a canary: at which weight."
+    )
+
+
+class WorkloadRollout(ApiModel):
+    """One workload whose pods use the release's ConfigMap, and how far it has rolled out."""
+
+    kind: Literal["Deployment", "StatefulSet", "DaemonSet"]
+    name: str
+    strategy: Literal["HotReload", "Restart"]
+    uses: list[str] | None = Field(
+        default=None, description="How it reads the ConfigMap: volume, projected, envFrom, env."
+    )
+    revision: int | None = Field(
+        default=None, description="The release revision stamped in its pod template (Restart)."
+    )
+    desired: int | None = None
+    updated: int | None = None
+    ready: int | None = None
+    available: int | None = None
+    state: Literal["Progressing", "Complete", "Failed"]
+    message: str | None = None
+
+
+class RolloutStatus(ApiModel):
+    """Where the live revision stands in the workloads that use it."""
+
+    revision: int | None = Field(default=None, description="The revision being rolled out.")
+    phase: Literal["Progressing", "Complete", "Failed"]
+    message: str | None = None
+    workloads: list[WorkloadRollout] | None = Field(
+        default=None, json_schema_extra={"x-kubernetes-list-type": "atomic"}
+    )
+    failed_version: str | None = Field(
+        default=None,
+        description="A version rolled back after failing to roll out: not retried until "
+        "spec.version names another version.",
+    )
+    failed_hash: str | None = None
+
+
+class PromptReleaseStatus(ApiModel):
+    observed_generation: int | None = None
+    conditions: list[Condition] | None = Field(
+        default=None,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )
+    version: str | None = Field(default=None, description="The PromptVersion live now.")
+    hash: str | None = Field(default=None, description="Its content hash.")
+    short_hash: str | None = None
+    revision: int | None = Field(
+        default=None, description="Increases by one each time what is live changes."
+    )
+    released_at: str | None = None
+    config_map: str | None = Field(default=None, description="The ConfigMap workloads mount.")
+    history: list[HistoryEntry] | None = Field(default=None, description="Newest first.")
+    rollout: RolloutStatus | None = Field(
+        default=None, description="The live revision in the workloads that use it."
+    )
+    canary: CanaryStatus | None = Field(
+        default=None, description="The canary of spec.canary: where it stands."
+    )
+    last_canary: CanaryStatus | None = Field(
+        default=None, description="How the last canary ended (promoted or aborted)."
+    )
+    approval: ApprovalState | None = Field(
+        default=None,
+        description="A requested spec.version that waits for approval or was rejected "
+        "(PromptPolicy requireApproval); absent while spec.version is live.",
+    )
