@@ -1,6 +1,7 @@
 """The operator's performance targets, measured on the local control plane.
 
-    python -m bench [--size 1000] [--samples 200] [--full] [--profile] [--json FILE]
+    python -m bench [--size 1000] [--samples 200] [--full] [--standing-start-only] [--profile]
+                    [--json FILE]
 
 Every figure is printed next to its target and a floor measured in the same run, on the same
 machine, with the same client, so that a noisy, shared machine moves both. Ready and the floor
@@ -10,8 +11,10 @@ the bench exits 0 whenever it ran to the end (or to its deadline).
 
 Phases (default): latency of a new revision against the floor (a ConfigMap patch seen through a
 watch), small and 300 KiB; a burst of `--size` new prompts; the same with 300 KiB prompts in
-the mix; unchanged re-applies; a restart over all of it. `--full` adds the scale phase: 10 x
-`--size` prompts over 10 namespaces plus 5 x `--size` unrelated ConfigMaps, then a restart.
+the mix; unchanged re-applies; a restart over all of it. `--full` adds the standing start
+first (the operator started over 10 x `--size` prompts created before it, which it never
+released; `--standing-start-only` runs it alone) and the scale phase last: 10 x `--size`
+prompts over 10 namespaces plus 5 x `--size` unrelated ConfigMaps, then a restart.
 See docs/performance.md.
 """
 
@@ -27,6 +30,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +46,7 @@ from bench.manifests import LABEL, Prompt
 from bench.operator_process import Operator, cpu_seconds, py_spy
 from bench.profiles import Profile, cprofile_report
 from bench.report import Row, mib, ms, percentile, s, table
-from bench.watching import Watcher, ready_at_generation, serves
+from bench.watching import Key, Watcher, ready_at_generation, serves
 from prompt_release import CRD_VERSION, GROUP, RELEASE_PLURAL, VERSION_PLURAL
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,8 +61,10 @@ FLOOR_NS, LATENCY_NS, BURST_NS, MIX_NS, UNRELATED_NS = (
     "bench-unrelated",
 )
 SCALE_NAMESPACES = [f"bench-scale-{n:02d}" for n in range(10)]
+STANDING_NAMESPACES = [f"bench-standing-{n:02d}" for n in range(10)]
 LATENCY_RELEASES = 10
 RSS_TARGET = 150 * 2**20
+STANDING_RSS_TARGET = 300 * 2**20
 CPU_OF = ("kube-apiserver", "etcd")
 
 
@@ -77,6 +83,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--full", action="store_true", help="add the 10 x size scale phase")
     parser.add_argument(
         "--latency-only", action="store_true", help="only the latency phase (a quick look)"
+    )
+    parser.add_argument(
+        "--standing-start-only",
+        action="store_true",
+        help="only the standing start: the operator started over 10 x size new prompts",
     )
     parser.add_argument(
         "--profile",
@@ -118,6 +129,11 @@ def prompt_of(call: Call) -> str:
         return name[: -len(LABEL) - 1]
     head, _, tail = name.rpartition("-v")
     return head if head and tail.isdigit() else name
+
+
+def busy(call: Call) -> bool:
+    """Any call but a watch (which stays open while the operator has nothing to do)."""
+    return call.verb != "watch"
 
 
 def category(call: Call) -> str:
@@ -235,12 +251,20 @@ class Bench:
             where=None if namespaces is None else (lambda c: c.namespace in namespaces),
         )
 
-    def settle(self, since: float, namespaces: set[str] | None = None, cap: float = 300) -> float:
-        """Wait until the operator wrote nothing (in `namespaces`) for --quiet seconds; the
-        time of its last write (or `since`)."""
+    def settle(
+        self,
+        since: float,
+        namespaces: set[str] | None = None,
+        cap: float = 300,
+        reads: bool = False,
+    ) -> float:
+        """Wait until the operator wrote nothing (in `namespaces`) for --quiet seconds, or with
+        `reads` made no call but a watch; the time of its last such call (or `since`)."""
 
         def counted(c: Call) -> bool:
-            return c.write and (namespaces is None or c.namespace in namespaces)
+            return (c.write or (reads and busy(c))) and (
+                namespaces is None or c.namespace in namespaces
+            )
 
         deadline = time.time() + self.left(cap)
         last = self.audit.quiet(OPERATOR_USER, since, self.args.quiet, deadline, where=counted)
@@ -255,6 +279,8 @@ class Bench:
         namespaces = [SYSTEM, FLOOR_NS, LATENCY_NS, BURST_NS, MIX_NS]
         if self.args.full:
             namespaces += [UNRELATED_NS, *SCALE_NAMESPACES]
+        if self.args.full or self.args.standing_start_only:
+            namespaces += STANDING_NAMESPACES
         self.admin.apply(
             "\n---\n".join(
                 json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}})
@@ -294,18 +320,25 @@ class Bench:
         )
         return str(json.loads(response.data)["metadata"]["resourceVersion"])
 
-    def _patch_release(self, namespace: str, name: str, version: str) -> int:
+    def _merge_patch(
+        self, plural: str, namespace: str, name: str, patch: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A merge patch of a prompt object by the bench; the object it made."""
         response: Any = self.custom.patch_namespaced_custom_object(
             GROUP,
             CRD_VERSION,
             namespace,
-            RELEASE_PLURAL,
+            plural,
             name,
-            {"spec": {"version": version}},
+            patch,
             _content_type="application/merge-patch+json",
             _preload_content=False,
         )
-        return int(json.loads(response.data)["metadata"]["generation"])
+        return cast(dict[str, Any], json.loads(response.data))
+
+    def _patch_release(self, namespace: str, name: str, version: str) -> int:
+        patched = self._merge_patch(RELEASE_PLURAL, namespace, name, {"spec": {"version": version}})
+        return int(patched["metadata"]["generation"])
 
     def _floor_sample(self, name: str, data: dict[str, str]) -> float:
         started = time.time()
@@ -492,41 +525,73 @@ class Bench:
     def burst(
         self, name: str, namespaces: list[str], size: int, large: int, profile: bool
     ) -> BurstResult:
-        prompts = [p for ns in namespaces for p in manifests.prompts(ns, size, large)]
-        result = BurstResult(",".join(namespaces), prompts)
-        path = manifests.write(
-            self.work / f"{name}.yaml", [obj for p in prompts for obj in p.objects()]
-        )
+        result, path = self._prompts(name, namespaces, size, large)
         before = self.operator.scrape() if self.operator else {}
         cpu_before = self._cpu()
         with self._profiling(name, profile):
             result.started = time.time()
             result.submit_s = self.apply(path)
-            release_keys = [(p.namespace, p.release) for p in prompts]
-            version_keys = [(p.namespace, p.version) for p in prompts]
-            cap = time.monotonic() + self.left(max(300.0, size * len(namespaces) * 0.3))
-            released = self.releases.wait_all(release_keys, ready_at_generation(1), cap)
-            hashed = self.versions.wait_all(version_keys, ready_at_generation(1), cap)
-            times = [*released.values(), *hashed.values()]
-            result.not_ready = 2 * len(prompts) - len(times)
-            if times:
-                result.last_ready = max(times)
-                result.ready_s = result.last_ready - result.started
-            last_write = self.settle(result.started, set(namespaces))
-            result.quiescent_s = max(0.0, last_write - result.last_ready)
+            self._until_ready(result, set(namespaces))
+        self._measured(result, before, cpu_before)
+        self.bursts[name] = result
+        return result
+
+    def _prompts(
+        self, name: str, namespaces: list[str], size: int, large: int
+    ) -> tuple[BurstResult, Path]:
+        """`size` new prompts in each namespace, and their manifest (`<name>.yaml`)."""
+        prompts = [p for ns in namespaces for p in manifests.prompts(ns, size, large)]
+        path = manifests.write(
+            self.work / f"{name}.yaml", [obj for p in prompts for obj in p.objects()]
+        )
+        return BurstResult(",".join(namespaces), prompts), path
+
+    def _until_ready(
+        self,
+        result: BurstResult,
+        namespaces: set[str],
+        *,
+        releases_only: bool = False,
+        reads: bool = False,
+    ) -> dict[Key, float]:
+        """Wait until every prompt of `result` is Ready (its release and its version, through
+        the watches), then until the operator is quiet (`settle`), counting from
+        `result.started`; the last Ready is the releases' alone with `releases_only`. Fills in
+        the readiness, quiescence and calls of `result`; returns when each version was Ready."""
+        prompts = result.prompts
+        cap = time.monotonic() + self.left(max(300.0, len(prompts) * 0.3))
+        released = self.releases.wait_all(
+            [(p.namespace, p.release) for p in prompts], ready_at_generation(1), cap
+        )
+        hashed = self.versions.wait_all(
+            [(p.namespace, p.version) for p in prompts], ready_at_generation(1), cap
+        )
+        result.not_ready = 2 * len(prompts) - len(released) - len(hashed)
+        times = [*released.values(), *([] if releases_only else hashed.values())]
+        if times:
+            result.last_ready = max(times)
+            result.ready_s = result.last_ready - result.started
+        last = self.settle(result.started, namespaces, reads=reads)
+        result.quiescent_s = max(0.0, last - result.last_ready)
+        result.calls = self.operator_calls(result.started, last + 0.001, namespaces)
+        return hashed
+
+    def _measured(
+        self, result: BurstResult, before: dict[str, float], cpu_before: dict[str, float]
+    ) -> None:
+        """The operator's CPU, reconciles (its metrics against `before`) and RSS (its peak
+        since `result.started`, and now) once `result`'s prompts are done."""
         result.cpu = {k: v - cpu_before.get(k, 0.0) for k, v in self._cpu().items()}
-        result.calls = self.operator_calls(result.started, last_write + 0.001, set(namespaces))
-        after = self.operator.scrape() if self.operator else {}
+        if self.operator is None:
+            return
+        after = self.operator.scrape()
         result.reconciles = {
             k: after[k] - before.get(k, 0.0)
             for k in after
             if k.startswith("promptrelease_reconciles_total")
         }
-        if self.operator:
-            result.peak_rss = self.operator.peak_rss(result.started, time.time())
-            result.rss_after = self.operator.memory()[0]
-        self.bursts[name] = result
-        return result
+        result.peak_rss = self.operator.peak_rss(result.started, time.time())
+        result.rss_after = self.operator.memory()[0]
 
     @contextmanager
     def _profiling(self, name: str, enabled: bool) -> Iterator[None]:
@@ -579,15 +644,26 @@ class Bench:
             "-",
             f"client {n / result.submit_s:.0f} prompts/s",
         )
-        self.row(
-            section,
-            "quiescent after the last Ready (audit)",
-            s(result.quiescent_s),
-            "<= 5 s",
-            "0 s",
-            bool(result.quiescent_s <= 5.0),
-        )
+        self._quiescent(section, result, "quiescent after the last Ready (audit)")
         self._budget_per_prompt(section, result)
+        self._work(section, result)
+        if self.operator and result.peak_rss:
+            self.row(
+                section,
+                "operator RSS: peak during the burst; once quiescent",
+                f"{mib(result.peak_rss)}; {mib(result.rss_after)}",
+                "-",
+                f"idle {mib(self.idle_rss)}",
+            )
+
+    def _quiescent(self, section: str, result: BurstResult, what: str) -> None:
+        self.row(
+            section, what, s(result.quiescent_s), "<= 5 s", "0 s", bool(result.quiescent_s <= 5.0)
+        )
+
+    def _work(self, section: str, result: BurstResult) -> None:
+        """Reconciles per prompt (the operator's metrics) and CPU seconds until quiescent."""
+        n = len(result.prompts)
         reconciles = {
             k.split("{", 1)[1].rstrip("}"): v for k, v in result.reconciles.items() if "{" in k
         }
@@ -610,14 +686,6 @@ class Bench:
                 ", ".join(f"{name} {cpu:.1f} s" for name, cpu in result.cpu.items()),
                 "-",
                 f"wall {s(wall)} x 2 cores = {2 * wall:.0f} CPU s",
-            )
-        if self.operator and result.peak_rss:
-            self.row(
-                section,
-                "operator RSS: peak during the burst; once quiescent",
-                f"{mib(result.peak_rss)}; {mib(result.rss_after)}",
-                "-",
-                f"idle {mib(self.idle_rss)}",
             )
 
     @staticmethod
@@ -741,10 +809,6 @@ class Bench:
         profile = self.work / "restart.pyspy.txt"
         profiling = self.args.profile not in (None, "cprofile") and operator.profile_start(profile)
         healthy = operator.wait_healthy(self.left(120))
-
-        def busy(c: Call) -> bool:
-            return c.verb != "watch"
-
         # Resumed: no API call but watches, and no CPU to speak of, for 5 s (kopf may list and
         # index everything before it calls a single handler: silence on the wire isn't enough).
         deadline = time.time() + self.left(300)
@@ -847,14 +911,7 @@ class Bench:
                 f"{small.per_release_ms:.1f} ms at {len(small.prompts)}; client {client:.2f}x",
                 ratio <= 1.1 * max(client, 1.0),
             )
-        self.row(
-            section,
-            "quiescent after the last Ready",
-            s(result.quiescent_s),
-            "<= 5 s",
-            "0 s",
-            result.quiescent_s <= 5,
-        )
+        self._quiescent(section, result, "quiescent after the last Ready")
         self._budget_per_prompt(section, result)
         rss, hwm = self.operator.memory()
         self.row(
@@ -866,6 +923,97 @@ class Bench:
             rss <= RSS_TARGET,
         )
         self.restart("everything", self.prompt_count())
+
+    # -- standing start ---------------------------------------------------------------------
+
+    def standing_start(self) -> None:
+        """The operator installed over 10 x size prompts it never released (as GitOps often
+        does): every object is created while no operator runs, then the operator starts, as
+        the restart starts it. Ready, quiescence and writes count from its process start."""
+        assert self.operator is None
+        namespaces = set(STANDING_NAMESPACES)
+        result, path = self._prompts("standing", STANDING_NAMESPACES, self.args.size, 0)
+        n = len(result.prompts)
+        result.submit_s = self.apply(path)
+        cpu_before = self._cpu()
+        with self._profiling("standing start", bool(self.args.profile)):
+            operator = self.start_operator("operator-standing-start")
+            result.started = operator.started
+            healthy = operator.wait_healthy(self.left(120))
+            hashed = self._until_ready(result, namespaces, releases_only=True, reads=True)
+        self._measured(result, {}, cpu_before)
+        _, hwm = operator.memory()
+
+        section = f"standing start: the operator started over {n} prompts it never released"
+        self.row(
+            section,
+            "all releases Ready: operator start -> last Ready (watch)",
+            s(result.ready_s) + (f", {result.not_ready} never Ready" if result.not_ready else ""),
+            "-",
+            f"the client created them in {s(result.submit_s)} "
+            f"({result.ready_s / result.submit_s:.2f} x); /healthz after {s(healthy)}",
+        )
+        statuses = [c.at for c in audit.writes(result.calls) if category(c) == "version status"]
+        lag = max(statuses, default=math.nan) - result.last_ready
+        versions_ready = max(hashed.values(), default=math.nan) - result.started
+        self.row(
+            section,
+            "last PromptVersion status write after the last Ready (audit)",
+            s(lag),
+            "<= 5 s",
+            f"versions all Ready (watch) {s(versions_ready)} after the start",
+            bool(lag <= 5.0),
+        )
+        self._quiescent(section, result, "quiescent: last API call after the last Ready (audit)")
+        peak = max(result.peak_rss, result.rss_after)
+        self.row(
+            section,
+            "operator RSS: peak during the phase (sampled 4/s); at the end",
+            f"{mib(peak)}; {mib(result.rss_after)} (VmHWM {mib(hwm)})",
+            f"<= {mib(STANDING_RSS_TARGET)}",
+            "-",
+            max(peak, hwm) <= STANDING_RSS_TARGET,
+        )
+        written = len(audit.writes(result.calls))
+        per_write = result.submit_s / (2 * n)
+        self.row(
+            section,
+            "writes per new prompt, all kinds (audit)",
+            f"{written / n:.2f} ({written} writes)",
+            "-",
+            f"the client: 2, {ms(per_write)} a write; {written} writes at that pace: "
+            f"{s(written * per_write)}",
+        )
+        self._budget_per_prompt(section, result)
+        self._work(section, result)
+        self.columns.append(
+            (f"standing start/{n}", {k: v / n for k, v in audit.by_key(result.calls).items()})
+        )
+
+    def clear_standing_start(self) -> None:
+        """Remove the standing start's prompts, so that the later phases see the cluster they
+        always saw: the operator stopped, the in-use finalizers taken off by the bench, the
+        namespaces deleted (their controller deletes what they hold)."""
+        if self.operator is not None:
+            self.operator.stop()
+            self.operator = None
+        finalized: list[Key] = []
+        for namespace in STANDING_NAMESPACES:
+            listed: Any = self.custom.list_namespaced_custom_object(
+                GROUP, CRD_VERSION, namespace, VERSION_PLURAL
+            )
+            finalized += [
+                (namespace, item["metadata"]["name"])
+                for item in listed["items"]
+                if item["metadata"].get("finalizers")
+            ]
+
+        def unfinalize(key: Key) -> None:
+            self._merge_patch(VERSION_PLURAL, *key, {"metadata": {"finalizers": None}})
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(unfinalize, finalized))
+        self.kubectl("delete", "namespace", *STANDING_NAMESPACES, timeout=self.left(900))
 
     # -- the run ----------------------------------------------------------------------------
 
@@ -884,8 +1032,18 @@ class Bench:
 
     def phased(self) -> None:
         cprofile = self.work / "burst.cprofile" if self.args.profile == "cprofile" else None
+        if self.args.standing_start_only:
+            with self.phase("standing start"):
+                self.standing_start()
+            return
         with self.phase("path floor"):
             self.path_floor()
+        if self.args.full:
+            # First, over a cluster holding nothing else; then its prompts go.
+            with self.phase("standing start"):
+                self.standing_start()
+            with self.phase("standing start removed"):
+                self.clear_standing_start()
         operator = self.start_operator("operator", cprofile)
         self.results["operator_start_s"] = operator.wait_healthy(self.left(120))
         time.sleep(1)
@@ -991,7 +1149,7 @@ def main(argv: list[str] | None = None) -> int:
                 watcher.stop()
     print()
     print(
-        f"prompt-release-operator bench: size {args.size}, {'full' if args.full else 'default'}; "
+        f"prompt-release-operator bench: size {args.size}, {_mode(args)}; "
         f"{_machine()}; {time.monotonic() - began:.0f} s"
     )
     print(f"operator measured: {bench.measured}")
@@ -1023,6 +1181,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"\nlogs, manifests, audit log and profiles kept in {folder}")
     return 0
+
+
+def _mode(args: argparse.Namespace) -> str:
+    if args.standing_start_only:
+        return "standing start only"
+    return "full" if args.full else "default"
 
 
 def _machine() -> str:
