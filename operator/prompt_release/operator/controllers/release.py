@@ -72,6 +72,9 @@ class ReleaseReconciler:
         # Written by the workers, read by gather: one entry per release, replaced whole.
         self.fights: dict[Key, Fight] = {}
         self.refused_jobs: dict[Key, JobState] = {}
+        # A ConfigMap of the release's name that isn't the operator's (its watch selects only
+        # the operator's): read once a create meets it, observed by the next pass alone.
+        self.unmanaged: dict[Key, Mapping[str, Any]] = {}
 
     # -- on the loop ------------------------------------------------------------------------
 
@@ -87,7 +90,7 @@ class ReleaseReconciler:
             Observed(
                 body=body,
                 version=self._version(namespace, release.target_version),
-                config_map=self.stores.one("config_maps", (namespace, release.config_map_name)),
+                config_map=self._config_map(key, release),
                 consumers=self.stores.values(
                     "workloads_by_config_map", (namespace, release.config_map_name)
                 ),
@@ -105,6 +108,16 @@ class ReleaseReconciler:
                 fight_policy=self.fight_policy,
             )
         )
+
+    def _config_map(self, key: Key, release: ReleaseView) -> Mapping[str, Any] | None:
+        found: Mapping[str, Any] | None = self.stores.one(
+            "config_maps", (release.namespace, release.config_map_name)
+        )
+        unmanaged = self.unmanaged.pop(key, None)
+        if found is not None or unmanaged is None:
+            return found
+        named = unmanaged["metadata"].get("name") == release.config_map_name
+        return unmanaged if named else None
 
     def _version(self, namespace: str, name: str) -> VersionView | None:
         found = self.stores.one("versions", (namespace, name)) if name else None
@@ -154,6 +167,7 @@ class ReleaseReconciler:
         metrics.RELEASES.forget(*key)
         self.fights.pop(key, None)
         self.refused_jobs.pop(key, None)
+        self.unmanaged.pop(key, None)
 
     def _first_visit(self, observed: Observed) -> None:
         """A pass that failed before its own status write leaves the first visit's status, so
@@ -174,8 +188,8 @@ class ReleaseReconciler:
         if refused is not None:
             self.refused_jobs[key] = refused
             return Result(requeue_after=0)  # the refusal is what the next pass observes
-        if chosen.config_map is not None:
-            self.kube.write_config_map(chosen.config_map, observed.config_map)
+        if chosen.config_map is not None and not self._write_config_map(key, chosen, observed):
+            return Result(requeue_after=0)  # what the create met is what the next pass observes
         self.fights[key] = chosen.fight  # a revert made counts, whatever follows
         if chosen.remove_stale_config_maps:
             self._remove_stale(body, release)
@@ -189,6 +203,23 @@ class ReleaseReconciler:
         if chosen.requeue_after is not None:
             return Result(requeue_after=chosen.requeue_after)
         return Result(requeue_after=None if chosen.ready else self.retry_stalled_seconds)
+
+    def _write_config_map(self, key: Key, chosen: Decision, observed: Observed) -> bool:
+        """Write the ConfigMap; False when a create found one of that name the stores don't
+        know (not labelled as the operator's), which is then read for the next pass."""
+        assert chosen.config_map is not None
+        try:
+            self.kube.write_config_map(chosen.config_map, observed.config_map)
+        except ApiError as error:
+            meta = chosen.config_map["metadata"]
+            if observed.config_map is not None or not is_status(error, 409):
+                raise
+            found = self.kube.find_config_map(meta["namespace"], meta["name"])
+            if found is None:
+                raise  # gone again meanwhile: a conflict, tried again after the backoff
+            self.unmanaged[key] = found
+            return False
+        return True
 
     def _create_jobs(self, jobs: list[dict[str, Any]]) -> JobState | None:
         """Create the analysis Jobs asked for (one that exists already is the same run's); a
