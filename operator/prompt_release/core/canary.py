@@ -35,7 +35,6 @@ BUCKETS = 100_000
 """Buckets per key space: one is 0.001 %, so weights resolve to a thousandth of a percent."""
 STABLE, CANARY = "stable", "canary"
 IN, NOT_IN, EXISTS, DOES_NOT_EXIST = "In", "NotIn", "Exists", "DoesNotExist"
-OPERATORS = (IN, NOT_IN, EXISTS, DOES_NOT_EXIST)
 
 
 def salt_for(release_uid: str, candidate_hash: str) -> str:

@@ -14,7 +14,6 @@ from typing import Any
 from prompt_release import GROUP
 
 KINDS = ("Deployment", "StatefulSet", "DaemonSet")
-PLURALS = {"Deployment": "deployments", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
 
 VOLUME, PROJECTED, ENV_FROM, ENV, SUB_PATH = "volume", "projected", "envFrom", "env", "subPath"
 HOT_RELOADING = frozenset({VOLUME, PROJECTED})

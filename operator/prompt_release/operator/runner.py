@@ -15,7 +15,22 @@ def parse(argv: list[str]) -> argparse.Namespace:
         description="Reconcile PromptVersions and PromptReleases into ConfigMaps.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the operator until stopped")
+    _add_run(sub.add_parser("run", help="run the operator until stopped"))
+    sub.add_parser("version", help="print the version")
+    _add_cleanup(
+        sub.add_parser(
+            "cleanup",
+            help="after uninstalling the operator: remove its finalizer from every prompt object",
+            description="Remove the finalizer promptrelease.io/in-use-protection from "
+            "PromptVersions and PromptReleases, so that deleting them, their namespace or the "
+            "CRDs never waits for an operator that is gone. Stop the operator first: while it "
+            "runs it puts the finalizer back on the versions releases hold.",
+        )
+    )
+    return parser.parse_args(argv)
+
+
+def _add_run(run: argparse.ArgumentParser) -> None:
     scope = run.add_mutually_exclusive_group()
     scope.add_argument(
         "-n",
@@ -60,21 +75,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--liveness", default=None, help="health endpoint, e.g. http://0.0.0.0:8080/healthz"
     )
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    sub.add_parser("version", help="print the version")
-    cleanup = sub.add_parser(
-        "cleanup",
-        help="after uninstalling the operator: remove its finalizer from every prompt object",
-        description="Remove the finalizer promptrelease.io/in-use-protection from PromptVersions "
-        "and PromptReleases, so that deleting them, their namespace or the CRDs never waits for "
-        "an operator that is gone. Stop the operator first: while it runs it puts the finalizer "
-        "back on the versions releases hold.",
-    )
+
+
+def _add_cleanup(cleanup: argparse.ArgumentParser) -> None:
     where = cleanup.add_mutually_exclusive_group(required=True)
     where.add_argument("-n", "--namespace", action="append", default=[], help="repeatable")
     where.add_argument("-A", "--all-namespaces", action="store_true")
     cleanup.add_argument("--kubeconfig", default=None)
     cleanup.add_argument("--context", default=None)
-    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -164,7 +164,7 @@ class ReleaseReconciler:
 
     def forget(self, key: Key) -> None:
         """A release is gone: drop what this process kept of it."""
-        metrics.RELEASES.forget(*key)
+        metrics.LIVE_RELEASES.forget(*key)
         self.fights.pop(key, None)
         self.refused_jobs.pop(key, None)
         self.unmanaged.pop(key, None)
@@ -265,7 +265,7 @@ class ReleaseReconciler:
         """Events, metrics and a log line for what the pass did."""
         for event in chosen.events:
             self.events.event(body, event.type, event.reason, event.message)
-        metrics.RELEASES.record(release, chosen.planned_status)
+        metrics.LIVE_RELEASES.record(release, chosen.planned_status)
         if any(event.reason == release_core.ROLLED_BACK_ON_FAILURE for event in chosen.events):
             metrics.ROLLBACKS.labels(rollout.ROLLOUT_FAILED).inc()
         if chosen.events or chosen.config_map is not None:
