@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from prompt_release.core.version import HOLDS, PLANS
@@ -37,19 +36,35 @@ def test_a_kept_object_has_only_the_managed_fields_that_say_who_released() -> No
 def test_the_reverse_indexes_name_the_releases_and_what_they_say_of_each_version() -> None:
     release = body()
     release["spec"]["canary"] = {"version": "p-v3"}
-    by_version = asyncio.run(stores.releases_by_version("ns", "p-production", release["spec"]))
+    by_version = stores.releases_by_version("ns", "p-production", release)
     assert by_version == {("ns", "p-v2"): "p-production", ("ns", "p-v3"): "p-production"}
-    links = asyncio.run(stores.release_links("ns", release))
+    links = stores.release_links("ns", "p-production", release)
     assert links == {
         ("ns", "p-v2"): (("p-v2", HOLDS, "p-production"), ("p-v2", PLANS, "p-production"))
     }
 
 
-def test_stores_hand_out_copies_and_none_for_what_does_not_exist() -> None:
-    index = {("ns", "a"): ["x"], ("ns", "b"): ["y", "z"]}
-    found = Stores({"things": index})
-    assert found.one("things", ("ns", "a")) == "x"
-    assert found.one("things", ("ns", "c")) is None
-    values = found.values("things", ("ns", "b"))
-    values.append("w")
-    assert index[("ns", "b")] == ["y", "z"]
+def test_a_store_follows_each_object_and_its_indexes_drop_what_it_no_longer_says() -> None:
+    found = Stores(stores.informers(["deployments"]))
+    releases = found.informers["releases"]
+    releases.apply(None, body())
+    assert found.get("releases", ("ns", "p-production"))["spec"]["version"] == "p-v2"
+    assert found.values("releases_by_version", ("ns", "p-v2")) == ["p-production"]
+    moved = body()
+    moved["spec"]["version"] = "p-v3"
+    releases.apply("MODIFIED", moved)
+    assert found.values("releases_by_version", ("ns", "p-v2")) == []
+    assert found.values("releases_by_version", ("ns", "p-v3")) == ["p-production"]
+    releases.apply("DELETED", moved)
+    assert found.get("releases", ("ns", "p-production")) is None
+    assert found.values("releases_by_namespace", "ns") == []
+
+
+def test_a_store_is_synced_once_everything_listed_at_start_came_through_or_went() -> None:
+    releases = stores.informers([])[0]
+    releases.expect([("ns", "a"), ("ns", "b")])
+    assert not releases.synced.is_set()
+    releases.apply(None, {**body(), "metadata": {"name": "a", "namespace": "ns"}})
+    assert releases.missing() == {("ns", "b")}
+    releases.gone(("ns", "b"))
+    assert releases.synced.is_set()

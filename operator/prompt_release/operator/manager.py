@@ -1,13 +1,16 @@
-"""The operator assembled: kopf's watches fill the stores and enqueue keys, and two
-controllers (one per kind) work their queues. Everything goes through kopf's public API.
+"""The operator assembled: kopf's watches feed one store per kind and enqueue keys; two
+controllers (one per kind written) work their queues once every store has synced. Everything
+goes through kopf's public API.
 
-Where things go: a watched kind is a row of `WATCHED` plus its index functions in
-`stores.INDEXES`; what its events wake is one handler below; a timer is `add_after` on the
-queue of the controller that owns the object.
+Where things go: a watched kind is a row of `WATCHED` and a store in `stores.informers`; what
+its events wake is one handler below; a timer is `Result(requeue_after=...)` from the
+reconciler of the object it concerns.
 """
 
 from __future__ import annotations
 
+import asyncio
+import fnmatch
 import logging
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
@@ -20,69 +23,76 @@ from prompt_release.core.configmap import MANAGED_SELECTOR, OPERATOR
 from prompt_release.core.governance import APPROVAL_PLURAL, POLICY_PLURAL, ApprovalView
 from prompt_release.core.views import ReleaseView
 from prompt_release.core.workloads import Workload
-from prompt_release.kube import Kube
+from prompt_release.kube import Kube, is_status
 from prompt_release.operator import stores
 from prompt_release.operator.controllers.release import ReleaseReconciler
 from prompt_release.operator.controllers.version import VersionReconciler
 from prompt_release.operator.options import Options
 from prompt_release.operator.runtime.controller import Controller
 from prompt_release.operator.runtime.events import EventRecorder
-from prompt_release.operator.stores import Key, Stores
+from prompt_release.operator.runtime.expectations import Expectations
+from prompt_release.operator.runtime.informer import (
+    Informer,
+    Key,
+    key_of,
+    resource_version,
+    wait_for_sync,
+)
+from prompt_release.operator.stores import Stores
 
 log = logging.getLogger("prompt_release")
 
 Resource = tuple[str, str, str]  # (group, version, plural)
 RELEASES: Resource = (GROUP, CRD_VERSION, RELEASE_PLURAL)
 VERSIONS: Resource = (GROUP, CRD_VERSION, VERSION_PLURAL)
-POLICIES: Resource = (GROUP, CRD_VERSION, POLICY_PLURAL)
-APPROVALS: Resource = (GROUP, CRD_VERSION, APPROVAL_PLURAL)
 CONFIG_MAPS: Resource = ("", "v1", "configmaps")
 JOBS: Resource = ("batch", "v1", "jobs")
-WORKLOADS: tuple[Resource, ...] = (
-    ("apps", "v1", "deployments"),
-    ("apps", "v1", "statefulsets"),
-    ("apps", "v1", "daemonsets"),
-)
-WATCHED: dict[str, tuple[Resource, ...]] = {
-    "promptreleases": (RELEASES,),
-    "promptversions": (VERSIONS,),
-    "configmaps": (CONFIG_MAPS,),
-    "jobs": (JOBS,),
-    "workloads": WORKLOADS,
-    "promptpolicies": (POLICIES,),
-    "promptapprovals": (APPROVALS,),
+WATCHED: dict[str, Resource] = {
+    "releases": RELEASES,
+    "versions": VERSIONS,
+    "config_maps": CONFIG_MAPS,
+    "analysis_jobs": JOBS,
+    "deployments": ("apps", "v1", "deployments"),
+    "statefulsets": ("apps", "v1", "statefulsets"),
+    "daemonsets": ("apps", "v1", "daemonsets"),
+    "policies": (GROUP, CRD_VERSION, POLICY_PLURAL),
+    "approvals": (GROUP, CRD_VERSION, APPROVAL_PLURAL),
 }
-"""Each watched kind's resources, by the name of its indexes in `stores.INDEXES`."""
+"""The resource of each store."""
+SELECTORS = {
+    "config_maps": MANAGED_SELECTOR,
+    "analysis_jobs": f"{MANAGED_SELECTOR},{RELEASE_LABEL}",
+}
+"""Only the operator's own ConfigMaps and Jobs cross the wire (server-side label selectors)."""
+WORKLOAD_KINDS = ("deployments", "statefulsets", "daemonsets")
 LIST_PAGE = 500
-"""Objects per page of a first listing, as client-go's reflectors page them."""
+"""Objects per page of a listing, as client-go's reflectors page them."""
 
 
 class Manager:
     """The stores, the two controllers and the kopf handlers that connect them."""
 
-    def __init__(self, kube: Kube, options: Options) -> None:
+    def __init__(self, kube: Kube, options: Options, namespaces: Iterable[str] = ()) -> None:
         self.kube = kube
         self.options = options
-        self.stores = Stores({})
+        self.namespaces = list(namespaces)  # none: every namespace
+        self.informers = stores.informers(WORKLOAD_KINDS)
+        self.stores = Stores(self.informers)
         self.events = EventRecorder(self._post_event, OPERATOR)
+        self.written = Expectations()
         self.releases: Controller[Key] = Controller(
             "releases",
-            ReleaseReconciler(
-                kube,
-                self.stores,
-                self.events,
-                options.retry_stalled_seconds,
-                options.fight_policy,
-            ),
+            ReleaseReconciler(kube, self.stores, self.events, self.written, options),
             options.release_workers,
             options.backoff,
         )
         self.versions: Controller[Key] = Controller(
             "versions",
-            VersionReconciler(kube, self.stores, self.events, options.version_timing),
+            VersionReconciler(kube, self.stores, self.events, self.written, options.version_timing),
             options.version_workers,
             options.backoff,
         )
+        self._starting: asyncio.Task[None] | None = None
 
     def _post_event(self, namespace: str, body: dict[str, Any]) -> object:
         return self.kube.call("POST", f"/api/v1/namespaces/{namespace}/events", body)
@@ -94,89 +104,163 @@ class Manager:
         kopf.on.startup(registry=registry, id="start")(self.start)
         kopf.on.cleanup(registry=registry, id="stop")(self.stop)
         kopf.on.login(registry=registry, id="login")(login(self.kube))
-        for kind, functions in stores.INDEXES.items():
-            for resource in WATCHED[kind]:
-                for function in functions:
-                    kopf.index(*resource, registry=registry, id=function.__name__)(function)
         handlers: dict[str, Callable[..., Coroutine[Any, Any, None]]] = {
-            "promptreleases": self.release_event,
-            "promptversions": self.version_event,
-            "configmaps": self.owned_event,
-            "jobs": self.owned_event,
-            "workloads": self.workload_event,
-            "promptpolicies": self.policy_event,
-            "promptapprovals": self.approval_event,
+            "releases": self.release_event,
+            "versions": self.version_event,
+            "config_maps": self.owned_event,
+            "analysis_jobs": self.owned_event,
+            "policies": self.policy_event,
+            "approvals": self.approval_event,
+            **dict.fromkeys(WORKLOAD_KINDS, self.workload_event),
         }
-        for kind, handler in handlers.items():
-            for resource in WATCHED[kind]:
-                kopf.on.event(*resource, registry=registry, id=f"{resource[2]}_event")(handler)
+        for name, handler in handlers.items():
+            resource = WATCHED[name]
+            kopf.on.event(*resource, registry=registry, id=f"{name}_event")(handler)
         return registry
 
-    async def start(self, settings: kopf.OperatorSettings, **indexes: Any) -> None:
+    async def start(self, settings: kopf.OperatorSettings, **_: Any) -> None:
+        """Configure kopf and list what exists, before kopf's watches start; the controllers
+        start once every store has synced."""
         configure(settings, self.options)
-        self.stores.indexes = {name: indexes[name] for name in _index_names()}
+        loop = asyncio.get_running_loop()
+        existing = await loop.run_in_executor(None, self._list_existing)
+        for informer in self.informers:
+            informer.expect(existing[informer.name])
+        self._starting = asyncio.create_task(self._start_when_synced())
+
+    async def _start_when_synced(self) -> None:
+        await wait_for_sync(self.informers, self._still_there)
+        log.info("every store has synced: %d releases, %d versions", *self._sizes())
         self.releases.start()
         self.versions.start()
 
+    def _sizes(self) -> tuple[int, int]:
+        return len(self.stores.informers["releases"]), len(self.stores.informers["versions"])
+
     async def stop(self, **_: Any) -> None:
+        if self._starting is not None:
+            self._starting.cancel()
         await self.releases.stop()
         await self.versions.stop()
         self.events.stop()
 
+    # -- what existed at start (by name), for the stores' sync --------------------------------
+
+    def _list_existing(self) -> dict[str, set[Key]]:
+        namespaces = self._namespaces()
+        return {
+            name: {
+                key
+                for namespace in namespaces
+                for key in self._list(resource, namespace, SELECTORS.get(name))
+            }
+            for name, resource in WATCHED.items()
+        }
+
+    def _namespaces(self) -> list[str | None]:
+        """The namespaces watched (None: all of them), globs resolved as kopf resolves them."""
+        if not self.namespaces:
+            return [None]
+        if not any(set(pattern) & set("*?[!") for pattern in self.namespaces):
+            return list(self.namespaces)
+        listed = self._list(("", "v1", "namespaces"), None, None)
+        return [name for _, name in listed if matches(name, self.namespaces)]
+
+    def _list(self, resource: Resource, namespace: str | None, selector: str | None) -> list[Key]:
+        """The (namespace, name) of every object of a resource, page by page."""
+        found: list[Key] = []
+        query = {"limit": str(LIST_PAGE)}
+        if selector:
+            query["labelSelector"] = selector
+        while True:
+            page = self.kube.call("GET", path(resource, namespace), query=query)
+            for item in page.get("items") or ():
+                meta = item.get("metadata") or {}
+                found.append((str(meta.get("namespace") or ""), str(meta.get("name"))))
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return found
+            query["continue"] = token
+
+    def _still_there(self, informer: Informer, key: Key) -> bool:
+        resource = WATCHED[informer.name]
+        try:
+            self.kube.call("GET", path(resource, key[0]) + f"/{key[1]}")
+        except Exception as error:
+            if is_status(error, 404):
+                return False
+            raise
+        return True
+
     # -- what each kind's events wake ---------------------------------------------------------
 
-    async def release_event(
-        self, type: str | None, body: Any, namespace: str | None, name: str, **_: Any
-    ) -> None:
-        """A release changed: it, and the versions whose status or finalizer it affects."""
-        self.releases.queue.add(key(namespace, name))
+    async def release_event(self, type: str | None, body: Any, **_: Any) -> None:
+        """A release changed: it (unless this is our own status write coming back), and the
+        versions whose status or finalizer it affects."""
+        own = self.written.is_own(("releases", *key_of(body)), resource_version(body))
+        key = self.stores.informers["releases"].apply(type, body)
+        if not own:
+            self.releases.queue.add(key)
         release = ReleaseView.of(body)
         named = {release.version, release.status.version, release.canary_version}
-        named.update(
-            self.stores.values("versions_by_label", (namespace, release.prompt, release.label))
-        )
+        label = (key[0], release.prompt, release.label)
+        named.update(self.stores.values("versions_by_label", label))
         for version in named:
             if version:
-                self.versions.queue.add(key(namespace, version))
+                self.versions.queue.add((key[0], version))
 
-    async def version_event(
-        self, type: str | None, namespace: str | None, name: str, **_: Any
-    ) -> None:
+    async def version_event(self, type: str | None, body: Any, **_: Any) -> None:
         """A version changed; one that appeared or went changes the releases naming it (its
         spec never changes: the API server refuses edits)."""
-        self.versions.queue.add(key(namespace, name))
+        own = self.written.is_own(("versions", *key_of(body)), resource_version(body))
+        key = self.stores.informers["versions"].apply(type, body)
+        if not own:
+            self.versions.queue.add(key)
         if type in ("ADDED", "DELETED"):
-            for release in self.stores.values("releases_by_version", (namespace, name)):
-                self.releases.queue.add(key(namespace, release))
+            for release in self.stores.values("releases_by_version", key):
+                self.releases.queue.add((key[0], release))
 
-    async def owned_event(self, namespace: str | None, meta: Any, **_: Any) -> None:
-        """A ConfigMap or an analysis Job changed: its release looks again."""
-        for owner in meta.get("ownerReferences") or ():
+    async def owned_event(self, type: str | None, body: Any, resource: Any, **_: Any) -> None:
+        """A ConfigMap or an analysis Job changed: its release looks again (unless this is
+        our own write of the ConfigMap coming back)."""
+        store = "config_maps" if resource.plural == "configmaps" else "analysis_jobs"
+        own = self.written.is_own((store, *key_of(body)), resource_version(body))
+        key = self.stores.informers[store].apply(type, body)
+        if own:
+            return
+        for owner in (body.get("metadata") or {}).get("ownerReferences") or ():
             if owner.get("controller") and owner.get("kind") == "PromptRelease":
-                self.releases.queue.add(key(namespace, str(owner["name"])))
+                self.releases.queue.add((key[0], str(owner["name"])))
 
-    async def workload_event(self, namespace: str | None, body: Any, **_: Any) -> None:
+    async def workload_event(self, type: str | None, body: Any, resource: Any, **_: Any) -> None:
         """A workload changed: the releases whose ConfigMaps it uses look at their rollout."""
+        key = self.stores.informers[resource.plural].apply(type, body)
         for config_map, _how in Workload.of(body).uses:
-            for release in self.stores.values("releases_by_config_map", (namespace, config_map)):
-                self.releases.queue.add(key(namespace, release))
+            for release in self.stores.values("releases_by_config_map", (key[0], config_map)):
+                self.releases.queue.add((key[0], release))
 
-    async def approval_event(self, namespace: str | None, body: Any, **_: Any) -> None:
-        self.releases.queue.add(key(namespace, ApprovalView.of(body).release))
+    async def approval_event(self, type: str | None, body: Any, **_: Any) -> None:
+        key = self.stores.informers["approvals"].apply(type, body)
+        self.releases.queue.add((key[0], ApprovalView.of(body).release))
 
-    async def policy_event(self, namespace: str | None, **_: Any) -> None:
-        for release in self.stores.values("releases_by_namespace", namespace):
-            self.releases.queue.add(key(namespace, release))
-
-
-def key(namespace: str | None, name: str) -> Key:
-    """The queue key of a namespaced object (kopf's signatures allow None for cluster-scoped
-    kinds; every kind here is namespaced)."""
-    return (namespace or "", name)
+    async def policy_event(self, type: str | None, body: Any, **_: Any) -> None:
+        key = self.stores.informers["policies"].apply(type, body)
+        for release in self.stores.values("releases_by_namespace", key[0]):
+            self.releases.queue.add((key[0], release))
 
 
-def _index_names() -> Iterable[str]:
-    return {function.__name__ for functions in stores.INDEXES.values() for function in functions}
+def path(resource: Resource, namespace: str | None) -> str:
+    group, version, plural = resource
+    base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
+    return f"{base}/namespaces/{namespace}/{plural}" if namespace else f"{base}/{plural}"
+
+
+def matches(namespace: str, patterns: Iterable[str]) -> bool:
+    """kopf's namespace patterns: globs, and `!glob` to exclude."""
+    patterns = list(patterns)
+    included = any(fnmatch.fnmatchcase(namespace, p) for p in patterns if not p.startswith("!"))
+    excluded = any(fnmatch.fnmatchcase(namespace, p[1:]) for p in patterns if p.startswith("!"))
+    return included and not excluded
 
 
 def configure(settings: kopf.OperatorSettings, options: Options) -> None:
@@ -186,9 +270,8 @@ def configure(settings: kopf.OperatorSettings, options: Options) -> None:
     settings.watching.chunk_size = LIST_PAGE
     settings.queueing.idle_timeout = options.kopf_idle_timeout
     settings.scanning.disabled = True  # no cluster-wide CRD watch: least privilege
-    # Only the operator's own ConfigMaps and Jobs cross the wire (server-side selectors).
-    settings.watching.label_selectors[CONFIG_MAPS] = MANAGED_SELECTOR
-    settings.watching.label_selectors[JOBS] = f"{MANAGED_SELECTOR},{RELEASE_LABEL}"
+    for name, selector in SELECTORS.items():
+        settings.watching.label_selectors[WATCHED[name]] = selector
     if options.peering_lifetime:
         settings.peering.lifetime = options.peering_lifetime
 

@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         metrics.serve(args.metrics_port)
     priority = args.priority if args.priority is not None else random.randint(1, 1_000_000)
     kopf.run(
-        registry=Manager(kube, options).registry(),
+        registry=Manager(kube, options, args.namespace).registry(),
         standalone=args.peering is None,
         peering_name=args.peering,
         priority=priority,

@@ -1,17 +1,11 @@
-"""The operator's only cache: kopf indexes, each keeping what the reconcilers read.
-
-kopf fills every index from its watches before it calls any event handler, so a key missing
-from an index is an object that doesn't exist. Each kind has one index of its objects keyed
-by (namespace, name), trimmed to what a pass reads; a few more map references back (which
-releases name a version, use a ConfigMap, ...) so an event knows which keys to enqueue.
-Index functions are async: kopf calls them on its loop, with no thread hop per event.
-"""
+"""The operator's only cache: one store per watched kind (`runtime/informer.py`), each keeping
+what the reconcilers read, with the indexes that map references back (which releases name a
+version, use a ConfigMap, ...) so that an event knows which keys to enqueue."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Hashable, Iterable, Mapping
+from typing import Any
 
 from prompt_release.core import version as version_core
 from prompt_release.core.canary_jobs import JobState
@@ -19,13 +13,13 @@ from prompt_release.core.governance import ApprovalView, PolicyView
 from prompt_release.core.history import version_owners
 from prompt_release.core.views import ReleaseView
 from prompt_release.core.workloads import Workload
+from prompt_release.operator.runtime.informer import Index, Informer, Key
 
-V = TypeVar("V")
-Key = tuple[str, str]  # (namespace, name)
+Body = Mapping[str, Any]
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 
-def trimmed(body: Mapping[str, Any]) -> dict[str, Any]:
+def trimmed(body: Body) -> dict[str, Any]:
     """A prompt object as a pass reads it: managedFields cut to the entries owning
     spec.version (who released, core/history.py), and no copy of itself from client-side
     `kubectl apply`."""
@@ -40,113 +34,105 @@ def trimmed(body: Mapping[str, Any]) -> dict[str, Any]:
     return {**kept, "metadata": meta}
 
 
-def config_map_of(body: Mapping[str, Any]) -> dict[str, Any]:
+def config_map_of(body: Body) -> dict[str, Any]:
     meta = {k: v for k, v in (body.get("metadata") or {}).items() if k != "managedFields"}
     kept = {key: body[key] for key in ("apiVersion", "kind", "data", "binaryData") if key in body}
     return {**kept, "metadata": meta}
 
 
-# -- index functions (kopf calls each with the object's fields as keyword arguments) -----------
+# -- index functions: (namespace, name, body) -> {index key: value} --------------------------
 
 
-async def releases(namespace: str | None, name: str, body: Any, **_: Any) -> Any:
-    return {(namespace, name): trimmed(body)}
-
-
-async def versions(namespace: str | None, name: str, body: Any, **_: Any) -> Any:
-    return {(namespace, name): trimmed(body)}
-
-
-async def config_maps(namespace: str | None, name: str, body: Any, **_: Any) -> Any:
-    """The operator's ConfigMaps (its watch selects them by label)."""
-    return {(namespace, name): config_map_of(body)}
-
-
-async def analysis_jobs(namespace: str | None, name: str, body: Any, **_: Any) -> Any:
-    return {(namespace, name): JobState.of(body)}
-
-
-async def workloads_by_config_map(namespace: str | None, body: Any, **_: Any) -> Any:
-    """(namespace, ConfigMap) -> each workload whose pods use it."""
-    workload = Workload.of(body)
-    return {(namespace, config_map): workload for config_map, _how in workload.uses}
-
-
-async def releases_by_version(namespace: str | None, name: str, spec: Any, **_: Any) -> Any:
+def releases_by_version(namespace: str, name: str, body: Body) -> Mapping[Hashable, Any]:
     """(namespace, version) -> the releases whose spec names it (as stable or as canary)."""
-    found = {(namespace, str(spec.get("version"))): name}
-    canary = spec.get("canary")
-    if isinstance(canary, Mapping) and canary.get("version"):
-        found[namespace, str(canary["version"])] = name
+    release = ReleaseView.of(body)
+    found: dict[Hashable, Any] = {(namespace, release.version): name}
+    if release.canary_version:
+        found[namespace, release.canary_version] = name
     return found
 
 
-async def release_links(namespace: str | None, body: Any, **_: Any) -> Any:
+def release_links(namespace: str, name: str, body: Body) -> Mapping[Hashable, Any]:
     """(namespace, version) -> what each release says of it (holds, serves, plans)."""
-    by_version: dict[tuple[str | None, str], list[version_core.Link]] = {}
+    by_version: dict[Hashable, list[version_core.Link]] = {}
     for link in version_core.release_links(ReleaseView.of(body)):
         by_version.setdefault((namespace, link[0]), []).append(link)
     return {key: tuple(links) for key, links in by_version.items()}
 
 
-async def releases_by_config_map(namespace: str | None, name: str, body: Any, **_: Any) -> Any:
+def releases_by_config_map(namespace: str, name: str, body: Body) -> Mapping[Hashable, Any]:
     """(namespace, ConfigMap) -> the release writing it."""
     return {(namespace, ReleaseView.of(body).config_map_name): name}
 
 
-async def releases_by_namespace(namespace: str | None, name: str, **_: Any) -> Any:
+def releases_by_namespace(namespace: str, name: str, body: Body) -> Mapping[Hashable, Any]:
     return {namespace: name}
 
 
-async def versions_by_label(
-    namespace: str | None, name: str, spec: Any, status: Any, **_: Any
-) -> Any:
+def versions_by_label(namespace: str, name: str, body: Body) -> Mapping[Hashable, Any]:
     """(namespace, prompt, label) -> the versions whose status says they serve it."""
-    prompt = spec.get("prompt")
-    return {(namespace, prompt, label): name for label in (status or {}).get("releasedAs") or ()}
+    prompt = (body.get("spec") or {}).get("prompt")
+    labels = (body.get("status") or {}).get("releasedAs") or ()
+    return {(namespace, prompt, label): name for label in labels}
 
 
-async def policies_by_namespace(namespace: str | None, body: Any, **_: Any) -> Any:
+def workloads_by_config_map(namespace: str, name: str, body: Body) -> Mapping[Hashable, Any]:
+    """(namespace, ConfigMap) -> each workload whose pods use it."""
+    workload = Workload.of(body)
+    return {(namespace, config_map): workload for config_map, _how in workload.uses}
+
+
+def policies_by_namespace(namespace: str, name: str, body: Body) -> Mapping[Hashable, Any]:
     return {namespace: PolicyView.of(body)}
 
 
-async def approvals_by_release(namespace: str | None, body: Any, **_: Any) -> Any:
+def approvals_by_release(namespace: str, name: str, body: Body) -> Mapping[Hashable, Any]:
     approval = ApprovalView.of(body)
     return {(namespace, approval.release): approval}
 
 
-IndexFunction = Callable[..., Coroutine[Any, Any, Any]]
-INDEXES: dict[str, tuple[IndexFunction, ...]] = {
-    "promptreleases": (
-        releases,
-        releases_by_version,
-        release_links,
-        releases_by_config_map,
-        releases_by_namespace,
-    ),
-    "promptversions": (versions, versions_by_label),
-    "configmaps": (config_maps,),
-    "jobs": (analysis_jobs,),
-    "workloads": (workloads_by_config_map,),
-    "promptpolicies": (policies_by_namespace,),
-    "promptapprovals": (approvals_by_release,),
-}
-"""The index functions of each watched kind (by plural; "workloads": Deployments,
-StatefulSets and DaemonSets, which share one index)."""
+def _index(function: Any) -> Index:
+    return Index(function.__name__, function)
 
 
-@dataclass
+def informers(workload_kinds: Iterable[str]) -> list[Informer]:
+    """One store per watched kind, each with its indexes."""
+    return [
+        Informer(
+            "releases",
+            trimmed,
+            [
+                _index(releases_by_version),
+                _index(release_links),
+                _index(releases_by_config_map),
+                _index(releases_by_namespace),
+            ],
+        ),
+        Informer("versions", trimmed, [_index(versions_by_label)]),
+        Informer("config_maps", config_map_of),
+        Informer("analysis_jobs", JobState.of),
+        *(
+            Informer(kind, lambda body: None, [_index(workloads_by_config_map)])
+            for kind in workload_kinds
+        ),
+        Informer("policies", lambda body: None, [_index(policies_by_namespace)]),
+        Informer("approvals", lambda body: None, [_index(approvals_by_release)]),
+    ]
+
+
 class Stores:
-    """Every index, by its function's name, as kopf hands them to handlers."""
+    """Every store and index, by name, as the reconcilers read them (on the loop)."""
 
-    indexes: Mapping[str, Mapping[Any, Any]]
+    def __init__(self, found: Iterable[Informer]) -> None:
+        self.informers = {informer.name: informer for informer in found}
+        self._indexes: dict[str, list[Index]] = {}
+        for informer in self.informers.values():
+            for index in informer.indexes.values():
+                self._indexes.setdefault(index.name, []).append(index)
 
-    def values(self, index: str, key: Any) -> list[Any]:
-        """Every value kept under `key` (copied: the loop may change the index later)."""
-        return list(self.indexes[index].get(key, ()))
+    def get(self, store: str, key: Key) -> Any:
+        return self.informers[store].get(key)
 
-    def one(self, index: str, key: Any) -> Any:
-        return next(iter(self.indexes[index].get(key, ())), None)
-
-    def keys(self, index: str) -> list[Any]:
-        return list(self.indexes[index])
+    def values(self, index: str, key: Hashable) -> list[Any]:
+        """Every value kept under `key`, in every store with this index (copied)."""
+        return [value for found in self._indexes[index] for value in found.values(key)]

@@ -14,28 +14,33 @@ import json
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from prompt_release import RELEASE_PLURAL
+from prompt_release import RELEASE_PLURAL, VERSION_PLURAL
 from prompt_release.core import canary_jobs, canary_spec, conditions, configmap, decision, rollout
 from prompt_release.core import release as release_core
 from prompt_release.core.canary_jobs import JobState
 from prompt_release.core.canary_spec import CanarySpec
 from prompt_release.core.decision import Decision, Now, Observed
-from prompt_release.core.fights import Fight, FightPolicy
+from prompt_release.core.fights import Fight
 from prompt_release.core.governance import Gate
 from prompt_release.core.views import ReleaseView, VersionView
 from prompt_release.kube import ApiError, Kube, is_status
 from prompt_release.operator import metrics
 from prompt_release.operator.clock import now_text
+from prompt_release.operator.options import Options
 from prompt_release.operator.runtime.controller import Result
 from prompt_release.operator.runtime.events import EventRecorder
-from prompt_release.operator.stores import Key, Stores
+from prompt_release.operator.runtime.expectations import Expectations
+from prompt_release.operator.runtime.informer import Key, resource_version
+from prompt_release.operator.stores import Stores
 
 log = logging.getLogger("prompt_release")
 
 REMOVED = "ConfigMapRemoved"
+CATCH_UP_SECONDS = 0.05
+"""How soon a pass waiting for the stores to show our own last write looks again."""
 
 
 def api_message(error: ApiError) -> str:
@@ -52,7 +57,10 @@ def api_message(error: ApiError) -> str:
 @dataclass(frozen=True)
 class Gathered:
     observed: Observed | None
-    """None: the release is gone (or being deleted)."""
+    """None: the release is gone (or being deleted), or the stores are behind our writes."""
+    waiting: bool = False
+    """The stores haven't caught up with our own last write of the release or its ConfigMap:
+    the pass is made once they have (it would only meet a 409)."""
 
 
 class ReleaseReconciler:
@@ -61,14 +69,15 @@ class ReleaseReconciler:
         kube: Kube,
         stores: Stores,
         events: EventRecorder,
-        retry_stalled_seconds: float,
-        fight_policy: FightPolicy,
+        written: Expectations,
+        options: Options,
     ) -> None:
         self.kube = kube
         self.stores = stores
         self.events = events
-        self.retry_stalled_seconds = retry_stalled_seconds
-        self.fight_policy = fight_policy
+        self.written = written
+        self.retry_stalled_seconds = options.retry_stalled_seconds
+        self.fight_policy = options.fight_policy
         # Written by the workers, read by gather: one entry per release, replaced whole.
         self.fights: dict[Key, Fight] = {}
         self.refused_jobs: dict[Key, JobState] = {}
@@ -80,17 +89,23 @@ class ReleaseReconciler:
 
     def gather(self, key: Key) -> Gathered:
         namespace, _ = key
-        body = self.stores.one("releases", key)
+        body = self.stores.get("releases", key)
         if body is None or body["metadata"].get("deletionTimestamp"):
             return Gathered(None)
         release = ReleaseView.of(body)
+        config_map_key = (namespace, release.config_map_name)
+        config_map = self.stores.get("config_maps", config_map_key)
+        if self.written.pending(("releases", *key), resource_version(body)) or (
+            self.written.pending(("config_maps", *config_map_key), resource_version(config_map))
+        ):
+            return Gathered(None, waiting=True)
         spec = CanarySpec.of(body)
         previous = release.status.previous_entry()
         return Gathered(
             Observed(
                 body=body,
                 version=self._version(namespace, release.target_version),
-                config_map=self._config_map(key, release),
+                config_map=self._config_map(key, release, config_map),
                 consumers=self.stores.values(
                     "workloads_by_config_map", (namespace, release.config_map_name)
                 ),
@@ -109,10 +124,9 @@ class ReleaseReconciler:
             )
         )
 
-    def _config_map(self, key: Key, release: ReleaseView) -> Mapping[str, Any] | None:
-        found: Mapping[str, Any] | None = self.stores.one(
-            "config_maps", (release.namespace, release.config_map_name)
-        )
+    def _config_map(
+        self, key: Key, release: ReleaseView, found: Mapping[str, Any] | None
+    ) -> Mapping[str, Any] | None:
         unmanaged = self.unmanaged.pop(key, None)
         if found is not None or unmanaged is None:
             return found
@@ -120,7 +134,7 @@ class ReleaseReconciler:
         return unmanaged if named else None
 
     def _version(self, namespace: str, name: str) -> VersionView | None:
-        found = self.stores.one("versions", (namespace, name)) if name else None
+        found = self.stores.get("versions", (namespace, name)) if name else None
         return None if found is None else VersionView.of(found)
 
     def _job(self, key: Key, release: ReleaseView, spec: CanarySpec | None) -> JobState | None:
@@ -137,17 +151,20 @@ class ReleaseReconciler:
         refused = self.refused_jobs.get(key)
         if refused is not None and refused.name == name:
             return refused
-        job: JobState | None = self.stores.one("analysis_jobs", (release.namespace, str(name)))
+        job: JobState | None = self.stores.get("analysis_jobs", (release.namespace, str(name)))
         return job
 
     # -- on a worker thread -------------------------------------------------------------------
 
     def reconcile(self, key: Key, gathered: Gathered) -> Result:
+        if gathered.waiting:
+            return Result(requeue_after=CATCH_UP_SECONDS)
         observed = gathered.observed
         if observed is None:
             self.forget(key)
             return Result()
         with metrics.reconciling("PromptRelease") as outcome:
+            observed = self._confirm_absent(observed)
             chosen = decision.decide(observed, Now(now_text(), time.monotonic()))
             if chosen.stale:
                 return Result(retry=True)
@@ -162,9 +179,24 @@ class ReleaseReconciler:
                 outcome["result"] = "refused"
             return result
 
+    def _confirm_absent(self, observed: Observed) -> Observed:
+        """A version the stores don't have may be on its way through another watch (applied
+        with the release): read it before a pass says it doesn't exist."""
+        release = ReleaseView.of(observed.body)
+        if observed.version is None and release.target_version:
+            found = self.kube.find(VERSION_PLURAL, release.namespace, release.target_version)
+            if found is not None:
+                observed = replace(observed, version=VersionView.of(found))
+        if observed.candidate is None and release.canary_version:
+            found = self.kube.find(VERSION_PLURAL, release.namespace, release.canary_version)
+            if found is not None:
+                observed = replace(observed, candidate=VersionView.of(found))
+        return observed
+
     def forget(self, key: Key) -> None:
         """A release is gone: drop what this process kept of it."""
         metrics.LIVE_RELEASES.forget(*key)
+        self.written.forget(("releases", *key))
         self.fights.pop(key, None)
         self.refused_jobs.pop(key, None)
         self.unmanaged.pop(key, None)
@@ -183,7 +215,7 @@ class ReleaseReconciler:
         release = ReleaseView.of(body)
         stored: Mapping[str, Any] = body
         if chosen.record_first is not None:
-            stored = self.kube.write_status(RELEASE_PLURAL, stored, chosen.record_first)
+            stored = self._write_status(key, stored, chosen.record_first)
         refused = self._create_jobs(chosen.create_jobs)
         if refused is not None:
             self.refused_jobs[key] = refused
@@ -196,7 +228,7 @@ class ReleaseReconciler:
         for workload, patch in chosen.stamps:
             self.kube.patch_workload(workload.kind, workload.namespace, workload.name, patch)
         if chosen.status is not None:
-            self.kube.write_status(RELEASE_PLURAL, stored, chosen.status)
+            self._write_status(key, stored, chosen.status)
         for name in chosen.delete_jobs:
             self._delete_job(release.namespace, name)
         self._tell(body, release, chosen)
@@ -209,7 +241,7 @@ class ReleaseReconciler:
         know (not labelled as the operator's), which is then read for the next pass."""
         assert chosen.config_map is not None
         try:
-            self.kube.write_config_map(chosen.config_map, observed.config_map)
+            written = self.kube.write_config_map(chosen.config_map, observed.config_map)
         except ApiError as error:
             meta = chosen.config_map["metadata"]
             if observed.config_map is not None or not is_status(error, 409):
@@ -219,7 +251,16 @@ class ReleaseReconciler:
                 raise  # gone again meanwhile: a conflict, tried again after the backoff
             self.unmanaged[key] = found
             return False
+        ref = ("config_maps", key[0], str(written["metadata"]["name"]))
+        self.written.wrote(ref, str(written["metadata"]["resourceVersion"]))
         return True
+
+    def _write_status(
+        self, key: Key, stored: Mapping[str, Any], status: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
+        written = self.kube.write_status(RELEASE_PLURAL, stored, status)
+        self.written.wrote(("releases", *key), str(written["metadata"]["resourceVersion"]))
+        return written
 
     def _create_jobs(self, jobs: list[dict[str, Any]]) -> JobState | None:
         """Create the analysis Jobs asked for (one that exists already is the same run's); a

@@ -24,30 +24,50 @@ from prompt_release.kube import ApiError, Kube, is_status
 from prompt_release.operator import metrics
 from prompt_release.operator.runtime.controller import Result
 from prompt_release.operator.runtime.events import EventRecorder
-from prompt_release.operator.stores import Key, Stores
+from prompt_release.operator.runtime.expectations import Expectations
+from prompt_release.operator.runtime.informer import Key, resource_version
+from prompt_release.operator.stores import Stores
 
 log = logging.getLogger("prompt_release")
+
+
+CATCH_UP_SECONDS = 0.05
+"""How soon a pass waiting for the store to show our own last write looks again."""
 
 
 @dataclass(frozen=True)
 class Gathered:
     body: Mapping[str, Any] | None
     links: tuple[Link, ...] = ()
+    waiting: bool = False
+    """The store hasn't caught up with our own last write of the version."""
 
 
 class VersionReconciler:
-    def __init__(self, kube: Kube, stores: Stores, events: EventRecorder, timing: Timing) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        stores: Stores,
+        events: EventRecorder,
+        written: Expectations,
+        timing: Timing,
+    ) -> None:
         self.kube = kube
         self.stores = stores
         self.events = events
+        self.written = written
         self.timing = timing
 
     def gather(self, key: Key) -> Gathered:
-        body = self.stores.one("versions", key)
+        body = self.stores.get("versions", key)
+        if self.written.pending(("versions", *key), resource_version(body)):
+            return Gathered(None, waiting=True)
         links = tuple(link for found in self.stores.values("release_links", key) for link in found)
         return Gathered(body, links)
 
     def reconcile(self, key: Key, gathered: Gathered) -> Result:
+        if gathered.waiting:
+            return Result(requeue_after=CATCH_UP_SECONDS)
         body = gathered.body
         if body is None:
             return Result()
@@ -68,9 +88,10 @@ class VersionReconciler:
             try:
                 if chosen.status is not None:
                     body = self.kube.write_status(VERSION_PLURAL, body, chosen.status)
+                    self._wrote(key, body)
                     self._log(version, chosen.status)
                 if chosen.held is not None:
-                    self._set_finalizer(body["metadata"], chosen.held)
+                    self._set_finalizer(key, body["metadata"], chosen.held)
             except ApiError as error:
                 if is_status(error, 404):
                     return Result()  # gone while we looked
@@ -81,12 +102,15 @@ class VersionReconciler:
                 self.events.event(body, event.type, event.reason, event.message)
             return Result(requeue_after=chosen.requeue_after)
 
-    def _set_finalizer(self, meta: Mapping[str, Any], held: bool) -> None:
+    def _wrote(self, key: Key, body: Mapping[str, Any]) -> None:
+        self.written.wrote(("versions", *key), str(body["metadata"]["resourceVersion"]))
+
+    def _set_finalizer(self, key: Key, meta: Mapping[str, Any], held: bool) -> None:
         patch = protection.finalizer_patch(meta, held)
         if patch is None:
             return
         name, namespace = str(meta["name"]), str(meta["namespace"])
-        self.kube.merge_patch(VERSION_PLURAL, namespace, name, patch, OPERATOR)
+        self._wrote(key, self.kube.merge_patch(VERSION_PLURAL, namespace, name, patch, OPERATOR))
         log.debug("PromptVersion %s/%s: in-use protection %s", namespace, name, held)
 
     @staticmethod
