@@ -4,25 +4,42 @@ A read of an object that doesn't exist answers None; every other API error is ra
 `ApiError` for the caller's edge to turn into a retry (the operator) or an exit code (the
 plugin).
 
-Calls go straight to the REST paths, in and out as JSON, over `connection.Http` (urllib3); a
-kubeconfig only the kubernetes client understands (an exec plugin, say) goes through that
-client's `ApiClient` instead, imported only then.
+Calls go straight to the REST paths, in and out as JSON, over `Http`: pooled, kept-alive
+connections (urllib3) that present what `connection` resolved from the whole kubeconfig.
 """
 
 from __future__ import annotations
 
+import base64
 import builtins
 import json
-from collections.abc import Mapping
+import ssl
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Self, cast
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlencode, urlsplit
+
+import urllib3
 
 from prompt_release import CRD_VERSION, GROUP, __version__, connection
-from prompt_release.connection import Credentials, Request, Response, Transport
+from prompt_release.connection import (
+    Certificate,
+    Credentials,
+    ExecCredential,
+    UnsupportedConfigError,
+    exec_credential,
+    forget_exec_credential,
+    proxy_for,
+)
 
 OPERATOR_AGENT = f"prompt-release-operator/{__version__}"
 PLUGIN_AGENT = f"kubectl-prompt/{__version__}"
 CONNECTIONS = 32  # kept-alive connections to the API server, at least one per calling thread
+TOKEN_REREAD_AFTER = 60.0  # seconds; the kubelet rotates a projected token well before it expires
 
 
 class ApiError(Exception):
@@ -60,7 +77,7 @@ def merge_patch_of(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, 
 
 class Kube:
     """Typed-enough calls over one transport; `timeout` bounds each request (None: none).
-    `credentials` is None when the kubernetes client connects (it keeps its own)."""
+    `credentials` are the ones the transport connects with (for kopf's login)."""
 
     def __init__(
         self,
@@ -83,16 +100,18 @@ class Kube:
         user_agent: str = PLUGIN_AGENT,
         connections: int = 10,
         retries: int = 3,
+        *,
+        as_user: str | None = None,
+        as_groups: Sequence[str] = (),
+        as_uid: str | None = None,
     ) -> Self:
-        """kubectl's choice of credentials (`connection.load`). The API server names the
-        writer of every field after the user agent (managedFields) and audit logs show it."""
-        try:
-            credentials = connection.load(kubeconfig, context)
-        except connection.UnsupportedConfigError:
-            return cls._through_kubernetes_client(
-                kubeconfig, context, timeout, user_agent, connections, retries
-            )
-        http = connection.Http(credentials, user_agent, connections, retries)
+        """kubectl's choice of credentials (`connection.load`), with kubectl's `--as`,
+        `--as-group` and `--as-uid` over the kubeconfig's impersonation. The API server names
+        the writer of every field after the user agent (managedFields) and audit logs show it."""
+        credentials = connection.load(
+            kubeconfig, context, as_user=as_user, as_groups=as_groups, as_uid=as_uid
+        )
+        http = Http(credentials, user_agent, connections, retries)
         return cls(http, timeout, credentials, credentials.namespace)
 
     @classmethod
@@ -101,39 +120,6 @@ class Kube:
         per thread that calls the API server (the pass workers and the wake-up pools): past the
         pool's size, each call would open a connection and drop it (a TLS handshake each)."""
         return cls.connect(user_agent=OPERATOR_AGENT, connections=CONNECTIONS)
-
-    @classmethod
-    def _through_kubernetes_client(
-        cls,
-        kubeconfig: str | None,
-        context: str | None,
-        timeout: float | None,
-        agent: str,
-        connections: int,
-        retries: int,
-    ) -> Self:
-        """The same connection (pool size, retries, user agent) on the kubernetes client."""
-        try:
-            from kubernetes import client, config
-        except ImportError as error:
-            raise connection.ConfigError(
-                f"{error.name} is needed for this kubeconfig: pip install kubernetes"
-            ) from error
-        configuration = client.Configuration()
-        try:
-            config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=kubeconfig, context=context, client_configuration=configuration
-            )
-            contexts, active = config.list_kube_config_contexts(config_file=kubeconfig)  # type: ignore[no-untyped-call]
-        except config.ConfigException as error:
-            raise connection.ConfigError(str(error)) from error
-        configuration.connection_pool_maxsize = connections
-        configuration.retries = retries
-        api = client.ApiClient(configuration)
-        api.user_agent = agent
-        chosen = next((c for c in contexts if c["name"] == context), active) if context else active
-        namespace = str(((chosen or {}).get("context") or {}).get("namespace") or "default")
-        return cls(ClientTransport(api), timeout, None, namespace)
 
     # -- the one way in ------------------------------------------------------------------------
 
@@ -284,27 +270,193 @@ def _group(group_version: str, plural: str, namespace: str, name: str | None = N
     return _path(f"/apis/{group_version}", plural, namespace, name)
 
 
-class ClientTransport(Transport):
-    """Requests through the kubernetes client's `ApiClient` (its credentials, refreshed by its
-    exec plugins and auth providers, and its connection pool)."""
+# -- the transport -----------------------------------------------------------------------------
 
-    def __init__(self, api: Any):
-        self.api = api
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: Mapping[str, str]
+    body: Mapping[str, Any] | None
+    headers: dict[str, str]
+    timeout: float | None
+
+
+@dataclass
+class Response:
+    status: int
+    reason: str
+    data: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class Transport:
+    """One way of sending requests to the API server; the request is the same for all."""
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        content_type: str = "application/json",
+        timeout: float | None = None,
+    ) -> Response:
+        headers = {"Accept": "application/json"}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        return self.send(Request(method, path, query or {}, body, headers, timeout))
 
     def send(self, request: Request) -> Response:
-        verb, url, sent_headers, *_ = self.api.param_serialize(
-            method=request.method,
-            resource_path=request.path,
-            query_params=list(request.query.items()),
-            header_params=request.headers,
-            auth_settings=["BearerToken"],
+        raise NotImplementedError
+
+
+class Http(Transport):
+    """Requests to one API server over a pool of kept-alive connections, safe across threads.
+    A 401 is answered once more with fresh credentials (a rotated token file, a new exec
+    credential) when there are any to get; the API server acted on nothing it refused."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        user_agent: str,
+        connections: int = 10,
+        retries: int = 3,
+    ):
+        self.credentials = credentials
+        self.user_agent = user_agent
+        self.connections = connections
+        self.retries = retries
+        self.impersonation = credentials.impersonation.headers()
+        self._lock = threading.Lock()
+        self._token = ("", -float("inf"))
+        self._pool_certificate = (
+            credentials.cert_file,
+            credentials.cert_data,
+            credentials.key_file,
+            credentials.key_data,
         )
-        reply = self.api.call_api(
-            verb,
-            url,
-            header_params=sent_headers,
-            body=None if request.body is None else dict(request.body),
-            _request_timeout=request.timeout,
-        )
-        data = reply.read()
-        return Response(reply.status, reply.reason or "", data, dict(reply.getheaders() or {}))
+        self.pool = self._pool(self._pool_certificate)
+
+    def send(self, request: Request) -> Response:
+        r = request
+        c = self.credentials
+        data = None if r.body is None else json.dumps(r.body, separators=(",", ":")).encode()
+        url = c.server + r.path + (f"?{urlencode(r.query)}" if r.query else "")
+        for attempt in (1, 2):
+            used = exec_credential(c.exec) if c.exec and c.uses_exec() else None
+            headers = urllib3.HTTPHeaderDict({**r.headers, "User-Agent": self.user_agent})
+            headers.update(self.authorization(used))
+            for name, value in self.impersonation:
+                headers.add(name, value)
+            reply = self._current_pool(used).request(
+                r.method,
+                url,
+                body=data,
+                headers=headers,
+                timeout=urllib3.Timeout(total=r.timeout) if r.timeout else None,
+                preload_content=True,
+            )
+            if reply.status != 401 or attempt == 2 or not self._forget(used):
+                break
+        return Response(reply.status, reply.reason or "", reply.data, dict(reply.headers))
+
+    def authorization(self, used: ExecCredential | None = None) -> dict[str, str]:
+        """The Authorization header: basic auth, else the bearer token (`used`: the exec
+        plugin's credential of this request)."""
+        c = self.credentials
+        if c.username and c.password:
+            basic = base64.b64encode(f"{c.username}:{c.password}".encode()).decode()
+            return {"Authorization": f"Basic {basic}"}
+        token = self.token(used)
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def token(self, used: ExecCredential | None = None) -> str | None:
+        """The bearer token; a token file is read again once a minute (it rotates)."""
+        if self.credentials.token_file is None:
+            return self.credentials.read_token(used)
+        with self._lock:
+            token, until = self._token
+            if not token or time.monotonic() >= until:
+                token = self.credentials.read_token() or ""
+                self._token = (token, time.monotonic() + TOKEN_REREAD_AFTER)
+            return token
+
+    def _forget(self, used: ExecCredential | None) -> bool:
+        """Drop what a 401 refused; whether anything new may be had."""
+        if used is not None and self.credentials.exec is not None:
+            forget_exec_credential(self.credentials.exec, used)
+            return True
+        if self.credentials.token_file is not None:
+            with self._lock:
+                self._token = ("", -float("inf"))
+            return True
+        return False
+
+    def _current_pool(self, used: ExecCredential | None) -> urllib3.PoolManager:
+        """The pool presenting the client certificate of now (an exec plugin's may change)."""
+        if used is None:
+            return self.pool
+        certificate = self.credentials.client_certificate(used)
+        with self._lock:
+            if certificate != self._pool_certificate:
+                old, self.pool = self.pool, self._pool(certificate)
+                self._pool_certificate = certificate
+                old.clear()
+            return self.pool
+
+    def _pool(self, certificate: Certificate) -> urllib3.PoolManager:
+        c = self.credentials
+        options: dict[str, Any] = {
+            "num_pools": 2,
+            "maxsize": self.connections,
+            "ssl_context": ssl_context(c, certificate),
+            "retries": urllib3.Retry(total=self.retries, redirect=False, raise_on_status=False),
+        }
+        if c.tls_server_name:
+            options["server_hostname"] = c.tls_server_name
+            options["assert_hostname"] = False if c.insecure else c.tls_server_name
+        elif c.insecure:
+            options["assert_hostname"] = False
+        proxy = proxy_for(c)
+        if proxy is None:
+            return urllib3.PoolManager(**options)
+        parts = urlsplit(proxy)
+        if parts.scheme not in ("http", "https"):
+            raise UnsupportedConfigError(
+                f"proxy {parts.scheme}://{parts.hostname}: only http and https proxies are "
+                "supported"
+            )
+        auth = {}
+        if parts.username is not None:
+            login = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+            auth = urllib3.util.make_headers(proxy_basic_auth=login)
+        bare = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        return urllib3.ProxyManager(bare, proxy_headers=auth, **options)
+
+
+def ssl_context(
+    credentials: Credentials,
+    certificate: Certificate | None = None,
+) -> ssl.SSLContext:
+    """Verify the server with the kubeconfig's CA (else the system's); present the client
+    certificate if there is one (PEM data goes through a private file only while it loads)."""
+    c = credentials
+    context = ssl.create_default_context(cafile=c.ca_file, cadata=c.ca_data)
+    if c.insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    cert_file, cert_data, key_file, key_data = certificate or c.client_certificate()
+    if (cert_file or cert_data) and (key_file or key_data):
+        with tempfile.TemporaryDirectory() as private:
+            cert = cert_file or _written(Path(private, "cert.pem"), cert_data)
+            key = key_file or _written(Path(private, "key.pem"), key_data)
+            context.load_cert_chain(certfile=cert, keyfile=key)
+    return context
+
+
+def _written(path: Path, text: str | None) -> str:
+    path.touch(mode=0o600)
+    path.write_text(text or "", encoding="ascii")
+    return str(path)

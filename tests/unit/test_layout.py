@@ -15,9 +15,9 @@ PACKAGE = Path(__file__).resolve().parents[2] / "operator" / "prompt_release"
 ALLOWED = {
     "core": {"third": {"pydantic", "yaml", "jinja2"}, "parts": {"core"}},
     "sdk": {"third": {"jinja2"}, "parts": {"core", "sdk"}},
-    "plugin": {"third": {"kubernetes", "yaml"}, "parts": {"core", "kube", "plugin", "sdk"}},
+    "plugin": {"third": {"yaml"}, "parts": {"core", "kube", "plugin", "sdk"}},
     "operator": {
-        "third": {"kopf", "kubernetes", "prometheus_client"},
+        "third": {"kopf", "prometheus_client"},
         "parts": {"core", "kube", "operator"},
     },
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TypeVar
 
 from prompt_release import API_VERSION, RELEASE_PLURAL, VERSION_PLURAL
@@ -22,12 +22,30 @@ T = TypeVar("T")
 class Cluster:
     """The API calls `kubectl prompt` makes, in one namespace."""
 
-    def __init__(self, kubeconfig: str | None, context: str | None, namespace: str | None):
+    def __init__(
+        self,
+        kubeconfig: str | None,
+        context: str | None,
+        namespace: str | None,
+        *,
+        as_user: str | None = None,
+        as_groups: Sequence[str] = (),
+        as_uid: str | None = None,
+    ):
+        """`as_*`: kubectl's `--as`, `--as-group`, `--as-uid`, over the kubeconfig's."""
         from prompt_release.connection import ConfigError
         from prompt_release.kube import Kube
 
         try:
-            self.kube = Kube.connect(kubeconfig, context, REQUEST_TIMEOUT, retries=1)
+            self.kube = Kube.connect(
+                kubeconfig,
+                context,
+                REQUEST_TIMEOUT,
+                retries=1,
+                as_user=as_user,
+                as_groups=as_groups,
+                as_uid=as_uid,
+            )
         except (ConfigError, OSError, ValueError) as error:
             raise UnreachableError(f"cannot load the kubeconfig: {error}") from error
         self.namespace = namespace or self.kube.namespace
@@ -88,10 +106,13 @@ class Cluster:
 
 def _raise_api(error: Exception, not_found: str) -> NoReturn:
     """Turn a client error into a one-line message of the right class; never a traceback."""
+    from prompt_release.connection import ConfigError
     from prompt_release.kube import ApiError
 
     if isinstance(error, CliError):
         raise error
+    if isinstance(error, ConfigError):  # an exec plugin that failed, say
+        raise UnreachableError(f"cannot get credentials: {error}") from error
     if isinstance(error, ApiError):
         if error.status == 404:
             raise NotFoundError(not_found) from error

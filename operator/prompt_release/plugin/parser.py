@@ -55,6 +55,23 @@ class Verbs:
         self.common.add_argument("--context", help="the kubeconfig context to use")
         self.common.add_argument("--kubeconfig", help="path to the kubeconfig file")
         self.common.add_argument(
+            "--as",
+            dest="as_user",
+            metavar="USER",
+            help="act as this user (impersonation; over the kubeconfig's `as`)",
+        )
+        self.common.add_argument(
+            "--as-group",
+            dest="as_groups",
+            action="append",
+            default=[],
+            metavar="GROUP",
+            help="act with this group, repeatable (over the kubeconfig's `as-groups`)",
+        )
+        self.common.add_argument(
+            "--as-uid", dest="as_uid", metavar="UID", help="act with this UID (impersonation)"
+        )
+        self.common.add_argument(
             "-o", "--output", choices=["table", "yaml", "json"], default="table"
         )
         self.writes = argparse.ArgumentParser(add_help=False)

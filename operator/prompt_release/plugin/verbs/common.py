@@ -17,7 +17,14 @@ T = TypeVar("T")
 
 
 def cluster(args: argparse.Namespace) -> Cluster:
-    return Cluster(args.kubeconfig, args.context, args.namespace)
+    return Cluster(
+        args.kubeconfig,
+        args.context,
+        args.namespace,
+        as_user=args.as_user,
+        as_groups=args.as_groups,
+        as_uid=args.as_uid,
+    )
 
 
 def read(name: str) -> str:
