@@ -276,28 +276,15 @@ def configure(settings: kopf.OperatorSettings, options: Options) -> None:
         settings.peering.lifetime = options.peering_lifetime
 
 
-def login(kube: Kube) -> Any:
-    """kopf's watches log in with the operator's own credentials (a token file is read again
-    at each login: kopf logs in again when the API server answers 401)."""
+def login(kube: Kube) -> Callable[..., kopf.ConnectionInfo]:
+    """kopf's watches log in with the operator's own credentials, resolved at each login (a
+    token file read again, an exec plugin's credential renewed: kopf logs in again when the
+    API server answers 401 or the credential expires)."""
     credentials = kube.credentials
     if credentials is None:
-        return kopf.login_via_client
+        raise ValueError("the operator's client was made without credentials")
 
     def with_own_credentials(**_: Any) -> kopf.ConnectionInfo:
-        c = credentials
-        return kopf.ConnectionInfo(
-            server=c.server,
-            ca_path=c.ca_file,
-            ca_data=c.ca_data,
-            insecure=c.insecure or None,
-            certificate_path=c.cert_file,
-            certificate_data=c.cert_data,
-            private_key_path=c.key_file,
-            private_key_data=c.key_data,
-            token=c.read_token(),
-            username=c.username,
-            password=c.password,
-            default_namespace=c.namespace,
-        )
+        return kopf.ConnectionInfo(**credentials.connection_info_fields())
 
     return with_own_credentials
