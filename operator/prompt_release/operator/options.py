@@ -15,7 +15,7 @@ class Options:
     """Seconds a silent peer counts as alive; 0 keeps kopf's default."""
     release_workers: int = 8
     """Releases reconciled at once (threads of the release controller)."""
-    version_workers: int = 4
+    version_workers: int = 8
     """Versions reconciled at once."""
     retry_stalled_seconds: float = 10
     """How often a release that isn't Ready is looked at again without any change (causes the

@@ -151,7 +151,8 @@ async def wait_for_sync(
                 there = await loop.run_in_executor(None, still_there, informer, key)
                 if not there:
                     informer.gone(key)
-        log.info(
+        left = sum(len(informer.missing()) for informer in waiting)
+        (log.info if left != before else log.debug)(
             "waiting for the first listings: %s",
             ", ".join(f"{i.name} {len(i.missing())}" for i in waiting if i.missing()) or "done",
         )
