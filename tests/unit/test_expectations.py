@@ -15,10 +15,18 @@ def test_a_store_behind_our_write_is_pending_until_it_catches_up_or_patience_run
     now = [0.0]
     written = Expectations(patience=10, clock=lambda: now[0])
     written.wrote("r", "7")
-    assert written.is_own("r", "7") and not written.is_own("r", "8")
+    assert not written.is_own("r", "8")
     assert written.pending("r", "6")
     assert not written.pending("r", "7")  # caught up: forgotten
     assert not written.pending("r", "6")
     written.wrote("r", "9")
     now[0] = 11.0
     assert not written.pending("r", "8")  # waited long enough: the store is trusted again
+
+
+def test_the_echo_of_our_own_write_is_known_once_and_then_forgotten() -> None:
+    written = Expectations()
+    written.wrote("r", "7")
+    assert written.is_own("r", "7")
+    assert not written.is_own("r", "7")
+    assert not written.pending("r", "6")

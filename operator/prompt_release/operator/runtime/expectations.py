@@ -44,9 +44,12 @@ class Expectations:
         return False
 
     def is_own(self, ref: Hashable, resource_version: str | None) -> bool:
-        """Is this event the echo of our own last write?"""
+        """Is this event the echo of our own last write? Once it is, nothing waits for it."""
         found = self._written.get(ref)
-        return found is not None and found[0] == resource_version
+        if found is None or found[0] != resource_version:
+            return False
+        del self._written[ref]
+        return True
 
     def forget(self, ref: Hashable) -> None:
         self._written.pop(ref, None)
