@@ -26,6 +26,7 @@ from prompt_release.core.workloads import Workload
 from prompt_release.kube import Kube, is_status
 from prompt_release.operator import stores
 from prompt_release.operator.controllers.release import ReleaseReconciler
+from prompt_release.operator.controllers.shell import Shell
 from prompt_release.operator.controllers.version import VersionReconciler
 from prompt_release.operator.options import Options
 from prompt_release.operator.runtime.controller import Controller
@@ -80,15 +81,16 @@ class Manager:
         self.stores = Stores(self.informers)
         self.events = EventRecorder(self._post_event, OPERATOR)
         self.written = Expectations()
+        shell = Shell(kube, self.stores, self.events, self.written)
         self.releases: Controller[Key] = Controller(
             "releases",
-            ReleaseReconciler(kube, self.stores, self.events, self.written, options),
+            ReleaseReconciler(shell, options),
             options.release_workers,
             options.backoff,
         )
         self.versions: Controller[Key] = Controller(
             "versions",
-            VersionReconciler(kube, self.stores, self.events, self.written, options.version_timing),
+            VersionReconciler(shell, options.version_timing),
             options.version_workers,
             options.backoff,
         )

@@ -26,15 +26,13 @@ from prompt_release.core.decision import Decision, Now, Observed
 from prompt_release.core.fights import Fight
 from prompt_release.core.governance import Gate
 from prompt_release.core.views import ReleaseView, VersionView
-from prompt_release.kube import ApiError, Kube, is_status
+from prompt_release.kube import ApiError, is_status
 from prompt_release.operator import metrics
 from prompt_release.operator.clock import now_text
+from prompt_release.operator.controllers.shell import Shell
 from prompt_release.operator.options import Options
 from prompt_release.operator.runtime.controller import Result
-from prompt_release.operator.runtime.events import EventRecorder
-from prompt_release.operator.runtime.expectations import Expectations
 from prompt_release.operator.runtime.informer import Key, resource_version
-from prompt_release.operator.stores import Stores
 
 log = logging.getLogger("prompt_release")
 
@@ -64,18 +62,11 @@ class Gathered:
 
 
 class ReleaseReconciler:
-    def __init__(
-        self,
-        kube: Kube,
-        stores: Stores,
-        events: EventRecorder,
-        written: Expectations,
-        options: Options,
-    ) -> None:
-        self.kube = kube
-        self.stores = stores
-        self.events = events
-        self.written = written
+    def __init__(self, shell: Shell, options: Options) -> None:
+        self.kube = shell.kube
+        self.stores = shell.stores
+        self.events = shell.events
+        self.written = shell.written
         self.retry_stalled_seconds = options.retry_stalled_seconds
         self.fight_policy = options.fight_policy
         # Written by the workers, read by gather: one entry per release, replaced whole.

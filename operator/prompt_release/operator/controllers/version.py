@@ -20,13 +20,11 @@ from prompt_release.core.configmap import OPERATOR
 from prompt_release.core.version import Link
 from prompt_release.core.version_decision import Timing, age, decide_version
 from prompt_release.core.views import VersionView
-from prompt_release.kube import ApiError, Kube, is_status
+from prompt_release.kube import ApiError, is_status
 from prompt_release.operator import metrics
+from prompt_release.operator.controllers.shell import Shell
 from prompt_release.operator.runtime.controller import Result
-from prompt_release.operator.runtime.events import EventRecorder
-from prompt_release.operator.runtime.expectations import Expectations
 from prompt_release.operator.runtime.informer import Key, resource_version
-from prompt_release.operator.stores import Stores
 
 log = logging.getLogger("prompt_release")
 
@@ -44,18 +42,11 @@ class Gathered:
 
 
 class VersionReconciler:
-    def __init__(
-        self,
-        kube: Kube,
-        stores: Stores,
-        events: EventRecorder,
-        written: Expectations,
-        timing: Timing,
-    ) -> None:
-        self.kube = kube
-        self.stores = stores
-        self.events = events
-        self.written = written
+    def __init__(self, shell: Shell, timing: Timing) -> None:
+        self.kube = shell.kube
+        self.stores = shell.stores
+        self.events = shell.events
+        self.written = shell.written
         self.timing = timing
 
     def gather(self, key: Key) -> Gathered:
