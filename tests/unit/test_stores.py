@@ -68,3 +68,13 @@ def test_a_store_is_synced_once_everything_listed_at_start_came_through_or_went(
     assert releases.missing() == {("ns", "b")}
     releases.gone(("ns", "b"))
     assert releases.synced.is_set()
+
+
+def test_a_compact_store_hands_back_what_a_parsed_one_does() -> None:
+    parsed = Stores(stores.informers([], compact=False))
+    compact = Stores(stores.informers([], compact=True))
+    for found in (parsed, compact):
+        found.informers["releases"].apply(None, body(annotations={"a": "ü"}))
+    key = ("ns", "p-production")
+    assert compact.get("releases", key) == parsed.get("releases", key)
+    assert compact.values("releases_by_version", ("ns", "p-v2")) == ["p-production"]

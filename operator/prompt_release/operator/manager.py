@@ -77,7 +77,7 @@ class Manager:
         self.kube = kube
         self.options = options
         self.namespaces = list(namespaces)  # none: every namespace
-        self.informers = stores.informers(WORKLOAD_KINDS)
+        self.informers = stores.informers(WORKLOAD_KINDS, options.compact_stores)
         self.stores = Stores(self.informers)
         self.events = EventRecorder(self._post_event, OPERATOR)
         self.written = Expectations()

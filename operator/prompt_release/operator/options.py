@@ -27,5 +27,8 @@ class Options:
     kopf_idle_timeout: float = 0.5
     """Seconds kopf keeps an object's worker after its last event (kopf's default is 5: a
     first listing of thousands would keep thousands of idle workers that long)."""
+    compact_stores: bool = True
+    """Keep the stored prompt objects and ConfigMaps as JSON bytes (`runtime/compact.py`)
+    rather than parsed: see docs/performance.md for what it saves and costs."""
     fight_policy: FightPolicy = field(default_factory=FightPolicy)
     """How hand edits of a ConfigMap are reverted once another writer keeps making them."""

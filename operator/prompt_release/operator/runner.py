@@ -74,6 +74,12 @@ def _add_run(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--liveness", default=None, help="health endpoint, e.g. http://0.0.0.0:8080/healthz"
     )
+    run.add_argument(
+        "--compact-stores",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep watched prompt objects and ConfigMaps as JSON bytes (less memory; default)",
+    )
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
 
@@ -125,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     # The API server stores objects nested up to 10,000 deep (in free-form model.parameters);
     # reading one must not stop the watch (json's RecursionError), so validation can refuse it.
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 3 * API_SERVER_MAX_JSON_DEPTH))
-    options = Options(peering_lifetime=args.peering_lifetime)
+    options = Options(peering_lifetime=args.peering_lifetime, compact_stores=args.compact_stores)
     if args.metrics_port:
         metrics.serve(args.metrics_port)
     priority = args.priority if args.priority is not None else random.randint(1, 1_000_000)

@@ -95,8 +95,9 @@ def _index(function: Any) -> Index:
     return Index(function.__name__, function)
 
 
-def informers(workload_kinds: Iterable[str]) -> list[Informer]:
-    """One store per watched kind, each with its indexes."""
+def informers(workload_kinds: Iterable[str], compact: bool = False) -> list[Informer]:
+    """One store per watched kind, each with its indexes; `compact`: the prompt objects and
+    ConfigMaps kept as JSON bytes (`runtime/compact.py`)."""
     return [
         Informer(
             "releases",
@@ -107,9 +108,10 @@ def informers(workload_kinds: Iterable[str]) -> list[Informer]:
                 _index(releases_by_config_map),
                 _index(releases_by_namespace),
             ],
+            compact,
         ),
-        Informer("versions", trimmed, [_index(versions_by_label)]),
-        Informer("config_maps", config_map_of),
+        Informer("versions", trimmed, [_index(versions_by_label)], compact),
+        Informer("config_maps", config_map_of, compact=compact),
         Informer("analysis_jobs", JobState.of),
         *(
             Informer(kind, lambda body: None, [_index(workloads_by_config_map)])

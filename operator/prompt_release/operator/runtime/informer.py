@@ -14,6 +14,8 @@ import logging
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
+from prompt_release.operator.runtime import compact as compact_json
+
 log = logging.getLogger("prompt_release")
 
 Key = tuple[str, str]  # (namespace, name)
@@ -70,12 +72,20 @@ class Index:
         return list(self._by_key)
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 class Informer:
     """The objects of one kind (one or more resources), by (namespace, name)."""
 
-    def __init__(self, name: str, keep: Keep, indexes: Iterable[Index] = ()) -> None:
+    def __init__(
+        self, name: str, keep: Keep, indexes: Iterable[Index] = (), compact: bool = False
+    ) -> None:
+        """`compact`: keep each object as JSON bytes (`runtime/compact.py`)."""
         self.name = name
-        self._keep = keep
+        self._keep = (lambda body: compact_json.encode(keep(body))) if compact else keep
+        self._read: Callable[[Any], Any] = compact_json.decode if compact else _same
         self._objects: dict[Key, Any] = {}
         self.indexes = {index.name: index for index in indexes}
         self._expected: set[Key] | None = None
@@ -96,7 +106,8 @@ class Informer:
         return key
 
     def get(self, key: Key) -> Any:
-        return self._objects.get(key)
+        found = self._objects.get(key)
+        return None if found is None else self._read(found)
 
     def __len__(self) -> int:
         return len(self._objects)
