@@ -130,9 +130,12 @@ class Kube:
         body: Mapping[str, Any] | None = None,
         query: Mapping[str, str] | None = None,
         content_type: str = "application/json",
+        accept: str = "application/json",
     ) -> dict[str, Any]:
         """One request; the response's JSON. A status outside 2xx raises `ApiError`."""
-        response = self.transport.request(method, path, query, body, content_type, self.timeout)
+        response = self.transport.request(
+            method, path, query, body, content_type, self.timeout, accept
+        )
         if not 200 <= response.status <= 299:
             text = response.data.decode("utf-8", "replace")
             raise ApiError(response.status, response.reason, text, response.headers)
@@ -302,8 +305,9 @@ class Transport:
         body: Mapping[str, Any] | None = None,
         content_type: str = "application/json",
         timeout: float | None = None,
+        accept: str = "application/json",
     ) -> Response:
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": accept}
         if body is not None:
             headers["Content-Type"] = content_type
         return self.send(Request(method, path, query or {}, body, headers, timeout))

@@ -66,6 +66,8 @@ SELECTORS = {
 }
 """Only the operator's own ConfigMaps and Jobs cross the wire (server-side label selectors)."""
 WORKLOAD_KINDS = ("deployments", "statefulsets", "daemonsets")
+METADATA = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+"""A listing of names only (the API server's metadata-only form, else the whole objects)."""
 LIST_PAGE = 500
 """Objects per page of a listing, as client-go's reflectors page them."""
 
@@ -169,13 +171,13 @@ class Manager:
         return [name for _, name in listed if matches(name, self.namespaces)]
 
     def _list(self, resource: Resource, namespace: str | None, selector: str | None) -> list[Key]:
-        """The (namespace, name) of every object of a resource, page by page."""
+        """The (namespace, name) of every object of a resource, page by page, as metadata."""
         found: list[Key] = []
         query = {"limit": str(LIST_PAGE)}
         if selector:
             query["labelSelector"] = selector
         while True:
-            page = self.kube.call("GET", path(resource, namespace), query=query)
+            page = self.kube.call("GET", path(resource, namespace), query=query, accept=METADATA)
             for item in page.get("items") or ():
                 meta = item.get("metadata") or {}
                 found.append((str(meta.get("namespace") or ""), str(meta.get("name"))))
