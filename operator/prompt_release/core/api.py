@@ -38,8 +38,8 @@ class Kind(BaseModel):
     short_names: list[str]
     spec: type[BaseModel]
     status: type[BaseModel] | None = None
-    spec_rules: list[dict[str, str]] = []
-    root_rules: list[dict[str, str]] = []
+    spec_rules: list[dict[str, Any]] = []
+    root_rules: list[dict[str, Any]] = []
     printer_columns: list[dict[str, Any]]
     description: str
     categories: list[str] = ["prompts"]

@@ -3,9 +3,10 @@ status (what is live, its history, its rollout)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
+from pydantic.config import JsonDict
 
 from prompt_release.core.api_canary import CanaryOrigin, CanarySpec, CanaryStatus
 from prompt_release.core.api_common import ApiModel, Condition, Hash, ObjectName, PromptName
@@ -29,11 +30,29 @@ class RolloutSpec(ApiModel):
     )
 
 
+IMMUTABLE_PROMPT: JsonDict = {
+    "rule": "self == oldSelf",
+    "message": "spec.prompt is immutable: a release stays the release of its prompt; create "
+    "a new PromptRelease <prompt>-<label> instead",
+}
+IMMUTABLE_LABEL: JsonDict = {
+    "rule": "self == oldSelf",
+    "message": "spec.label is immutable: a release stays the release of its label; create "
+    "a new PromptRelease <prompt>-<label> instead",
+}
+
+
 class PromptReleaseSpec(ApiModel):
     """A label (production, staging, ...) pointing at one PromptVersion of a prompt."""
 
-    prompt: PromptName = Field(description="The prompt family released.")
-    label: PromptName = Field(description="The release label, e.g. production.")
+    prompt: PromptName = Field(
+        description="The prompt family released; immutable.",
+        json_schema_extra={"x-kubernetes-validations": [IMMUTABLE_PROMPT]},
+    )
+    label: PromptName = Field(
+        description="The release label, e.g. production; immutable.",
+        json_schema_extra={"x-kubernetes-validations": [IMMUTABLE_LABEL]},
+    )
     version: ObjectName = Field(description="The PromptVersion (same namespace) to make live.")
     hash: Hash | None = Field(
         default=None, description="Optional pin of that version's content hash."
@@ -42,7 +61,9 @@ class PromptReleaseSpec(ApiModel):
         default=None, max_length=4096, description="Why this release; kept in the history."
     )
     config_map_name: ObjectName | None = Field(
-        default=None, description="The ConfigMap to write; the release's name when unset."
+        default=None,
+        description="The ConfigMap to write: the release's name when unset, else the release's "
+        "name or <release name>.<suffix>; immutable.",
     )
     history_limit: int | None = Field(
         default=None,
@@ -59,11 +80,31 @@ class PromptReleaseSpec(ApiModel):
     )
 
 
-PROMPT_RELEASE_RULES = [
+_CONFIG_MAP = "(has(self.spec.configMapName) ? self.spec.configMapName : self.metadata.name)"
+_OLD_CONFIG_MAP = (
+    "(has(oldSelf.spec.configMapName) ? oldSelf.spec.configMapName : oldSelf.metadata.name)"
+)
+
+PROMPT_RELEASE_RULES: list[dict[str, Any]] = [
     {
         "rule": "self.metadata.name == self.spec.prompt + '-' + self.spec.label",
         "message": "metadata.name must be <spec.prompt>-<spec.label>, which keeps each "
         "(prompt, label) pair unique in a namespace",
+    },
+    {
+        # On create only (oldSelf absent): objects created before the rule keep their name.
+        "rule": "oldSelf.hasValue() || !has(self.spec.configMapName) || "
+        "self.spec.configMapName == self.metadata.name || "
+        "self.spec.configMapName.startsWith(self.metadata.name + '.')",
+        "optionalOldSelf": True,
+        "message": "spec.configMapName must be the release's name or <release name>.<suffix> "
+        "(a ConfigMap name that is, or could become, another release's is refused: release "
+        "names have no dots)",
+    },
+    {
+        "rule": f"{_CONFIG_MAP} == {_OLD_CONFIG_MAP}",
+        "message": "spec.configMapName is immutable (unset means the release's name): workloads "
+        "mount that ConfigMap by name; create a new PromptRelease to serve another",
     },
 ]
 

@@ -23,6 +23,8 @@ MOUNT_PATH = "/etc/prompt-canary"
 VOLUME = "prompt-canary"
 ENV_VERSION, ENV_HASH, ENV_DIR = "PROMPT_CANARY_VERSION", "PROMPT_CANARY_HASH", "PROMPT_CANARY_DIR"
 RELEASE_LABEL = f"{GROUP}/release"
+"""The release's name, as a label value (`configmap.label_value`: a digest past 63 characters);
+the operator finds a Job's release by its ownerReference, never by this value."""
 STEP_LABEL = f"{GROUP}/canary-step"
 
 
@@ -75,9 +77,9 @@ def analysis_job(
     labels = {
         **(meta.get("labels") or {}),
         configmap.MANAGED_BY: configmap.OPERATOR,
-        configmap.PROMPT_LABEL: release.prompt,
-        configmap.LABEL_LABEL: release.label,
-        RELEASE_LABEL: release.name,
+        configmap.PROMPT_LABEL: configmap.label_value(release.prompt),
+        configmap.LABEL_LABEL: configmap.label_value(release.label),
+        RELEASE_LABEL: configmap.label_value(release.name),
         STEP_LABEL: str(step.index),
     }
     annotations = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -17,6 +18,19 @@ VERSION_ANNOTATION = f"{GROUP}/version"
 HASH_ANNOTATION = f"{GROUP}/hash"
 REVISION_ANNOTATION = f"{GROUP}/revision"
 MANAGED_SELECTOR = f"{MANAGED_BY}={OPERATOR}"
+LABEL_VALUE_LIMIT = 63
+"""The API server's limit on a label value (a release's name may be up to 127 characters)."""
+_DIGEST_CHARS = 10
+
+
+def label_value(value: str) -> str:
+    """`value` as a label value: itself when it fits, else a prefix and a digest of the whole,
+    so two long names never share a value and the same name always gets the same one."""
+    if len(value) <= LABEL_VALUE_LIMIT:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8")).hexdigest()[:_DIGEST_CHARS]
+    prefix = value[: LABEL_VALUE_LIMIT - _DIGEST_CHARS - 1].rstrip("-_.")
+    return f"{prefix}-{digest}" if prefix else digest
 
 
 def size(config_data: Mapping[str, str]) -> int:
@@ -35,8 +49,8 @@ def desired(
             "namespace": release.namespace,
             "labels": {
                 MANAGED_BY: OPERATOR,
-                PROMPT_LABEL: str(payload["prompt"]),
-                LABEL_LABEL: str(payload["label"]),
+                PROMPT_LABEL: label_value(str(payload["prompt"])),
+                LABEL_LABEL: label_value(str(payload["label"])),
             },
             "annotations": {
                 VERSION_ANNOTATION: str(payload["version"]),
@@ -84,7 +98,8 @@ def up_to_date(existing: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
 
 def release_selector(release: ReleaseView) -> str:
     """The label selector of every ConfigMap this release may have written, under any name."""
-    return f"{MANAGED_SELECTOR},{PROMPT_LABEL}={release.prompt},{LABEL_LABEL}={release.label}"
+    prompt, label = label_value(release.prompt), label_value(release.label)
+    return f"{MANAGED_SELECTOR},{PROMPT_LABEL}={prompt},{LABEL_LABEL}={label}"
 
 
 def stale(

@@ -13,7 +13,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from prompt_release.core import canary_plan, canary_spec, conditions, governance, recovery, rollout
+from prompt_release.core import (
+    canary_plan,
+    canary_spec,
+    claims,
+    conditions,
+    governance,
+    recovery,
+    rollout,
+)
 from prompt_release.core import release as release_core
 from prompt_release.core.canary_jobs import JobState
 from prompt_release.core.fights import DRIFT_REASONS, FOUGHT, Fight, FightPolicy
@@ -56,6 +64,9 @@ class Observed:
     """The analysis Job of the canary's current step (or a creation the API server refused)."""
     fight: Fight = field(default_factory=Fight)
     fight_policy: FightPolicy = field(default_factory=FightPolicy)
+    rivals: Sequence[claims.Rival] = ()
+    """The other releases claiming the ConfigMap name this one writes (`claims.rivals` of the
+    releases `releases_by_config_map` gives for that name, and of the release of that name)."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +111,9 @@ def decide(observed: Observed, now: Now) -> Decision:
     if recovery.ahead(release, existing):
         return Decision(stale=True)
     stable_existing = canary_plan.stable_part(existing)
-    plan = release_core.plan(release, observed.version, stable_existing, now.text, observed.gate)
+    plan = release_core.plan(
+        release, observed.version, stable_existing, now.text, observed.gate, observed.rivals
+    )
     if plan.ready:
         plan = _roll_out(release, plan, stable_existing, observed, now.text)
     split = canary_plan.plan(
@@ -172,7 +185,12 @@ def _roll_out(
         and observed.previous is not None
     ):
         plan = release_core.roll_back(
-            release, observed.previous, existing, now, str(assessment.rollout["message"])
+            release,
+            observed.previous,
+            existing,
+            now,
+            str(assessment.rollout["message"]),
+            observed.rivals,
         )
         if not plan.ready:
             return plan

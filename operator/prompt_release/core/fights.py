@@ -108,5 +108,6 @@ def message(config_map: str, policy: FightPolicy, decision: Decision) -> str:
         f"ConfigMap {config_map} keeps being changed by another writer "
         f"({len(fight.reverts)} reverts in {policy.window:.0f} s): putting it back with "
         f"backoff, next in {policy.delay(fight.level):.0f} s, at most every {policy.cap:.0f} s. "
-        "Stop the other writer, or point spec.configMapName at a ConfigMap nobody else writes."
+        "Stop the other writer (its RBAC on ConfigMaps), or serve the prompt from a new release "
+        "whose ConfigMap nobody else writes."
     )

@@ -8,11 +8,19 @@ so production keeps serving the last good prompt.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from prompt_release.core import conditions, configmap, governance, history, payload, recovery
+from prompt_release.core import (
+    claims,
+    conditions,
+    configmap,
+    governance,
+    history,
+    payload,
+    recovery,
+)
 from prompt_release.core.configmap import OPERATOR
 from prompt_release.core.hashing import short_hash
 from prompt_release.core.views import ReleaseStatusView, ReleaseView, VersionView
@@ -27,6 +35,7 @@ PAYLOAD_TOO_LARGE = "PayloadTooLarge"
 CONFIGMAP_CONFLICT = "ConfigMapConflict"
 PROGRESSING = "Progressing"
 ROLLED_BACK_ON_FAILURE = "RolledBackOnFailure"
+CONFIGMAP_RECLAIMED = "ConfigMapReclaimed"
 
 NORMAL, WARNING = "Normal", "Warning"
 
@@ -103,10 +112,12 @@ def plan(
     existing: Mapping[str, Any] | None,
     now: str,
     gate: governance.Gate | None = None,
+    rivals: Sequence[claims.Rival] = (),
 ) -> ReleasePlan:
     """One pass: serve `version` (the release's target version, None when it doesn't exist).
 
-    `gate` holds a new revision back until it is approved, when a PromptPolicy says so."""
+    `gate` holds a new revision back until it is approved, when a PromptPolicy says so;
+    `rivals`: the other releases claiming its ConfigMap name (`claims`)."""
     release = recovery.with_unrecorded(release, existing)
     try:
         computed = resolve(release, version)
@@ -123,7 +134,7 @@ def plan(
                 via=release.via,
                 approved_by=governance.approved_by(gate, version.name, computed),
             )
-        return _go_live(release, version, computed, entry, existing, now)
+        return _go_live(release, version, computed, entry, existing, now, rivals)
     except _RefusedError as refused:
         return _refusal(release, now, refused)
     except governance.HeldError as held:
@@ -136,6 +147,7 @@ def roll_back(
     existing: Mapping[str, Any] | None,
     now: str,
     why: str,
+    rivals: Sequence[claims.Rival] = (),
 ) -> ReleasePlan:
     """Serve `previous` again as a new revision, because what is live failed to roll out.
 
@@ -165,7 +177,7 @@ def roll_back(
             released_at=now,
             by=OPERATOR,
         )
-        result = _go_live(marked, previous, computed, entry, existing, now)
+        result = _go_live(marked, previous, computed, entry, existing, now, rivals)
     except _RefusedError as refused:
         return _refusal(marked, now, refused)
     message = (
@@ -187,15 +199,20 @@ def _go_live(
     entry: dict[str, Any] | None,
     existing: Mapping[str, Any] | None,
     now: str,
+    rivals: Sequence[claims.Rival],
 ) -> ReleasePlan:
     """Serve `version`: a new revision when `entry` is given, else keep the live one in place."""
     old = dict(release.status.raw)
     name = release.config_map_name
-    if existing is not None and not configmap.managed_by(existing, release.uid):
+    claimed = claims.conflict(release, rivals)
+    if claimed:
+        raise _RefusedError(CONFIGMAP_CONFLICT, claimed)
+    reclaimed = existing is not None and not configmap.managed_by(existing, release.uid)
+    if reclaimed and not claims.takes_over(release, rivals, existing or {}):
         raise _RefusedError(
             CONFIGMAP_CONFLICT,
             f"ConfigMap {name} exists and is not managed by this release; rename or delete "
-            "it, or set spec.configMapName",
+            "it, or create a release of another name",
         )
     live = entry or history.live_entry(old)
     desired = _desired_config_map(release, version, computed, live)
@@ -208,11 +225,19 @@ def _go_live(
     status["conditions"] = conditions.ready(
         RELEASED, message, release.generation, now, old.get("conditions")
     )
-    return ReleasePlan(
-        status=status,
-        config_map=desired if write else None,
-        events=_events(entry, message, name, int(live["revision"]), write, existing is not None),
-    )
+    events = _events(entry, message, name, int(live["revision"]), write, existing is not None)
+    if reclaimed:
+        writer = (configmap.controller_of(existing or {}) or {}).get("name")
+        events = [
+            *(e for e in events if e.reason != "DriftReverted"),
+            Event(
+                WARNING,
+                CONFIGMAP_RECLAIMED,
+                f"ConfigMap {name} was written by PromptRelease {writer}, which does not hold "
+                f"its name; took it over with revision {live['revision']}",
+            ),
+        ]
+    return ReleasePlan(status=status, config_map=desired if write else None, events=events)
 
 
 def _desired_config_map(

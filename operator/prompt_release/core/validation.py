@@ -25,6 +25,11 @@ API_SERVER_MAX_JSON_DEPTH = 10_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 """C0 and C1 control characters and DEL, except tab, newline and carriage return."""
 
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+"""Bidirectional embedding, override and isolate controls (LRE, RLE, PDF, LRO, RLO, LRI, RLI,
+FSI, PDI): they make a text display otherwise than it reads (Trojan Source, CVE-2021-42574).
+The marks LRM, RLM and ALM, which right-to-left text uses, are allowed."""
+
 HashResult = str | CanonicalizationError
 """A content hash, or why the spec has none."""
 
@@ -109,6 +114,22 @@ def control_characters(spec: Mapping[str, Any]) -> list[str]:
     return found
 
 
+def bidi_controls(spec: Mapping[str, Any]) -> list[str]:
+    """Each text field holding bidirectional controls, named: a reviewer reading the diff would
+    see another prompt than the model reads."""
+    found: list[str] = []
+    for where, text in _free_texts(spec):
+        first = _BIDI.search(text)
+        if first is not None:
+            found.append(
+                f"{where} holds {len(_BIDI.findall(text))} bidirectional control "
+                f"character(s), the first U+{ord(first.group()):04X} at offset {first.start()}: "
+                "they make a text display otherwise than it reads (Trojan Source); use the marks "
+                "U+200E/U+200F for right-to-left text"
+            )
+    return found
+
+
 def used_placeholders(spec: Mapping[str, Any]) -> set[str]:
     """Every placeholder the prompt's texts use; TemplateError names the first bad text."""
     used, errors = _placeholder_report(spec)
@@ -138,6 +159,7 @@ def problems(spec: Mapping[str, Any], hashed: HashResult | None = None) -> list[
     if unused:
         found.append("variable(s) declared but not used in the prompt: " + ", ".join(unused))
     found.extend(control_characters(spec))
+    found.extend(bidi_controls(spec))
     model = spec.get("model")
     parameters = model.get("parameters") if isinstance(model, Mapping) else None
     depth = nesting_depth(parameters)

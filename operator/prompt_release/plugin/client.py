@@ -75,11 +75,32 @@ class Cluster:
             f"the {plural} API is not served: are the CRDs installed?",
         )
 
-    def create(self, plural: str, body: dict[str, Any]) -> dict[str, Any]:
+    def create(self, plural: str, body: dict[str, Any], dry_run: bool = False) -> dict[str, Any]:
+        """Create `body`; `dry_run`: as the API server would, admission included, storing
+        nothing (what the admission policies would stamp shows in the answer)."""
+        query = {"fieldManager": FIELD_MANAGER, **({"dryRun": "All"} if dry_run else {})}
+        namespace = body["metadata"].get("namespace") or self.namespace
+        path = f"/apis/{API_VERSION}/namespaces/{namespace}/{plural}"
         return self._call(
-            lambda: self.kube.create(plural, body, FIELD_MANAGER),
+            lambda: self.kube.call("POST", path, body, query),
             f"the {plural} API is not served: are the CRDs installed?",
         )
+
+    def namespace_exists(self) -> bool | None:
+        """Does the namespace exist? None when we may not read it (a namespaced role)."""
+        from prompt_release.kube import ApiError
+
+        try:
+            self.kube.call("GET", f"/api/v1/namespaces/{self.namespace}")
+        except ApiError as error:
+            if error.status == 404:
+                return False
+            if error.status in (401, 403):
+                return None
+            _raise_api(error, f"namespace {self.namespace} not found")
+        except Exception as error:
+            _raise_api(error, f"namespace {self.namespace} not found")
+        return True
 
     def merge_patch(self, plural: str, name: str, patch: dict[str, Any]) -> dict[str, Any]:
         return self._call(

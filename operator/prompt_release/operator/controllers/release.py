@@ -37,8 +37,6 @@ from prompt_release.operator.runtime.informer import Key, resource_version
 log = logging.getLogger("prompt_release")
 
 REMOVED = "ConfigMapRemoved"
-CATCH_UP_SECONDS = 0.05
-"""How soon a pass waiting for the stores to show our own last write looks again."""
 
 
 def api_message(error: ApiError) -> str:
@@ -149,7 +147,7 @@ class ReleaseReconciler:
 
     def reconcile(self, key: Key, gathered: Gathered) -> Result:
         if gathered.waiting:
-            return Result(requeue_after=CATCH_UP_SECONDS)
+            return Result(retry=True)  # soon, then less often: the key's backoff
         observed = gathered.observed
         if observed is None:
             self.forget(key)

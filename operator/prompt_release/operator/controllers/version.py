@@ -29,10 +29,6 @@ from prompt_release.operator.runtime.informer import Key, resource_version
 log = logging.getLogger("prompt_release")
 
 
-CATCH_UP_SECONDS = 0.05
-"""How soon a pass waiting for the store to show our own last write looks again."""
-
-
 @dataclass(frozen=True)
 class Gathered:
     body: Mapping[str, Any] | None
@@ -58,7 +54,7 @@ class VersionReconciler:
 
     def reconcile(self, key: Key, gathered: Gathered) -> Result:
         if gathered.waiting:
-            return Result(requeue_after=CATCH_UP_SECONDS)
+            return Result(retry=True)  # soon, then less often: the key's backoff
         body = gathered.body
         if body is None:
             return Result()

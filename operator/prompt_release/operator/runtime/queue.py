@@ -26,7 +26,7 @@ K = TypeVar("K", bound=Hashable)
 class Backoff:
     """Per-key exponential backoff: base * 2**failures, at most cap (seconds)."""
 
-    base: float = 0.05
+    base: float = 0.005
     cap: float = 60.0
 
     def delay(self, failures: int) -> float:

@@ -7,7 +7,6 @@ admission policies) and refuses one by the requester, so nothing here decides wh
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +14,7 @@ from prompt_release.core import governance
 from prompt_release.core.hashing import short_hash
 from prompt_release.core.views import ReleaseView, release_name
 from prompt_release.plugin.client import Cluster
-from prompt_release.plugin.errors import FAILED, OK, UsageError
+from prompt_release.plugin.errors import OK, CliError, UsageError
 from prompt_release.plugin.output import emit
 from prompt_release.plugin.verbs.common import cluster, printed_for_git, wait_for
 
@@ -51,6 +50,25 @@ def _decided_on(on: Cluster, release: ReleaseView, version: str | None) -> tuple
     return target, found.content_hash
 
 
+def _refuse_if_void(on: Cluster, label: str, manifest: dict[str, Any]) -> None:
+    """An approval is immutable: refuse before creating one that would count for nothing,
+    because no PromptPolicy requires approval for the label, or because the admission
+    policies that stamp its approver are not installed (a dry run shows no approver)."""
+    policies = [governance.PolicyView.of(b) for b in on.list(governance.POLICY_PLURAL)]
+    if not any(p.require_approval and p.protects(label) for p in policies):
+        raise CliError(
+            f"no PromptPolicy in namespace {on.namespace} requires approval for label {label}: "
+            "a PromptApproval (immutable) would count for nothing, so none was created"
+        )
+    tried = on.create(governance.APPROVAL_PLURAL, manifest, dry_run=True)
+    if not (tried.get("spec") or {}).get("approver"):
+        raise CliError(
+            "the API server stamps no approver on a PromptApproval: the governance admission "
+            "policies are not installed (helm --set governance.enabled=true), so a "
+            "PromptApproval would count for nothing; none was created"
+        )
+
+
 def _decide(args: argparse.Namespace, decision: str) -> int:
     on = cluster(args)
     name = release_name(args.prompt, args.label)
@@ -70,17 +88,11 @@ def _decide(args: argparse.Namespace, decision: str) -> int:
     manifest["metadata"]["generateName"] = f"{name}-"
     if printed_for_git(args, manifest):
         return OK
+    _refuse_if_void(on, args.label, manifest)
     written = on.create(governance.APPROVAL_PLURAL, manifest)
     approver = (written.get("spec") or {}).get("approver")
     verb = "approved" if decision == governance.APPROVE else "rejected"
     what = f"{version} ({short_hash(content_hash)}) for {name}"
-    if not approver:
-        print(
-            f"warning: promptapproval/{written['metadata']['name']} names no approver: the "
-            "governance admission policies are not installed, so it counts for nothing",
-            file=sys.stderr,
-        )
-        return FAILED
     if args.output == "table":
         print(f"promptapproval/{written['metadata']['name']}: {approver} {verb} {what}")
     if args.no_wait or decision == governance.REJECT:

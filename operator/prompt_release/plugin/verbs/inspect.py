@@ -85,6 +85,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         }
         for release, _ in views
     ]
+    if not rows and on.namespace_exists() is False:
+        raise NotFoundError(f"namespace {on.namespace} not found")
     if not rows and args.output == "table":
         print(f"No PromptReleases in namespace {on.namespace}.", file=sys.stderr)
         return OK
@@ -196,17 +198,24 @@ def cmd_diff(args: argparse.Namespace) -> int:
     for line in difflib.unified_diff(lines_a, lines_b, args.version_a, args.version_b):
         changed = True
         sys.stdout.write(paint(line))
-    fields_a, fields_b = _settings(spec_a), _settings(spec_b)
-    for key in sorted(set(fields_a) | set(fields_b)):
-        if fields_a.get(key) != fields_b.get(key):
-            changed = True
-            print(
-                paint(
-                    f"~ {key}: {json.dumps(fields_a.get(key))} -> {json.dumps(fields_b.get(key))}\n"
-                ),
-                end="",
-            )
+    for line in setting_changes(_settings(spec_a), _settings(spec_b)):
+        changed = True
+        print(paint(line + "\n"), end="")
     return FAILED if changed else OK
+
+
+def setting_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """One line per setting that differs: `~` changed, `-` removed, `+` added (a setting
+    written as null is shown as null: it was written, if to nothing)."""
+    lines = []
+    for key in sorted(set(before) | set(after)):
+        if key not in after:
+            lines.append(f"- {key}: {json.dumps(before[key])} (removed)")
+        elif key not in before:
+            lines.append(f"+ {key}: {json.dumps(after[key])} (added)")
+        elif before[key] != after[key]:
+            lines.append(f"~ {key}: {json.dumps(before[key])} -> {json.dumps(after[key])}")
+    return lines
 
 
 def _variables(pairs: Iterable[str], files: Iterable[str]) -> dict[str, Any]:
