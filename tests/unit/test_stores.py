@@ -78,3 +78,31 @@ def test_a_compact_store_hands_back_what_a_parsed_one_does() -> None:
     key = ("ns", "p-production")
     assert compact.get("releases", key) == parsed.get("releases", key)
     assert compact.values("releases_by_version", ("ns", "p-v2")) == ["p-production"]
+
+
+def test_the_sync_looks_up_what_never_came_and_lets_go_of_what_is_gone() -> None:
+    import asyncio
+
+    from prompt_release.operator.runtime.informer import wait_for_sync
+
+    async def scenario() -> list[tuple[str, str]]:
+        releases = stores.informers([])[0]
+        releases.expect([("ns", "listed"), ("ns", "deleted-meanwhile")])
+        releases.apply(None, {**body(), "metadata": {"name": "listed", "namespace": "ns"}})
+        asked: list[tuple[str, str]] = []
+
+        def still_there(informer: object, key: tuple[str, str]) -> bool:
+            asked.append(key)
+            return False
+
+        await asyncio.wait_for(wait_for_sync([releases], still_there, patience=0.01), 2)
+        return asked
+
+    assert asyncio.run(scenario()) == [("ns", "deleted-meanwhile")]
+
+
+def test_namespace_patterns_are_globs_with_exclusions() -> None:
+    from prompt_release.operator.manager import matches
+
+    assert matches("team-a", ["team-*"]) and not matches("other", ["team-*"])
+    assert not matches("team-b", ["team-*", "!team-b"])
