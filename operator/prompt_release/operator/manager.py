@@ -81,7 +81,7 @@ class Manager:
         self.namespaces = list(namespaces)  # none: every namespace
         self.informers = stores.informers(WORKLOAD_KINDS, options.compact_stores)
         self.stores = Stores(self.informers)
-        self.events = EventRecorder(self._post_event, OPERATOR)
+        self.events = EventRecorder(self._post_event, OPERATOR, options.event_posters)
         self.written = Expectations()
         shell = Shell(kube, self.stores, self.events, self.written)
         self.releases: Controller[Key] = Controller(
