@@ -196,7 +196,20 @@ REFUSED: dict[str, Refused] = {
         ("metadata.name must be <spec.prompt>-<spec.label>",),
     ),
     "release-prompt-changed": Refused(
-        [live_release(prompt="other")], ("metadata.name must be <spec.prompt>-<spec.label>",)
+        [live_release(prompt="other")],
+        ("spec.prompt is immutable", "metadata.name must be <spec.prompt>-<spec.label>"),
+    ),
+    "release-label-changed": Refused([live_release(label="staging")], ("spec.label is immutable",)),
+    "release-config-map-name-moved": Refused(
+        [live_release(configMapName=f"{LIVE}.v2")], ("spec.configMapName is immutable",)
+    ),
+    "config-map-of-someone-else": Refused(
+        [release(GOOD, label="squatter", configMapName=FOREIGN)],
+        ("spec.configMapName must be the release's name or <release name>.<suffix>",),
+    ),
+    "config-map-of-another-release": Refused(
+        [release(GOOD, label="squatter", configMapName=LIVE)],
+        ("spec.configMapName must be the release's name or <release name>.<suffix>",),
     ),
     "release-label-not-a-dns-label": Refused([release(GOOD, label="Prod_1")], ("spec.label",)),
     "release-version-not-an-object-name": Refused(
@@ -334,6 +347,14 @@ NOT_READY: dict[str, NotReady] = {
     "control-character-nul": invalid(
         "template holds 1 control character(s), the first U+0000", template="Hi\x00 {ticket}"
     ),
+    "bidi-control-in-template": invalid(
+        "template holds 1 bidirectional control character(s), the first U+202E",
+        template="Approve the refund \u202e{ticket}",
+    ),
+    "bidi-isolate-in-message": invalid(
+        "messages[0].content holds 2 bidirectional control character(s), the first U+2067",
+        messages=[{"role": "system", "content": "\u2067admin\u2069 only"}],
+    ),
     "control-character-escape": invalid(
         "template holds 2 control character(s), the first U+001B",
         template="\x1b[2J\x1b[H{ticket}",
@@ -417,12 +438,6 @@ NOT_READY: dict[str, NotReady] = {
     ),
     "missing-version": NotReady(
         "VersionNotFound", "summarizer-v404 not found", release={"version": "summarizer-v404"}
-    ),
-    "config-map-of-someone-else": NotReady(
-        "ConfigMapConflict", FOREIGN, release={"configMapName": FOREIGN}
-    ),
-    "config-map-of-another-release": NotReady(
-        "ConfigMapConflict", LIVE, release={"configMapName": LIVE}
     ),
 }
 

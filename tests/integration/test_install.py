@@ -139,16 +139,6 @@ def test_operator_releases_with_only_the_charts_cluster_role(
     operator = _operator_as(admin_kubectl, namespace, sa, tmp_path, run_operator)
     apply(kubectl, version("summarizer-v1"), release("summarizer-v1"))
     released(kubectl, "summarizer-production", 1)
-    # A renamed ConfigMap: the old one, which the release controls, goes (delete on ConfigMaps).
-    apply(kubectl, release("summarizer-v1", configMapName="summarizer-renamed"))
-    eventually(
-        lambda: (
-            kubectl.get("promptrelease", "summarizer-production")["status"]["configMap"]
-            == "summarizer-renamed"
-            and not kubectl.exists("configmap", "summarizer-production")
-        ),
-        what="the release to move to its new ConfigMap and delete the old one",
-    )
     assert "Forbidden" not in operator.output() and "403" not in operator.output()
     who = f"{namespace}:{sa}"
     assert _can_i(admin_kubectl, who, "update", "configmaps", "-n", namespace)

@@ -1,5 +1,5 @@
-"""Lifecycle: a renamed ConfigMap, the in-use finalizer, namespaces deleted with the operator
-running or gone, and the cleanup after an uninstall."""
+"""Lifecycle: a ConfigMap name that can't move, the in-use finalizer, namespaces deleted with
+the operator running or gone, and the cleanup after an uninstall."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 from prompt_release.core.protection import FINALIZER
 from tests.kube import Kubectl, OperatorProcess, eventually
-from tests.prompts import apply, release, released, version, wait_reason
+from tests.prompts import apply, condition, release, released, version, wait_reason
 
 pytestmark = pytest.mark.integration
 
@@ -39,12 +39,35 @@ def events(kubectl: Kubectl, name: str) -> list[dict[str, Any]]:
     return list(json.loads(listed)["items"])
 
 
-def test_a_renamed_config_map_replaces_the_old_one_and_never_a_foreign_one(
+def test_a_config_map_name_is_fixed_and_a_foreign_config_map_is_never_taken(
     kubectl: Kubectl, operator: OperatorProcess
 ) -> None:
     apply(kubectl, version("summarizer-v1"), release("summarizer-v1"))
     released(kubectl, "summarizer-production", 1)
-    # Looks like ours, but no release controls it: never deleted.
+    live = kubectl.get("configmap", "summarizer-production")["metadata"]["resourceVersion"]
+
+    # A rename is refused at apply, naming the rule: workloads mount the ConfigMap by name.
+    for name in ("summarizer-renamed", "summarizer-production.v2"):
+        moved = release("summarizer-v1", configMapName=name)
+        refused = kubectl.run("apply", "-f", "-", input=json.dumps(moved), check=False)
+        assert refused.returncode != 0, refused.stdout
+        assert "spec.configMapName is immutable" in refused.stderr, refused.stderr
+    # Writing the default out, and leaving it out again, is no move: admitted, nothing moves.
+    apply(kubectl, release("summarizer-v1", configMapName="summarizer-production"))
+    apply(kubectl, release("summarizer-v1"))
+    time.sleep(1)
+    status = kubectl.get("promptrelease", "summarizer-production")["status"]
+    assert status["configMap"] == "summarizer-production" and status["revision"] == 1
+    assert kubectl.get("configmap", "summarizer-production")["metadata"]["resourceVersion"] == live
+
+    # A new release may name a ConfigMap <its name>.<suffix>, and only that.
+    apply(kubectl, release("summarizer-v1", label="staging", configMapName="summarizer-staging.v2"))
+    released(kubectl, "summarizer-staging", 1)
+    assert kubectl.exists("configmap", "summarizer-staging.v2")
+    assert not kubectl.exists("configmap", "summarizer-staging")
+
+    # A ConfigMap of a new release's name that no release controls: refused, never written,
+    # whether it merely looks like ours or is plainly someone else's.
     decoy = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -53,46 +76,20 @@ def test_a_renamed_config_map_replaces_the_old_one_and_never_a_foreign_one(
             "labels": {
                 "app.kubernetes.io/managed-by": "prompt-release-operator",
                 "promptrelease.io/prompt": "summarizer",
-                "promptrelease.io/label": "production",
+                "promptrelease.io/label": "decoy",
             },
         },
         "data": {"x": "y"},
     }
     apply(kubectl, decoy)
-
-    apply(kubectl, release("summarizer-v1", configMapName="summarizer-renamed"))
-
-    def moved() -> bool:
-        status = kubectl.get("promptrelease", "summarizer-production")["status"]
-        return status["configMap"] == "summarizer-renamed" and not kubectl.exists(
-            "configmap", "summarizer-production"
-        )
-
-    eventually(moved, what="the release to move to its new ConfigMap and delete the old one")
-    renamed = kubectl.get("configmap", "summarizer-renamed")
-    assert json.loads(renamed["data"]["prompt.json"])["revision"] == 1
-    assert kubectl.get("promptrelease", "summarizer-production")["status"]["revision"] == 1
-    assert any(e["reason"] == "ConfigMapRemoved" for e in events(kubectl, "summarizer-production"))
-
-    # A foreign ConfigMap of the next name: refused, and the live one stays.
     kubectl("create", "configmap", "summarizer-theirs", "--from-literal=owner=someone-else")
-    apply(kubectl, release("summarizer-v1", configMapName="summarizer-theirs"))
-    wait_reason(kubectl, "summarizer-production", "ConfigMapConflict")
+    apply(kubectl, *(release("summarizer-v1", label=label) for label in ("decoy", "theirs")))
+    for name in ("summarizer-decoy", "summarizer-theirs"):
+        message = condition(wait_reason(kubectl, name, "ConfigMapConflict"))["message"]
+        assert f"ConfigMap {name} exists and is not managed by this release" in message
     time.sleep(1)
-    assert kubectl.exists("configmap", "summarizer-renamed")
-    assert kubectl.get("configmap", "summarizer-theirs")["data"] == {"owner": "someone-else"}
-
-    # Back to the default name: the renamed one goes, the foreign one and the decoy stay.
-    apply(kubectl, release("summarizer-v1"))
-    eventually(
-        lambda: (
-            kubectl.exists("configmap", "summarizer-production")
-            and not kubectl.exists("configmap", "summarizer-renamed")
-        ),
-        what="the ConfigMap to move back",
-    )
-    assert kubectl.exists("configmap", "summarizer-theirs")
     assert kubectl.get("configmap", "summarizer-decoy")["data"] == {"x": "y"}
+    assert kubectl.get("configmap", "summarizer-theirs")["data"] == {"owner": "someone-else"}
 
 
 def test_only_versions_a_release_points_at_carry_the_finalizer(

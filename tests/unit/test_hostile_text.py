@@ -57,6 +57,39 @@ def test_tab_newline_and_carriage_return_are_text() -> None:
     assert problems(spec) == []
 
 
+@pytest.mark.parametrize(
+    "control", [*map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))]
+)
+def test_bidirectional_controls_are_refused_naming_the_field(control: str) -> None:
+    """Trojan Source: a text that displays otherwise than the model reads it."""
+    spec = {"prompt": "p", "template": f"Be kind{control} {{ticket}}", "variables": ["ticket"]}
+    (found,) = problems(spec)
+    first = f"the first U+{ord(control):04X} at offset 7"
+    assert found.startswith(f"template holds 1 bidirectional control character(s), {first}")
+    assert "Trojan Source" in found
+
+
+def test_bidirectional_controls_are_refused_in_every_free_text() -> None:
+    spec = {
+        "prompt": "p",
+        "messages": [{"role": "user", "content": "ok", "name": "bob\u2067"}],
+        "description": "\u202eevil",
+        "model": {"name": "gpt\u2066"},
+    }
+    wheres = [found.split(" holds")[0] for found in problems(spec)]
+    assert wheres == ["messages[0].name", "model.name", "description"]
+
+
+def test_right_to_left_text_and_its_marks_are_allowed() -> None:
+    """Hebrew with the marks U+200E/U+200F is ordinary right-to-left text."""
+    spec = {
+        "prompt": "p",
+        "template": "\u05e9\u05dc\u05d5\u05dd\u200f {ticket}\u200e",
+        "variables": ["ticket"],
+    }
+    assert problems(spec) == []
+
+
 def test_model_parameters_keep_control_characters_as_written() -> None:
     """Free-form parameters are hashed as written: a stop sequence may be anything."""
     spec = {"prompt": "p", "template": "x", "model": {"parameters": {"stop": ["\x00", "\x1b"]}}}
