@@ -203,15 +203,25 @@ class Manager:
         versions whose status or finalizer it affects."""
         own = self.written.is_own(("releases", *key_of(body)), resource_version(body))
         key = self.stores.informers["releases"].apply(type, body)
+        release = ReleaseView.of(body)
         if not own:
             self.releases.queue.add(key)
-        release = ReleaseView.of(body)
+            self._wake_rivals(key, release)
         named = {release.version, release.status.version, release.canary_version}
         label = (key[0], release.prompt, release.label)
         named.update(self.stores.values("versions_by_label", label))
         for version in named:
             if version:
                 self.versions.queue.add((key[0], version))
+
+    def _wake_rivals(self, key: Key, release: ReleaseView) -> None:
+        """The other releases claiming this one's ConfigMap name (core/claims.py) may have
+        won or lost it."""
+        config_map = (key[0], release.config_map_name)
+        rivals = {*self.stores.values("releases_by_config_map", config_map), config_map[1]}
+        for rival in rivals - {key[1]}:
+            if (key[0], rival) in self.stores.informers["releases"]:
+                self.releases.queue.add((key[0], rival))
 
     async def version_event(self, type: str | None, body: Any, **_: Any) -> None:
         """A version changed; one that appeared or went changes the releases naming it (its

@@ -18,7 +18,15 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from prompt_release import RELEASE_PLURAL, VERSION_PLURAL
-from prompt_release.core import canary_jobs, canary_spec, conditions, configmap, decision, rollout
+from prompt_release.core import (
+    canary_jobs,
+    canary_spec,
+    claims,
+    conditions,
+    configmap,
+    decision,
+    rollout,
+)
 from prompt_release.core import release as release_core
 from prompt_release.core.canary_jobs import JobState
 from prompt_release.core.canary_spec import CanarySpec
@@ -110,8 +118,17 @@ class ReleaseReconciler:
                 job=self._job(key, release, spec),
                 fight=self.fights.get(key, Fight()),
                 fight_policy=self.fight_policy,
+                rivals=self._rivals(release, config_map_key),
             )
         )
+
+    def _rivals(self, release: ReleaseView, config_map_key: Key) -> tuple[claims.Rival, ...]:
+        """The other releases claiming this release's ConfigMap name: naming it, or named so
+        (only releases made before the API server fixed the name can)."""
+        namespace = release.namespace
+        naming = self.stores.values("releases_by_config_map", config_map_key)
+        others = [self.stores.get("releases", (namespace, other)) for other in naming]
+        return claims.rivals(release, [*others, self.stores.get("releases", config_map_key)])
 
     def _config_map(
         self, key: Key, release: ReleaseView, found: Mapping[str, Any] | None

@@ -112,6 +112,9 @@ class Informer:
     def __len__(self) -> int:
         return len(self._objects)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._objects
+
     # -- the start-up barrier -------------------------------------------------------------
 
     def expect(self, keys: Iterable[Key]) -> None:
