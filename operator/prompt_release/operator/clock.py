@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def text(moment: dt.datetime) -> str:
+    return moment.strftime(FORMAT)
+
 
 def now_text() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return text(dt.datetime.now(dt.UTC))

@@ -103,9 +103,7 @@ class ReleaseReconciler:
                 body=body,
                 version=self._version(namespace, release.target_version),
                 config_map=self._config_map(key, release, config_map),
-                consumers=self.stores.values(
-                    "workloads_by_config_map", (namespace, release.config_map_name)
-                ),
+                consumers=self.stores.values("workloads_by_config_map", config_map_key),
                 gate=Gate.of(
                     release,
                     self.stores.values("policies_by_namespace", namespace),
@@ -125,10 +123,11 @@ class ReleaseReconciler:
     def _rivals(self, release: ReleaseView, config_map_key: Key) -> tuple[claims.Rival, ...]:
         """The other releases claiming this release's ConfigMap name: naming it, or named so
         (only releases made before the API server fixed the name can)."""
-        namespace = release.namespace
-        naming = self.stores.values("releases_by_config_map", config_map_key)
-        others = [self.stores.get("releases", (namespace, other)) for other in naming]
-        return claims.rivals(release, [*others, self.stores.get("releases", config_map_key)])
+        names = {*self.stores.values("releases_by_config_map", config_map_key), config_map_key[1]}
+        others = names - {release.name}  # usually none: nothing to read
+        return claims.rivals(
+            release, [self.stores.get("releases", (release.namespace, n)) for n in sorted(others)]
+        )
 
     def _config_map(
         self, key: Key, release: ReleaseView, found: Mapping[str, Any] | None

@@ -21,7 +21,7 @@ from prompt_release.core.version import Link
 from prompt_release.core.version_decision import Timing, age, decide_version
 from prompt_release.core.views import VersionView
 from prompt_release.kube import ApiError, is_status
-from prompt_release.operator import metrics
+from prompt_release.operator import clock, metrics
 from prompt_release.operator.controllers.shell import Shell
 from prompt_release.operator.runtime.controller import Result
 from prompt_release.operator.runtime.informer import Key, resource_version
@@ -67,7 +67,7 @@ class VersionReconciler:
                 tuple(meta.get("finalizers") or ()),
                 gathered.links,
                 age(meta.get("creationTimestamp"), now),
-                now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                clock.text(now),
                 self.timing,
             )
             if not chosen.ready:

@@ -5,12 +5,13 @@ retried: Events are for humans, and the status already says what happened)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import secrets
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+from prompt_release.operator.clock import now_text
 
 log = logging.getLogger("prompt_release")
 
@@ -56,8 +57,7 @@ class EventRecorder:
         self._executor = ThreadPoolExecutor(posters, thread_name_prefix="events")
 
     def event(self, involved: Mapping[str, Any], type: str, reason: str, message: str) -> None:
-        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        body = event_body(involved, type, reason, message, self._component, now)
+        body = event_body(involved, type, reason, message, self._component, now_text())
         self._executor.submit(self._send, body)
 
     def _send(self, body: dict[str, Any]) -> None:
