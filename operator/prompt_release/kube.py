@@ -236,6 +236,19 @@ class Kube:
             if error.status != 404:
                 raise
 
+    # -- history records (ControllerRevisions) -------------------------------------------------
+
+    def create_controller_revision(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        path = _group("apps/v1", "controllerrevisions", body["metadata"]["namespace"])
+        return self.call("POST", path, body)
+
+    def list_controller_revisions(
+        self, namespace: str, selector: str
+    ) -> builtins.list[dict[str, Any]]:
+        path = _group("apps/v1", "controllerrevisions", namespace)
+        listed = self.call("GET", path, query={"labelSelector": selector})
+        return list(listed.get("items") or [])
+
     # -- workloads -----------------------------------------------------------------------------
 
     def patch_workload(

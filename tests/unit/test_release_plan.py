@@ -74,6 +74,7 @@ def test_first_release_writes_the_config_map_and_revision_one() -> None:
             "changelog": "first",
             "releasedBy": "kubectl",  # no stamp of the admission policy: the field manager
             "via": "kubectl",
+            "attested": False,  # ... which the entry says
         }
     ]
     cm = result.config_map

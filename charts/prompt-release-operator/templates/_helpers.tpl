@@ -57,6 +57,9 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 - apiGroups: [batch]
   resources: [jobs]
   verbs: [get, list, watch, create, delete]
+- apiGroups: [apps]
+  resources: [controllerrevisions]
+  verbs: [create]
 {{- if gt (int .Values.replicaCount) 1 }}
 - apiGroups: [kopf.dev]
   resources: [kopfpeerings]

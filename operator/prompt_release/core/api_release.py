@@ -143,6 +143,23 @@ class HistoryEntry(ApiModel):
     canary: CanaryOrigin | None = Field(
         default=None, description="It was promoted from a canary: at which weight."
     )
+    attested: bool | None = Field(
+        default=None,
+        description="True: releasedBy is who the API server authenticated (stamped at "
+        "admission); false: no stamp, releasedBy is only the field manager (a tool); absent: "
+        "made by the operator itself (an automatic rollback, a recovered revision).",
+    )
+    previous_digest: str | None = Field(
+        default=None,
+        description="The digest of the entry of the revision before (the hash chain; "
+        "docs/api.md#the-history-chain).",
+    )
+    digest: str | None = Field(
+        default=None,
+        description="sha256 of this entry (previousDigest included) and its release: the hash "
+        "chain `kubectl prompt verify` recomputes; each entry is also kept as a "
+        "ControllerRevision that outlives the release.",
+    )
 
 
 class WorkloadRollout(ApiModel):

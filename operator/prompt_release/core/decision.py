@@ -16,6 +16,7 @@ from typing import Any
 from prompt_release.core import (
     canary_plan,
     canary_spec,
+    chain,
     claims,
     conditions,
     governance,
@@ -67,6 +68,8 @@ class Observed:
     rivals: Sequence[claims.Rival] = ()
     """The other releases claiming the ConfigMap name this one writes (`claims.rivals` of the
     releases `releases_by_config_map` gives for that name, and of the release of that name)."""
+    unrecorded: Sequence[Mapping[str, Any]] = ()
+    """Records (ControllerRevisions) of sealed entries an earlier pass could not write."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,9 @@ class Decision:
     stamps: list[tuple[Workload, dict[str, Any]]] = field(default_factory=list)
     status: dict[str, Any] | None = None
     """The release's new status (None: it says this already)."""
+    records: list[dict[str, Any]] = field(default_factory=list)
+    """The immutable records (ControllerRevisions, `core/chain.py`) of the history entries the
+    status writes add, written after it: off the way to Ready."""
     delete_jobs: list[str] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     fight: Fight = field(default_factory=Fight)
@@ -134,6 +140,12 @@ def decide(observed: Observed, now: Now) -> Decision:
             release, existing, int(plan.status.get("revision") or 0)
         )
     status_changed = conditions.status_changed(stored.status.raw, plan.status)
+    record_first, status, records = _seal(observed, stored, record_first, plan.status)
+    if status_changed:
+        plan = replace(plan, status=status)
+    else:
+        records = []
+    records = _pending(records, observed.unrecorded)
     waiting = (canary_spec.CANARY_PROGRESSING, canary_spec.CANARY_PAUSED)
     ready = plan.ready or conditions.ready_of(plan.status).get("reason") in waiting
     return Decision(
@@ -145,6 +157,7 @@ def decide(observed: Observed, now: Now) -> Decision:
         and release.generation > 1,
         stamps=plan.stamps,
         status=plan.status if status_changed else None,
+        records=records,
         delete_jobs=split.delete_jobs,
         events=plan.events,
         fight=fight,
@@ -156,6 +169,39 @@ def decide(observed: Observed, now: Now) -> Decision:
         ready=ready,
         planned_status=plan.status,
     )
+
+
+def _seal(
+    observed: Observed,
+    stored: ReleaseView,
+    record_first: dict[str, Any] | None,
+    status: dict[str, Any],
+) -> tuple[dict[str, Any] | None, dict[str, Any], list[dict[str, Any]]]:
+    """The statuses to write with their new history entries sealed into the chain, and the
+    records of those entries (`core/chain.py`)."""
+    owner = chain.Owner.of(observed.body)
+    known = stored.status.history
+    if record_first is not None:
+        record_first = chain.seal_status(owner, record_first, known)
+    first_history = (record_first or {}).get("history")
+    sealed = chain.seal_status(owner, status, known, first_history)
+    new = {
+        str(entry[chain.DIGEST]): entry
+        for entry in [
+            *chain.unrecorded(known, first_history),
+            *chain.unrecorded(known, sealed.get("history")),
+        ]
+    }
+    ordered = sorted(new.values(), key=lambda entry: int(entry.get("revision") or 0))
+    return record_first, sealed, [chain.record(owner, entry) for entry in ordered]
+
+
+def _pending(
+    records: list[dict[str, Any]], unrecorded: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """This pass's records after those still owed, each once (by name)."""
+    named = {str(r["metadata"]["name"]): dict(r) for r in [*unrecorded, *records]}
+    return list(named.values())
 
 
 def _earliest(*delays: float | None) -> float | None:

@@ -60,10 +60,12 @@ def new_entry(
     by: str | None,
     via: str | None = None,
     approved_by: list[str] | None = None,
+    attested: bool | None = None,
 ) -> dict[str, Any]:
     """The history entry for the next revision; a return to an earlier state says which.
 
-    `by` is who released it, `via` the field manager they used, `approved_by` who approved it.
+    `by` is who released it, `via` the field manager they used, `approved_by` who approved it,
+    `attested` whether `by` is an identity the API server stamped (None: the operator's own).
     """
     revision = int(status.get("revision") or 0) + 1
     entry: dict[str, Any] = {
@@ -80,6 +82,8 @@ def new_entry(
         entry["via"] = via
     if approved_by:
         entry["approvedBy"] = list(approved_by)
+    if attested is not None:
+        entry["attested"] = attested
     earlier = next(
         (
             old

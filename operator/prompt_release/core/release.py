@@ -133,6 +133,7 @@ def plan(
                 by=release.released_by,
                 via=release.via,
                 approved_by=governance.approved_by(gate, version.name, computed),
+                attested=release.requester is not None,
             )
         return _go_live(release, version, computed, entry, existing, now, rivals)
     except _RefusedError as refused:

@@ -81,6 +81,8 @@ class ReleaseReconciler:
         # A ConfigMap of the release's name that isn't the operator's (its watch selects only
         # the operator's): read once a create meets it, observed by the next pass alone.
         self.unmanaged: dict[Key, Mapping[str, Any]] = {}
+        # History records a pass could not write: owed, and written by the next pass.
+        self.owed: dict[Key, list[dict[str, Any]]] = {}
 
     # -- on the loop ------------------------------------------------------------------------
 
@@ -117,6 +119,7 @@ class ReleaseReconciler:
                 fight=self.fights.get(key, Fight()),
                 fight_policy=self.fight_policy,
                 rivals=self._rivals(release, config_map_key),
+                unrecorded=tuple(self.owed.get(key, ())),
             )
         )
 
@@ -205,6 +208,7 @@ class ReleaseReconciler:
         self.fights.pop(key, None)
         self.refused_jobs.pop(key, None)
         self.unmanaged.pop(key, None)
+        self._record(self.owed.pop(key, []))  # a release deleted meanwhile: its records stay
 
     def _first_visit(self, observed: Observed) -> None:
         """A pass that failed before its own status write leaves the first visit's status, so
@@ -234,12 +238,39 @@ class ReleaseReconciler:
             self.kube.patch_workload(workload.kind, workload.namespace, workload.name, patch)
         if chosen.status is not None:
             self._write_status(key, stored, chosen.status)
+        owed = self._record(chosen.records)
+        if owed:
+            self.owed[key] = owed
+        else:
+            self.owed.pop(key, None)
         for name in chosen.delete_jobs:
             self._delete_job(release.namespace, name)
         self._tell(body, release, chosen)
+        if owed:
+            return Result(retry=True)  # the records still owed, after the key's backoff
         if chosen.requeue_after is not None:
             return Result(requeue_after=chosen.requeue_after)
         return Result(requeue_after=None if chosen.ready else self.retry_stalled_seconds)
+
+    def _record(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Create the history records (one that exists is the same entry: its name holds the
+        release's uid and the revision, and its data is immutable); those that failed."""
+        owed = []
+        for body in records:
+            try:
+                self.kube.create_controller_revision(body)
+            except Exception as error:  # owed, whatever failed: the status holds the entry
+                if is_status(error, 409):
+                    continue
+                meta = body["metadata"]
+                log.warning(
+                    "ControllerRevision %s/%s: not written: %s",
+                    meta["namespace"],
+                    meta["name"],
+                    error,
+                )
+                owed.append(body)
+        return owed
 
     def _write_config_map(self, key: Key, chosen: Decision, observed: Observed) -> bool:
         """Write the ConfigMap; False when a create found one of that name the stores don't
