@@ -38,7 +38,7 @@ def test_schema_bounds_and_rules() -> None:
     version, release = (crdgen.crd(kind) for kind in KINDS)
     vspec = version["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
     assert vspec["required"] == ["prompt"]
-    assert vspec["properties"]["templateFormat"]["enum"] == ["f-string", "jinja2"]
+    assert vspec["properties"]["templateFormat"]["enum"] == ["f-string", "jinja2", "mustache"]
     assert (
         vspec["properties"]["model"]["properties"]["parameters"][
             "x-kubernetes-preserve-unknown-fields"

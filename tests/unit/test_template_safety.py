@@ -323,8 +323,8 @@ UNSAFE_PAYLOADS = [
         r"cycler.__init__.__globals__ \}\} reaches the internal attribute",
     ),
     (
-        {"prompt": "summarizer", "templateFormat": "mustache", "template": "{{ticket}}"},
-        r"unknown templateFormat 'mustache'",
+        {"prompt": "summarizer", "templateFormat": "handlebars", "template": "{{ticket}}"},
+        r"unknown templateFormat 'handlebars'",
     ),
 ]
 

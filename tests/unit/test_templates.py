@@ -44,7 +44,7 @@ def test_jinja2_syntax_error_names_the_line() -> None:
 
 def test_unknown_format() -> None:
     with pytest.raises(TemplateError, match="unknown templateFormat"):
-        placeholders("x", "mustache")
+        placeholders("x", "handlebars")
 
 
 def test_check_variables_names_missing_and_unexpected() -> None:

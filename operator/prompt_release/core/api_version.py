@@ -54,8 +54,11 @@ class PromptVersionSpec(ApiModel):
         description="A chat prompt. Exactly one of template and messages is set.",
         json_schema_extra={"x-kubernetes-list-type": "atomic"},
     )
-    template_format: Literal["f-string", "jinja2"] | None = Field(
-        default=None, description="How placeholders are written; f-string when unset."
+    template_format: Literal["f-string", "jinja2", "mustache"] | None = Field(
+        default=None,
+        description="How placeholders are written; f-string when unset. mustache is portable: "
+        "the Python, TypeScript and Go SDKs render it alike; f-string and jinja2 are "
+        "Python-only.",
     )
     variables: list[Annotated[str, Field(max_length=128, pattern=IDENTIFIER)]] | None = Field(
         default=None,
@@ -98,4 +101,9 @@ class PromptVersionStatus(ApiModel):
     )
     held_by: list[str] | None = Field(
         default=None, description="Releases that point here and so hold back its deletion."
+    )
+    portable: bool | None = Field(
+        default=None,
+        description="Whether every SDK (Python, TypeScript, Go) renders this version alike: "
+        "true for mustache, false for the Python-only f-string and jinja2.",
     )

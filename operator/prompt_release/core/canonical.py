@@ -44,6 +44,15 @@ def _number(value: float) -> str:
     return sign + text
 
 
+def number_text(value: int | float) -> str:
+    """A JSON number as RFC 8785 writes it (ECMAScript's shortest form)."""
+    if isinstance(value, int) and abs(value) >= _SAFE_INTEGER:
+        raise CanonicalizationError(
+            f"integer {value} is outside the range JSON numbers keep exactly (|n| < 2^53)"
+        )
+    return _number(float(value))
+
+
 def _encode(value: Any, out: list[str]) -> None:
     if value is None:
         out.append("null")

@@ -1,4 +1,7 @@
-"""Placeholders and rendering for f-string and jinja2 prompts (standard library + jinja2).
+"""Placeholders and rendering for f-string, jinja2 and mustache prompts.
+
+f-string needs the standard library; jinja2 and mustache (pystache) are imported only for
+prompts of their format.
 
 Shared by the operator (validation), the CLI (`render`) and the workload SDK, so a template the
 operator accepts renders the same way everywhere.
@@ -15,6 +18,15 @@ Safety rules (see docs/bad-input.md):
 - jinja2 renders only in jinja2's immutable sandbox. Validation also refuses, before anything
   renders, what the sandbox would refuse later: attributes and items named `_…` (and the
   sandbox's internal attributes), and `include`, `import`, `extends` (a prompt is one template).
+- mustache is logic-less and the one portable format: the TypeScript and Go SDKs render it
+  too, and the conformance kit (`conformance/`) proves the three agree. Tag names are `.` (in a
+  section) or dotted identifiers (`{{ticket}}`, `{{user.name}}`); partials (`{{> name}}`) are
+  refused, as they would read files; values are JSON data only (strings, numbers, booleans,
+  null, lists, objects), so no lambda and no attribute of a language object is ever reached.
+  Nothing is HTML-escaped: `{{x}}` and `{{{x}}}` both insert the value as it is (a prompt is
+  not HTML). Numbers print in their shortest ECMAScript form, booleans as `true`/`false`, null
+  as nothing; interpolating a list or an object is an error (iterate it with a section).
+  Names inside a section may be fields of the section's items: they need not be declared.
 """
 
 from __future__ import annotations
@@ -27,6 +39,10 @@ from typing import Any
 
 F_STRING = "f-string"
 JINJA2 = "jinja2"
+MUSTACHE = "mustache"
+FORMATS = (F_STRING, JINJA2, MUSTACHE)
+PORTABLE_FORMATS = frozenset({MUSTACHE})
+"""Formats every SDK renders alike (Python, TypeScript, Go): the conformance kit proves it."""
 
 PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 """What an f-string placeholder may be: an identifier, as `spec.variables` declares them."""
@@ -279,7 +295,189 @@ def _jinja_refusals(text: str) -> list[str]:
     return found
 
 
-# --- both formats --------------------------------------------------------------------------
+# --- mustache ------------------------------------------------------------------------------
+
+MUSTACHE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*", re.ASCII)
+"""What a mustache tag may name: a dotted path of identifiers (or `.` inside a section)."""
+MAX_SECTION_DEPTH = 32
+"""How deeply mustache sections may nest."""
+_SIGILS = "#^/>&!="
+
+
+@dataclass(frozen=True)
+class MustacheTag:
+    """One tag of a mustache template (comments and delimiter changes left out)."""
+
+    kind: str
+    """`name` ({{x}}), `&` ({{{x}}} or {{&x}}), `#` or `^` (a section), `>` (a partial)."""
+    name: str
+    depth: int
+    """How many sections are open around it."""
+    offset: int
+
+    @property
+    def written(self) -> str:
+        sigil = {"name": "", "&": "&"}.get(self.kind, self.kind)
+        return f"{{{{{sigil}{self.name}}}}}"
+
+
+def mustache_tags(text: str) -> list[MustacheTag]:
+    """The tags of a mustache template, as mustache.js reads them (a sigil right after the
+    opening delimiter; `{{=<% %>=}}` changes the delimiters); TemplateError on a syntax error."""
+    opening, closing = "{{", "}}"
+    tags: list[MustacheTag] = []
+    open_sections: list[str] = []
+    position = 0
+    while (start := text.find(opening, position)) >= 0:
+        inner = start + len(opening)
+        if text.startswith("{", inner):
+            end = text.find("}" + closing, inner + 1)
+            kind, body, position = "&", text[inner + 1 : end], end + 1 + len(closing)
+        else:
+            end = text.find(closing, inner)
+            body, position = text[inner:end], end + len(closing)
+            kind = body[:1] if body[:1] and body[:1] in _SIGILS else "name"
+            body = body[1:] if kind != "name" else body
+        if end < 0:
+            raise TemplateError(f"mustache: the tag at offset {start} is never closed")
+        if kind == "!":
+            continue
+        if kind == "=":
+            delimiters = body.strip()[:-1].split() if body.strip().endswith("=") else []
+            if len(delimiters) != 2 or any("=" in part for part in delimiters):
+                raise TemplateError(
+                    f"mustache: the delimiter change at offset {start} must name two "
+                    "delimiters, e.g. {{=<% %>=}}"
+                )
+            opening, closing = delimiters
+            continue
+        name = body.strip()
+        if kind == "/":
+            if not open_sections or open_sections[-1] != name:
+                opened = f"the section {open_sections[-1]}" if open_sections else "no section"
+                raise TemplateError(
+                    f"mustache: {{{{/{name}}}}} at offset {start} closes {name}, but "
+                    f"{opened} is open"
+                )
+            open_sections.pop()
+            continue
+        tags.append(MustacheTag(kind, name, len(open_sections), start))
+        if kind in "#^":
+            open_sections.append(name)
+            if len(open_sections) > MAX_SECTION_DEPTH:
+                raise TemplateError(
+                    f"mustache: sections nest more than {MAX_SECTION_DEPTH} deep at offset {start}"
+                )
+    if open_sections:
+        raise TemplateError(f"mustache: the section {open_sections[-1]} is never closed")
+    return tags
+
+
+def _mustache_root(tag: MustacheTag) -> str | None:
+    return tag.name.split(".", 1)[0] if MUSTACHE_NAME.fullmatch(tag.name) else None
+
+
+def _mustache_fields(text: str) -> set[str]:
+    """The variables a template uses: the roots of the names outside any section."""
+    return {
+        root
+        for tag in mustache_tags(text)
+        if tag.depth == 0 and (root := _mustache_root(tag)) is not None
+    }
+
+
+def _mustache_inner_fields(text: str) -> set[str]:
+    """The roots of the names inside sections: a variable, or a field of the section's item."""
+    return {
+        root
+        for tag in mustache_tags(text)
+        if tag.depth > 0 and (root := _mustache_root(tag)) is not None
+    }
+
+
+def _mustache_refusals(text: str) -> list[str]:
+    found: list[str] = []
+    for tag in mustache_tags(text):
+        where = f"mustache, offset {tag.offset}"
+        if tag.kind == ">":
+            found.append(
+                f"{where}: the partial {tag.written} is refused: a prompt is one "
+                "self-contained template"
+            )
+        elif tag.name == "." and tag.depth == 0:
+            found.append(
+                f"{where}: {tag.written} outside a section would print every variable; name one"
+            )
+        elif tag.name != "." and not MUSTACHE_NAME.fullmatch(tag.name):
+            found.append(
+                f"{where}: {tag.written} is not a name: tags name a variable or a dotted path "
+                "of identifiers, e.g. {{ticket}} or {{user.name}}"
+            )
+    return found
+
+
+def mustache_data(value: Any, where: str = "") -> Any:
+    """Variables as plain JSON data (tuples become lists); TemplateError for anything else, so
+    no lambda, object attribute or method is reachable from a template."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, Mapping):
+        if not all(isinstance(key, str) for key in value):
+            raise TemplateError(f"mustache: {where or 'a variable'} has a key that is not text")
+        return {
+            key: mustache_data(item, f"{where}.{key}" if where else key)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [mustache_data(item, f"{where}[{index}]") for index, item in enumerate(value)]
+    raise TemplateError(
+        f"mustache: {where or 'a variable'} is a {type(value).__name__}; mustache values are "
+        "JSON data (text, numbers, booleans, null, lists, objects)"
+    )
+
+
+def mustache_text(value: Any) -> str:
+    """How a value prints in a mustache tag, the same in every SDK."""
+    if value is None:
+        return ""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        from prompt_release.core.canonical import CanonicalizationError, number_text
+
+        try:
+            return number_text(value)
+        except CanonicalizationError as error:
+            raise TemplateError(f"mustache: {error}") from error
+    if isinstance(value, str):
+        return value
+    kind = "a list" if isinstance(value, list) else "an object"
+    raise TemplateError(f"mustache: a tag names {kind}; iterate it with a section instead")
+
+
+def _render_mustache(text: str, variables: Mapping[str, Any]) -> str:
+    import pystache
+
+    refused = _mustache_refusals(text)
+    if refused:
+        raise TemplateError("; ".join(refused))
+    data = mustache_data(dict(variables))
+
+    class Renderer(pystache.Renderer):  # type: ignore[misc]
+        def str_coerce(self, value: Any) -> str:
+            return mustache_text(value)
+
+    # No escaping (a prompt is not HTML) and no partials: nothing is read from files.
+    renderer = Renderer(escape=lambda text: text, partials={}, missing_tags="ignore")
+    try:
+        return str(renderer.render(text, data))
+    except TemplateError:
+        raise
+    except Exception as error:  # pystache's own parse errors
+        raise TemplateError(f"mustache: {type(error).__name__}: {error}") from error
+
+
+# --- every format --------------------------------------------------------------------------
 
 
 def placeholders(text: str, template_format: str = F_STRING) -> set[str]:
@@ -288,7 +486,26 @@ def placeholders(text: str, template_format: str = F_STRING) -> set[str]:
         return _jinja_fields(text)
     if template_format == F_STRING:
         return _f_string_fields(text)
-    raise TemplateError(f"unknown templateFormat {template_format!r} (f-string or jinja2)")
+    if template_format == MUSTACHE:
+        return _mustache_fields(text)
+    raise TemplateError(_unknown(template_format))
+
+
+def _unknown(template_format: str) -> str:
+    return f"unknown templateFormat {template_format!r} ({', '.join(FORMATS)})"
+
+
+def optional_placeholders(text: str, template_format: str = F_STRING) -> set[str]:
+    """Names a template may use as variables without needing them declared: in mustache, the
+    names inside sections (they may be fields of the section's items)."""
+    if template_format == MUSTACHE:
+        return _mustache_inner_fields(text)
+    return set()
+
+
+def is_portable(template_format: str) -> bool:
+    """Whether every SDK (Python, TypeScript, Go) renders this format alike."""
+    return template_format in PORTABLE_FORMATS
 
 
 def refusals(text: str, template_format: str = F_STRING) -> list[str]:
@@ -297,7 +514,9 @@ def refusals(text: str, template_format: str = F_STRING) -> list[str]:
         return _jinja_refusals(text)
     if template_format == F_STRING:
         return _f_string_refusals(text)
-    raise TemplateError(f"unknown templateFormat {template_format!r} (f-string or jinja2)")
+    if template_format == MUSTACHE:
+        return _mustache_refusals(text)
+    raise TemplateError(_unknown(template_format))
 
 
 def checked_placeholders(text: str, template_format: str = F_STRING) -> set[str]:
@@ -340,4 +559,6 @@ def render_text(text: str, template_format: str, variables: Mapping[str, Any]) -
             raise TemplateError(f"jinja2: {type(error).__name__}: {error}") from error
     if template_format == F_STRING:
         return _render_f_string(text, variables)
-    raise TemplateError(f"unknown templateFormat {template_format!r} (f-string or jinja2)")
+    if template_format == MUSTACHE:
+        return _render_mustache(text, variables)
+    raise TemplateError(_unknown(template_format))

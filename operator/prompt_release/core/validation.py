@@ -10,6 +10,7 @@ from prompt_release.core.canonical import CanonicalizationError
 from prompt_release.core.hashing import content_hash
 from prompt_release.core.templates import (
     TemplateError,
+    optional_placeholders,
     placeholders,
     refusals,
     template_format_of,
@@ -71,17 +72,26 @@ def prompt_texts(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 def _placeholder_report(spec: Mapping[str, Any]) -> tuple[set[str], list[str]]:
     """The placeholders the prompt's texts use, and each syntax error or unsafe one, named."""
+    used, _, errors = _placeholder_reports(spec)
+    return used, errors
+
+
+def _placeholder_reports(spec: Mapping[str, Any]) -> tuple[set[str], set[str], list[str]]:
+    """The placeholders the texts use, those they may use undeclared (mustache names inside
+    sections), and each syntax error or unsafe construct, named."""
     used: set[str] = set()
+    optional: set[str] = set()
     errors: list[str] = []
     for where, text in prompt_texts(spec):
         try:
+            optional |= optional_placeholders(text, template_format_of(spec))
             used |= placeholders(text, template_format_of(spec))
             errors.extend(
                 f"{where}: {refused}" for refused in refusals(text, template_format_of(spec))
             )
         except TemplateError as error:
             errors.append(f"{where}: {error}")
-    return used, errors
+    return used, optional, errors
 
 
 def _free_texts(spec: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
@@ -147,13 +157,13 @@ def problems(spec: Mapping[str, Any], hashed: HashResult | None = None) -> list[
     has_template, has_messages = spec.get("template") is not None, bool(spec.get("messages"))
     if has_template == has_messages:
         found.append("set exactly one of template (a text prompt) and messages (a chat prompt)")
-    used, syntax_errors = _placeholder_report(spec)
+    used, optional, syntax_errors = _placeholder_reports(spec)
     found.extend(syntax_errors)
     declared = list(spec.get("variables") or [])
     if len(set(declared)) != len(declared):
         found.append("variables lists a name more than once")
     undeclared = sorted(used - set(declared))
-    unused = sorted(set(declared) - used)
+    unused = sorted(set(declared) - used - optional)
     if undeclared:
         found.append("placeholder(s) not declared in variables: " + ", ".join(undeclared))
     if unused:

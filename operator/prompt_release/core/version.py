@@ -1,6 +1,7 @@
 """What a PromptVersion's status should say, computed in one place from fresh reads.
 
-Its hash and validity come from the version itself; `releasedAs` (the labels serving it now)
+Its hash, validity and portability (does every SDK render it alike: mustache yes, f-string and
+jinja2 Python-only) come from the version itself; `releasedAs` (the labels serving it now)
 and `heldBy` (the releases holding back its deletion) from the releases that name it. The
 operator writes the result in one guarded write, so no field is ever erased by another writer.
 """
@@ -12,6 +13,7 @@ from typing import Any
 
 from prompt_release.core import conditions
 from prompt_release.core.hashing import short_hash
+from prompt_release.core.templates import is_portable
 from prompt_release.core.views import ReleaseView, VersionView
 
 VALID = "Valid"
@@ -29,6 +31,7 @@ def status(
     old = dict(version.status)
     new = dict(old)
     new["observedGeneration"] = version.generation
+    new["portable"] = is_portable(version.template_format)
     if version.content_hash is not None:
         new["hash"] = version.content_hash
         new["shortHash"] = short_hash(version.content_hash)

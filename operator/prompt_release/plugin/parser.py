@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
+from prompt_release.core.templates import FORMATS
 from prompt_release.core.validation import API_SERVER_MAX_JSON_DEPTH
 from prompt_release.plugin.errors import CliError
 from prompt_release.plugin.verbs.authoring import cmd_new_version
@@ -21,6 +22,7 @@ from prompt_release.plugin.verbs.inspect import (
     cmd_history,
     cmd_render,
     cmd_status,
+    cmd_verify,
 )
 from prompt_release.plugin.verbs.releasing import cmd_promote, cmd_release, cmd_rollback
 from prompt_release.plugin.verbs.rollout import cmd_rollout_status
@@ -29,6 +31,7 @@ EXAMPLES = {
     "hash": "kubectl prompt hash prompts/ticket-summarizer-v3.yaml",
     "status": "kubectl prompt status -n support",
     "history": "kubectl prompt history ticket-summarizer -l production",
+    "verify": "kubectl prompt verify ticket-summarizer -l production",
     "diff": "kubectl prompt diff ticket-summarizer-v2 ticket-summarizer-v3",
     "release": "kubectl prompt release ticket-summarizer -l staging --version "
     "ticket-summarizer-v3 -m 'Adds a priority line'",
@@ -42,7 +45,7 @@ EXAMPLES = {
     "approve": "kubectl prompt approve ticket-summarizer -l production -m 'Reviewed the eval run'",
     "reject": "kubectl prompt reject ticket-summarizer -l production -m 'Drops the priority line'",
     "new-version": "kubectl prompt new-version ticket-summarizer --from ticket-summarizer-v3 "
-    "-f template.txt",
+    "-f template.txt [--format mustache]",
 }
 
 
@@ -112,6 +115,13 @@ def _reading_verbs(verbs: Verbs) -> None:
     sub.add_argument("files", nargs="+", metavar="FILE", help="YAML files, or - for stdin")
     verbs.add("status", "list the releases in the namespace", cmd_status)
     sub = verbs.add("history", "show the release history of a prompt", cmd_history)
+    sub.add_argument("prompt")
+    sub.add_argument("-l", "--label", help="only this label")
+    sub = verbs.add(
+        "verify",
+        "check the history chain against its records (exit 1 when rewritten or missing)",
+        cmd_verify,
+    )
     sub.add_argument("prompt")
     sub.add_argument("-l", "--label", help="only this label")
     sub = verbs.add("diff", "compare two PromptVersions (exit 1 when they differ)", cmd_diff)
@@ -240,6 +250,13 @@ def _authoring_verbs(verbs: Verbs) -> None:
     )
     sub.add_argument("--name", help="default: the next free <prompt>-vN")
     sub.add_argument("-d", "--description")
+    sub.add_argument(
+        "--format",
+        dest="template_format",
+        choices=FORMATS,
+        help="the new version's templateFormat (default: the source's); mustache is portable "
+        "(the Python, TypeScript and Go SDKs render it)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -43,6 +43,8 @@ def _new_spec(source: dict[str, Any], text: str, args: argparse.Namespace) -> di
         spec["template"] = text
     if args.description:
         spec["description"] = args.description
+    if getattr(args, "template_format", None):
+        spec["templateFormat"] = args.template_format
     try:
         used = used_placeholders(spec)
     except TemplateError as error:
