@@ -12,9 +12,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## dev: start the local control plane, the operator and the examples (Ctrl-C stops all)
+## dev: start the local control plane, the operator and the examples (Ctrl-C stops all);
+## GOVERNANCE=1 also installs the PromptPolicy and two-person-rule policies (manifests/governance)
+GOVERNANCE ?=
 dev: $(STAMP)
-	$(BIN)/python -m tests.controlplane dev
+	$(BIN)/python -m tests.controlplane dev $(if $(filter 1 true yes,$(GOVERNANCE)),--governance)
 
 ## test: everything CI runs: lint, types, CRD drift, unit and integration tests
 test: lint typecheck

@@ -1,7 +1,10 @@
 """`make dev`: the product on the embedded local control plane, with the examples applied.
 
 Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok with one fake node
-(built on first use), installs the CRDs, runs the operator, applies manifests/examples, shows
+(built on first use), installs the CRDs and the default admission policies of manifests/install
+(who released it, deletion protection; with `--governance`, `make dev GOVERNANCE=1`, also
+manifests/governance: the PromptPolicy and two-person-rule policies and the people's roles),
+runs the operator, applies manifests/examples, shows
 `kubectl get prompts` and the example Deployment's pods Running (kwok plays their kubelet: no
 container really starts). It then keeps running until Ctrl-C, which stops everything.
 `.dev/kubeconfig` and `.dev/bin` (kubectl and the `kubectl prompt` plugin) serve a second
@@ -11,6 +14,7 @@ terminal.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shutil
@@ -29,6 +33,10 @@ def _kubectl(kubectl: Path, env: dict[str, str], *args: str) -> str:
     return subprocess.run(
         [str(kubectl), *args], env=env, check=True, capture_output=True, text=True
     ).stdout
+
+
+def _run(argv: list[str], env: dict[str, str]) -> str:
+    return subprocess.run(argv, env=env, check=True, capture_output=True, text=True).stdout
 
 
 def _wait_for_examples(kubectl: Path, env: dict[str, str]) -> None:
@@ -62,6 +70,45 @@ def _show_workloads(kubectl: Path, env: dict[str, str]) -> str:
     return _kubectl(kubectl, env, "get", "deployments,pods", "-n", "prompts-demo", "-o", "wide")
 
 
+def _install_policies(kubectl: Path, env: dict[str, str], governance: bool) -> None:
+    """The admission policies the plain install ships (identity stamping, deletion
+    protection), and with `governance` the opt-in ones of manifests/governance."""
+    from tests.chart import INSTALL, admission_policies
+
+    policies = admission_policies((INSTALL / "operator.yaml").read_text())
+    print(f"installing {len(policies)} admission policies and bindings ...", flush=True)
+    subprocess.run(
+        [str(kubectl), "apply", "-f", "-"],
+        input="\n".join(json.dumps(policy) for policy in policies),
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    if governance:
+        print("installing manifests/governance ...", flush=True)
+        _kubectl(kubectl, env, "apply", "-k", str(REPO / "manifests" / "governance"))
+    probe = {
+        "apiVersion": "promptrelease.io/v1alpha1",
+        "kind": "PromptRelease",
+        "metadata": {"name": "probe-staging", "namespace": "default"},
+        "spec": {"prompt": "probe", "label": "staging", "version": "probe-v1"},
+    }
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # the API server loads new policies asynchronously
+        made = subprocess.run(
+            [str(kubectl), "create", "--dry-run=server", "-o", "json", "-f", "-"],
+            input=json.dumps(probe),
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if made.returncode == 0 and "requested-by" in made.stdout:
+            return
+        time.sleep(0.5)
+    print("warning: the identity stamp is not enforced yet", file=sys.stderr)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.controlplane")
     parser.add_argument("command", choices=["dev"], nargs="?", default="dev")
@@ -69,6 +116,11 @@ def main(argv: list[str]) -> int:
         "--exit-when-ready",
         action="store_true",
         help="stop everything once the examples are Ready (a smoke test)",
+    )
+    parser.add_argument(
+        "--governance",
+        action="store_true",
+        help="also install manifests/governance (make dev GOVERNANCE=1)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -99,6 +151,8 @@ def main(argv: list[str]) -> int:
                 "--timeout=60s",
             )
 
+        _install_policies(kubectl, env, args.governance)
+
         operator_log = (plane.logs / "operator.log").open("wb")
         operator = subprocess.Popen(
             [sys.executable, "-m", "prompt_release.operator", "run", "--all-namespaces"],
@@ -112,6 +166,8 @@ def main(argv: list[str]) -> int:
             _wait_for_examples(kubectl, env)
             print(_kubectl(kubectl, env, "get", "prompts", "-n", "prompts-demo"))
             print(_show_workloads(kubectl, env))
+            history = [sys.executable, "-m", "prompt_release", "history", "ticket-summarizer"]
+            print(_run([*history, "-n", "prompts-demo"], env))
             print(
                 "The control plane, the operator and the examples are running.\n"
                 f"  export KUBECONFIG={DEV / 'kubeconfig'} PATH={DEV / 'bin'}:$PATH\n"

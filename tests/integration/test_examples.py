@@ -40,7 +40,7 @@ def test_dev_command_starts_everything_and_applies_the_examples(cluster: Cluster
     if cluster.backend != "local":
         pytest.skip("the dev command runs its own local control plane")
     result = subprocess.run(
-        [sys.executable, "-m", "tests.controlplane", "dev", "--exit-when-ready"],
+        [sys.executable, "-m", "tests.controlplane", "dev", "--exit-when-ready", "--governance"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -49,3 +49,7 @@ def test_dev_command_starts_everything_and_applies_the_examples(cluster: Cluster
     assert result.returncode == 0, result.stderr[-3000:]
     assert "promptrelease.promptrelease.io/ticket-summarizer-production" in result.stdout
     assert result.stdout.count("True") >= 8  # four releases and four versions Ready
+    # Who released it, by default: the API server's identity (the dev admin), attested
+    assert "installing manifests/governance" in result.stdout
+    history = result.stdout[result.stdout.rindex("LABEL") :]
+    assert " admin " in history and "not attested" not in history, history

@@ -32,8 +32,8 @@ REQUESTED_VERSION = "promptrelease.io/requested-version"
 POLICY_KINDS = {
     "MutatingAdmissionPolicy": 2,
     "MutatingAdmissionPolicyBinding": 2,
-    "ValidatingAdmissionPolicy": 4,
-    "ValidatingAdmissionPolicyBinding": 4,
+    "ValidatingAdmissionPolicy": 5,  # with deletion protection, installed by default
+    "ValidatingAdmissionPolicyBinding": 5,
 }
 ROLES = ["prompt-viewer", "prompt-author", "prompt-releaser", "prompt-approver"]
 

@@ -104,9 +104,14 @@ def test_plain_manifests_match_the_chart_defaults(admin_kubectl: Kubectl) -> Non
 
 
 def _install(admin: Kubectl, namespace: str, *values: str) -> tuple[str, str]:
-    """Apply the rendered chart (no Pod runs here); return the release name and its SA."""
+    """Apply the rendered chart (no Pod runs here) without its cluster-wide admission policies
+    (tests/integration/test_history_records.py installs and removes those); return the
+    release name and its SA."""
     name = f"pro-{uuid.uuid4().hex[:6]}"
-    admin.apply(template(*values, f"fullnameOverride={name}", name=name, namespace=namespace))
+    off = ("identity.enabled=false", "deletionProtection.enabled=false")
+    admin.apply(
+        template(*off, *values, f"fullnameOverride={name}", name=name, namespace=namespace)
+    )
     return name, name
 
 
@@ -139,12 +144,21 @@ def test_operator_releases_with_only_the_charts_cluster_role(
     operator = _operator_as(admin_kubectl, namespace, sa, tmp_path, run_operator)
     apply(kubectl, version("summarizer-v1"), release("summarizer-v1"))
     released(kubectl, "summarizer-production", 1)
+    # ... and keeps its history record (create only: never rewrites nor deletes one)
+    eventually(
+        lambda: kubectl("get", "controllerrevisions", "-o", "name").strip() or None,
+        timeout=30,
+        what="the history record",
+    )
     assert "Forbidden" not in operator.output() and "403" not in operator.output()
     who = f"{namespace}:{sa}"
     assert _can_i(admin_kubectl, who, "update", "configmaps", "-n", namespace)
     assert _can_i(admin_kubectl, who, "delete", "configmaps", "-n", namespace)
+    assert _can_i(admin_kubectl, who, "create", "controllerrevisions", "-n", namespace)
     for forbidden in (
         ["get", "secrets", "-n", namespace],
+        ["update", "controllerrevisions", "-n", namespace],
+        ["delete", "controllerrevisions", "-n", namespace],
         ["list", "pods", "-n", namespace],
         ["create", "customresourcedefinitions"],
         ["delete", "promptreleases", "-n", namespace],

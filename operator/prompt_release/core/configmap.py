@@ -82,6 +82,21 @@ def managed_by(existing: Mapping[str, Any], release_uid: str) -> bool:
     return labels.get(MANAGED_BY) == OPERATOR and controller_uid(existing) == release_uid
 
 
+def orphaned_for(existing: Mapping[str, Any], release: ReleaseView) -> bool:
+    """Left by a deleted release of this prompt and label, orphaned on purpose (`kubectl delete
+    --cascade=orphan`, so its workloads kept serving): the operator's labels, no controller,
+    and the name this release writes. Its re-creation adopts it."""
+    meta = existing.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    return (
+        labels.get(MANAGED_BY) == OPERATOR
+        and controller_of(existing) is None
+        and meta.get("name") == release.config_map_name
+        and labels.get(PROMPT_LABEL) == label_value(release.prompt)
+        and labels.get(LABEL_LABEL) == label_value(release.label)
+    )
+
+
 def up_to_date(existing: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
     """Does the live ConfigMap already say exactly what we would write?"""
     live_meta, want_meta = existing.get("metadata", {}), desired["metadata"]

@@ -36,6 +36,7 @@ CONFIGMAP_CONFLICT = "ConfigMapConflict"
 PROGRESSING = "Progressing"
 ROLLED_BACK_ON_FAILURE = "RolledBackOnFailure"
 CONFIGMAP_RECLAIMED = "ConfigMapReclaimed"
+CONFIGMAP_ADOPTED = "ConfigMapAdopted"
 
 NORMAL, WARNING = "Normal", "Warning"
 
@@ -209,7 +210,8 @@ def _go_live(
     if claimed:
         raise _RefusedError(CONFIGMAP_CONFLICT, claimed)
     reclaimed = existing is not None and not configmap.managed_by(existing, release.uid)
-    if reclaimed and not claims.takes_over(release, rivals, existing or {}):
+    adopted = reclaimed and configmap.orphaned_for(existing or {}, release)
+    if reclaimed and not adopted and not claims.takes_over(release, rivals, existing or {}):
         raise _RefusedError(
             CONFIGMAP_CONFLICT,
             f"ConfigMap {name} exists and is not managed by this release; rename or delete "
@@ -227,7 +229,17 @@ def _go_live(
         RELEASED, message, release.generation, now, old.get("conditions")
     )
     events = _events(entry, message, name, int(live["revision"]), write, existing is not None)
-    if reclaimed:
+    if adopted:
+        events = [
+            *(e for e in events if e.reason != "DriftReverted"),
+            Event(
+                NORMAL,
+                CONFIGMAP_ADOPTED,
+                f"ConfigMap {name} was left by a deleted release (orphaned); adopted it with "
+                f"revision {live['revision']}",
+            ),
+        ]
+    elif reclaimed:
         writer = (configmap.controller_of(existing or {}) or {}).get("name")
         events = [
             *(e for e in events if e.reason != "DriftReverted"),

@@ -3,6 +3,7 @@ context and namespace, and API errors turned into one-line `CliError`s."""
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -107,6 +108,19 @@ class Cluster:
             lambda: self.kube.merge_patch(plural, self.namespace, name, patch, FIELD_MANAGER),
             f"{name} not found in namespace {self.namespace}",
         )
+
+    def records(self, selector: str) -> builtins.list[dict[str, Any]]:
+        """The history records (ControllerRevisions) of the label selector."""
+        return self._call(
+            lambda: self.kube.list_controller_revisions(self.namespace, selector),
+            "the ControllerRevision API is not served",
+        )
+
+    def find_release(self, name: str) -> ReleaseView | None:
+        """A release that may have been deleted (its records outlive it)."""
+        not_found = f"PromptRelease {name} not found in namespace {self.namespace}"
+        found = self._call(lambda: self.kube.find(RELEASE_PLURAL, self.namespace, name), not_found)
+        return None if found is None else ReleaseView.of(found)
 
     def config_map(self, name: str) -> dict[str, Any]:
         not_found = f"ConfigMap {name} not found in namespace {self.namespace}"

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from prompt_release import RELEASE_PLURAL
+from prompt_release.core import chain
 from prompt_release.core.canonical import CanonicalizationError
 from prompt_release.core.hashing import content_hash, short_hash
 from prompt_release.core.manifests import load_all
@@ -20,7 +21,13 @@ from prompt_release.core.payload import PAYLOAD_KEY, PayloadError
 from prompt_release.core.templates import template_format_of
 from prompt_release.core.views import ReleaseView, release_name
 from prompt_release.plugin.client import Cluster
-from prompt_release.plugin.errors import FAILED, OK, NotFoundError, UsageError
+from prompt_release.plugin.errors import (
+    FAILED,
+    OK,
+    NotFoundError,
+    UnreachableError,
+    UsageError,
+)
 from prompt_release.plugin.output import age, emit, painter
 from prompt_release.plugin.verbs.common import cluster, read
 from prompt_release.sdk import RenderError, parse_payload
@@ -108,6 +115,45 @@ def _releases_of(on: Cluster, prompt: str, label: str | None) -> list[ReleaseVie
     return sorted(found, key=lambda view: view.label)
 
 
+def _with_records(
+    on: Cluster, prompt: str, label: str | None
+) -> tuple[list[ReleaseView], list[dict[str, Any]]]:
+    """The releases of the prompt (of one label) that exist, and the history records of all
+    of them, deleted ones included; nothing found at all is not found."""
+    if label:
+        one = on.find_release(release_name(prompt, label))
+        releases = [] if one is None else [one]
+    else:
+        releases = [
+            view for view in map(ReleaseView.of, on.list(RELEASE_PLURAL)) if view.prompt == prompt
+        ]
+    try:
+        records = on.records(chain.record_selector(prompt, label))
+    except UnreachableError as error:  # may not read ControllerRevisions: the status alone
+        print(f"warning: no history records: {error}", file=sys.stderr)
+        records = []
+    records = [
+        r
+        for r in records
+        if (r.get("data") or {}).get("prompt") == prompt
+        and (label is None or (r.get("data") or {}).get("label") == label)
+    ]
+    if not releases and not records:
+        which = f"{release_name(prompt, label)}" if label else f"of prompt {prompt}"
+        raise NotFoundError(
+            f"no PromptRelease {which} in namespace {on.namespace}, nor any record of one"
+        )
+    return sorted(releases, key=lambda view: view.label), records
+
+
+def _by(entry: Mapping[str, Any]) -> str | None:
+    """Who released it, saying so when the API server didn't attest it (a field manager)."""
+    who = entry.get("releasedBy")
+    if entry.get("attested") is False:
+        return f"{who or '?'} (not attested)"
+    return None if who is None else str(who)
+
+
 def _awaiting(release: ReleaseView) -> list[dict[str, Any]]:
     """A row for a version held by the two-person rule (no revision yet), first."""
     held = release.status.raw.get("approval")
@@ -127,28 +173,88 @@ def _awaiting(release: ReleaseView) -> list[dict[str, Any]]:
     ]
 
 
+def _history_row(label: str, entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "LABEL": label,
+        "REVISION": entry.get("revision"),
+        "VERSION": entry.get("version"),
+        "HASH": short_hash(str(entry.get("hash", ""))),
+        "RELEASED": entry.get("releasedAt"),
+        "BY": _by(entry),
+        "VIA": entry.get("via"),
+        "APPROVED BY": ",".join(entry.get("approvedBy") or ()) or None,
+        "RESTORES": entry.get("restores"),
+        "CHANGELOG": entry.get("changelog"),
+    }
+
+
 def cmd_history(args: argparse.Namespace) -> int:
-    releases = _releases_of(cluster(args), args.prompt, args.label)
-    rows = [
-        {
-            "LABEL": release.label,
-            "REVISION": entry.get("revision"),
-            "VERSION": entry.get("version"),
-            "HASH": short_hash(str(entry.get("hash", ""))),
-            "RELEASED": entry.get("releasedAt"),
-            "BY": entry.get("releasedBy"),
-            "VIA": entry.get("via"),
-            "APPROVED BY": ",".join(entry.get("approvedBy") or ()) or None,
-            "RESTORES": entry.get("restores"),
-            "CHANGELOG": entry.get("changelog"),
-        }
-        for release in releases
-        for entry in [*_awaiting(release), *release.status.history]
-    ]
-    raw = {release.label: list(release.status.history) for release in releases}
+    """The status history of each release, then what only the records keep: entries past
+    the history limit, and the history of releases deleted since (newest first)."""
+    releases, records = _with_records(cluster(args), args.prompt, args.label)
+    rows: list[dict[str, Any]] = []
+    raw: dict[str, list[dict[str, Any]]] = {}
+    live = {(r.uid, e.get("revision")) for r in releases for e in r.status.history}
+    kept = [chain.Record.of(body) for body in records]
+    earlier = [r for r in kept if r is not None and (r.owner.uid, r.revision) not in live]
+    labels = sorted({r.label for r in releases} | {r.owner.label for r in earlier})
+    for label in labels:
+        for release in (r for r in releases if r.label == label):
+            rows += [_history_row(label, e) for e in [*_awaiting(release), *release.status.history]]
+            raw.setdefault(label, []).extend(dict(e) for e in release.status.history)
+            trimmed = [r for r in earlier if r.owner.uid == release.uid]
+            for record in sorted(trimmed, key=lambda r: -r.revision):
+                rows.append(_history_row(label, record.entry))
+                raw[label].append(dict(record.entry))
+        gone = [
+            r for r in earlier if r.owner.label == label and r.owner.uid not in live_uids(releases)
+        ]
+        for record in sorted(gone, key=lambda r: (r.created, r.revision), reverse=True):
+            rows.append(_history_row(f"{label} (deleted {record.owner.uid[:8]})", record.entry))
+            raw.setdefault(f"{label} (deleted {record.owner.uid[:8]})", []).append(
+                dict(record.entry)
+            )
     columns = ["LABEL", "REVISION", "VERSION", "HASH", "RELEASED", "BY", "VIA", "APPROVED BY"]
     emit(args.output, rows, [*columns, "RESTORES", "CHANGELOG"], raw)
     return OK
+
+
+def live_uids(releases: Iterable[ReleaseView]) -> set[str]:
+    return {release.uid for release in releases}
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Recompute the history chain from the records and the status; exit 1 on a rewritten
+    or missing entry."""
+    on = cluster(args)
+    releases, records = _with_records(on, args.prompt, args.label)
+    bodies = [on.get(RELEASE_PLURAL, release.name) for release in releases]
+    report = chain.verify(bodies, records)
+    rows = [
+        {
+            "LABEL": row.label,
+            "RELEASE": row.release,
+            "REVISION": row.revision,
+            "VERSION": row.entry.get("version"),
+            "DIGEST": short_hash(str(row.entry.get("digest") or "")) or None,
+            "IN": row.where,
+            "STATE": row.state,
+            "DETAIL": row.detail or None,
+        }
+        for row in report.rows
+    ]
+    raw = {"ok": report.ok, "problems": report.problems, "revisions": rows}
+    emit(
+        args.output,
+        rows,
+        ["LABEL", "RELEASE", "REVISION", "VERSION", "DIGEST", "IN", "STATE", "DETAIL"],
+        raw,
+    )
+    for problem in report.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if report.ok and args.output == "table":
+        print(f"verified: {len(report.rows)} revisions, chain intact", file=sys.stderr)
+    return OK if report.ok else FAILED
 
 
 def _prompt_lines(spec: Mapping[str, Any]) -> list[str]:
