@@ -74,7 +74,8 @@ SPECS: dict[str, dict[str, Any]] = {
     },
     "mustache-unicode": {
         "templateFormat": "mustache",
-        "template": "Grüße, {{name}}! 你好 {{name}} 👋🏽 e\u0301 \u200fשלום\u200e {{emoji}}",
+        "template": "Grüße, {{name}}! 你好 {{name}} 👋🏽 e\u0301 "
+        "\u200f\u05e9\u05dc\u05d5\u05dd\u200e {{emoji}}",
         "variables": ["name", "emoji"],
     },
     "mustache-chat": {
@@ -105,7 +106,8 @@ SPECS: dict[str, dict[str, Any]] = {
         "templateFormat": "mustache",
         "template": "{{q}} — «ü» 𝄞 😀 \u2028 </script>&<b>",
         "variables": ["q"],
-        "description": 'Quotes " and \\ backslashes, tabs\tand newlines\n, RTL \u200fמרק\u200e',
+        "description": 'Quotes " and \\ backslashes, tabs\tand newlines\n, '
+        "RTL \u200f\u05de\u05e8\u05e7\u200e",
         "model": {
             "provider": "openai",
             "name": "gpt-4o-mini",
