@@ -171,7 +171,17 @@ def content_hash(kubectl: Kubectl, name: str) -> str:
 
 
 def test_one_flag_renders_the_policies_and_the_roles() -> None:
-    assert not _governed(template())
+    defaults = _kinds(template())  # identity stamping and deletion protection only
+    assert {kind: defaults.get(kind) for kind in POLICY_KINDS} == {
+        "MutatingAdmissionPolicy": 2,
+        "MutatingAdmissionPolicyBinding": 2,
+        "ValidatingAdmissionPolicy": 1,
+        "ValidatingAdmissionPolicyBinding": 1,
+    }
+    off = template("identity.enabled=false", "deletionProtection.enabled=false")
+    assert not _governed(off)
+    older = helm("template", "x", str(CHART), "--kube-version", "1.35.0")
+    assert "MutatingAdmissionPolicy" not in older and "release-in-use" in older  # skipped
     kinds = _kinds(template("governance.enabled=true"))
     assert {kind: kinds.get(kind) for kind in POLICY_KINDS} == POLICY_KINDS
     assert "ClusterRole" in kinds and kinds["ClusterRole"] == 1  # the operator's own

@@ -17,7 +17,16 @@ import pytest
 import yaml
 from lupa import LuaRuntime
 
-from tests.chart import CHART, INSTALL, helm, objects, plain_install_manifests, template
+from tests.chart import (
+    CHART,
+    GOVERNANCE,
+    INSTALL,
+    governance_manifests,
+    helm,
+    objects,
+    plain_install_manifests,
+    template,
+)
 from tests.controlplane.binaries import ensure_binaries
 from tests.kube import Kubectl, OperatorProcess, _free_port, eventually
 from tests.prompts import apply, release, released, version, wait_reason
@@ -26,6 +35,7 @@ pytestmark = pytest.mark.integration
 
 ARGOCD = Path(__file__).resolve().parents[2] / "manifests" / "argocd"
 PEERING_CRDS = CHART / "crds" / "kopf-peering.yaml"
+GOVERNANCE_POLICIES = GOVERNANCE / "policies.yaml"
 
 
 # -- the chart and the plain manifests ------------------------------------------------------
@@ -94,7 +104,13 @@ def test_plain_manifests_match_the_chart_defaults(admin_kubectl: Kubectl) -> Non
         "ClusterRoleBinding",
         "Service",
         "Deployment",
+        # by default: who released it (requester, approver) and deletion protection
+        *["MutatingAdmissionPolicy"] * 2,
+        *["MutatingAdmissionPolicyBinding"] * 2,
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
     ]
+    assert GOVERNANCE_POLICIES.read_text() == governance_manifests(), "run `make manifests`"
     admin_kubectl("apply", "-f", str(INSTALL / "namespace.yaml"))  # a dry run can't use one
     result = admin_kubectl.run("apply", "--server-side", "--dry-run=server", "-k", str(INSTALL))
     assert result.returncode == 0, result.stderr
@@ -109,9 +125,7 @@ def _install(admin: Kubectl, namespace: str, *values: str) -> tuple[str, str]:
     release name and its SA."""
     name = f"pro-{uuid.uuid4().hex[:6]}"
     off = ("identity.enabled=false", "deletionProtection.enabled=false")
-    admin.apply(
-        template(*off, *values, f"fullnameOverride={name}", name=name, namespace=namespace)
-    )
+    admin.apply(template(*off, *values, f"fullnameOverride={name}", name=name, namespace=namespace))
     return name, name
 
 
