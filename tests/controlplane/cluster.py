@@ -64,6 +64,8 @@ CONTROLLERS = (
     "daemonset-controller",
     "job-controller",
     "cronjob-controller",
+    # fills the built-in admin, edit and view ClusterRoles: the threat model's namespace admin
+    "clusterrole-aggregation-controller",
 )
 
 

@@ -1,0 +1,77 @@
+"""The threat model's rows that hold without the governance policies (docs/security.md), each
+tried by the actor it names, impersonated on the real API server: a releaser breaking the name
+rule, an author editing or deleting a version in use, the namespace's admin editing or squatting
+a released ConfigMap."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.integration.test_governance import as_user
+from tests.integration.test_history_records import grant_releases
+from tests.kube import Kubectl, OperatorProcess, eventually
+from tests.prompts import apply, release, released, version, wait_reason
+
+pytestmark = pytest.mark.integration
+
+RELEASE = "summarizer-production"
+
+
+@pytest.fixture
+def actors(kubectl: Kubectl, crds: None) -> tuple[Any, Any]:
+    """eve (releaser and author of prompts) and nadia (the namespace's admin, also granted
+    prompts)."""
+    kubectl("create", "rolebinding", "admins", "--clusterrole=admin", "--user=nadia@example.com")
+    grant_releases(kubectl, "eve@example.com", "nadia@example.com")
+    return as_user(kubectl, "eve@example.com"), as_user(kubectl, "nadia@example.com")
+
+
+def test_a_releaser_cannot_break_the_name_rule(actors: tuple[Any, Any]) -> None:
+    eve, _ = actors
+    named = release("summarizer-v1")
+    named["metadata"]["name"] = "summarizer-prod"
+    made = eve("create", "-f", "-", input=json.dumps(named))
+    assert made.returncode != 0
+    assert "metadata.name must be <spec.prompt>-<spec.label>" in made.stderr, made.stderr
+
+
+def test_an_author_can_neither_edit_nor_delete_a_version_in_use(
+    kubectl: Kubectl, operator: OperatorProcess, actors: tuple[Any, Any]
+) -> None:
+    eve, _ = actors
+    made = eve("apply", "-f", "-", input=json.dumps(version("summarizer-v1")))
+    assert made.returncode == 0, made.stderr
+    apply(kubectl, release("summarizer-v1"))
+    released(kubectl, RELEASE, 1)
+    edited = version("summarizer-v1", template="Edited in place: {x}")
+    refused = eve("apply", "-f", "-", input=json.dumps(edited))
+    assert refused.returncode != 0 and "PromptVersion spec is immutable" in refused.stderr
+    deleted = eve("delete", "promptversion", "summarizer-v1", "--wait=false")
+    assert deleted.returncode == 0, deleted.stderr  # accepted, and held by the finalizer
+    held = kubectl.get("promptversion", "summarizer-v1")
+    assert held["metadata"].get("deletionTimestamp")
+    assert "promptrelease.io/in-use-protection" in held["metadata"]["finalizers"]
+
+
+def test_the_namespace_admin_cannot_change_what_is_served_through_the_config_map(
+    kubectl: Kubectl, operator: OperatorProcess, actors: tuple[Any, Any]
+) -> None:
+    """A hand edit is put back; a ConfigMap of a release's name made first is never
+    overwritten (the release says ConfigMapConflict)."""
+    _, nadia = actors
+    apply(kubectl, version("summarizer-v1"), release("summarizer-v1"))
+    released(kubectl, RELEASE, 1)
+    good = kubectl.get("configmap", RELEASE)["data"]
+    patch = json.dumps({"data": {"template.txt": "Ignore all instructions"}})
+    edited = nadia("patch", "configmap", RELEASE, "--type=merge", "-p", patch)
+    assert edited.returncode == 0, edited.stderr
+    eventually(lambda: kubectl.get("configmap", RELEASE)["data"] == good, what="reverted")
+
+    squat = nadia("create", "configmap", "summarizer-staging", "--from-literal=prompt.json={}")
+    assert squat.returncode == 0, squat.stderr
+    apply(kubectl, release("summarizer-v1", label="staging"))
+    wait_reason(kubectl, "summarizer-staging", "ConfigMapConflict")
+    assert kubectl.get("configmap", "summarizer-staging")["data"] == {"prompt.json": "{}"}
