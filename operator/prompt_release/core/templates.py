@@ -25,7 +25,8 @@ Safety rules (see docs/bad-input.md):
   null, lists, objects), so no lambda and no attribute of a language object is ever reached.
   Nothing is HTML-escaped: `{{x}}` and `{{{x}}}` both insert the value as it is (a prompt is
   not HTML). Numbers print in their shortest ECMAScript form, booleans as `true`/`false`, null
-  as nothing; interpolating a list or an object is an error (iterate it with a section).
+  as nothing, an empty object as null; interpolating a list or an object is an error (iterate
+  it with a section).
   Names inside a section may be fields of the section's items: they need not be declared.
 """
 
@@ -422,6 +423,8 @@ def mustache_data(value: Any, where: str = "") -> Any:
     if value is None or isinstance(value, str | bool | int | float):
         return value
     if isinstance(value, Mapping):
+        if where and not value:
+            return None  # an empty object counts as null, in every SDK
         if not all(isinstance(key, str) for key in value):
             raise TemplateError(f"mustache: {where or 'a variable'} has a key that is not text")
         return {

@@ -1,0 +1,64 @@
+/** The TypeScript SDK's own surface: tracing attributes, metrics, select() counts, safety. */
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { MountedPrompt, RenderError, info, metricsText, parsePayload, renderMustache } from "../src/index.js";
+import { type Case, cases, layOut } from "./kit.js";
+
+const quiet = { warn: () => undefined, info: () => undefined };
+const payload = (name: string): Case => cases("payloads.json").find((c: Case) => c.name === name);
+
+describe("MountedPrompt", () => {
+  it("tags with the exact version and hash, counts select() and exposes metrics", () => {
+    const root = mkdtempSync(join(tmpdir(), "prompt-sdk-"));
+    layOut(root, 0, payload("canary").files);
+    const prompt = new MountedPrompt(root, { logger: quiet });
+    const attributes = prompt.tracingAttributes();
+    assert.equal(attributes["gen_ai.prompt.name"], "kit-reload");
+    assert.equal(attributes["gen_ai.prompt.version"], "kit-reload-v2");
+    assert.equal(attributes["promptrelease.hash"], prompt.hash);
+    assert.equal(attributes["promptrelease.revision"], 2);
+    const chosen = Array.from({ length: 1000 }, (_, n) => prompt.select(`user-${n}`, { plan: "enterprise", region: "us" }));
+    const canary = chosen.filter((p) => p.variant === "canary");
+    assert.ok(canary.length > 400 && canary.length < 600, String(canary.length));
+    assert.equal(canary[0]?.tracingAttributes()["promptrelease.variant"], "canary");
+    assert.equal(prompt.select("user-1", {}).variant, "stable"); // region absent: NotIn gives 0
+    const text = metricsText(prompt);
+    assert.match(text, /promptrelease_prompt_info\{prompt="kit-reload",label="production",version="kit-reload-v2",hash="sha256:[0-9a-f]{64}",revision="2"\} 1/);
+    assert.match(text, new RegExp(`promptrelease_prompt_selections_total\\{prompt="kit-reload",label="production",variant="canary",version="kit-reload-v3",hash="sha256:[0-9a-f]{64}"\\} ${canary.length}`));
+    assert.deepEqual(info(prompt).prompts[0]?.version, "kit-reload-v2");
+    assert.equal(prompt.render({ customer: "Ada", ticket: "t" }), "v2: Answer Ada about: t");
+  });
+
+  it("refuses to start without a prompt.json", () => {
+    const root = mkdtempSync(join(tmpdir(), "prompt-sdk-"));
+    assert.throws(() => new MountedPrompt(root), /cannot read/);
+  });
+});
+
+describe("mustache safety", () => {
+  it("reaches no property of a language object", () => {
+    const out = renderMustache("[{{t.length}}][{{l.length}}][{{o.constructor}}][{{o.toString}}]", {
+      t: "abc",
+      l: [1, 2],
+      o: { a: 1 },
+    });
+    assert.equal(out, "[][][][]");
+  });
+
+  it("refuses lambdas and class instances as values", () => {
+    assert.throws(() => renderMustache("{{#f}}x{{/f}}", { f: () => "boom" }), RenderError);
+    assert.throws(() => renderMustache("{{d}}", { d: new Date() }), RenderError);
+  });
+
+  it("never reads a partial", () => {
+    assert.throws(() => renderMustache("{{> /etc/passwd}}", {}), RenderError);
+  });
+
+  it("verify: false still refuses an unsafe template", () => {
+    const text = payload("unsafe-partial").files["prompt.json"];
+    assert.throws(() => parsePayload(text.replace('"hash": "sha256:', '"hash": "sha256:0'), { verify: false }), /partial/);
+  });
+});
