@@ -1,0 +1,276 @@
+package promptrelease
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The conformance kit (conformance/ at the repository's root), run by the Go SDK: every case
+// must pass, as in Python and TypeScript.
+
+func kitDir() string {
+	if dir := os.Getenv("PROMPT_RELEASE_KIT"); dir != "" {
+		return dir
+	}
+	return filepath.Join("..", "..", "conformance")
+}
+
+func cases(t *testing.T, file string) []map[string]any {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join(kitDir(), file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kit struct {
+		Cases []map[string]any `json:"cases"`
+	}
+	decoder := json.NewDecoder(strings.NewReader(string(text)))
+	decoder.UseNumber()
+	if err := decoder.Decode(&kit); err != nil {
+		t.Fatal(err)
+	}
+	return kit.Cases
+}
+
+// plain re-decodes a value with float64 numbers, to compare with what the SDK returns.
+func plain(t *testing.T, value any) any {
+	t.Helper()
+	text, err := json.Marshal(value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := json.Unmarshal(text, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sha(text string) string {
+	digest := sha256.Sum256([]byte(text))
+	return hex.EncodeToString(digest[:])
+}
+
+func TestHashes(t *testing.T) {
+	for _, c := range cases(t, "hashes.json") {
+		t.Run(c["name"].(string), func(t *testing.T) {
+			spec := c["spec"].(map[string]any)
+			canonical, err := CanonicalJSON(WithoutNullMembers(spec))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want, ok := c["canonical"].(string); ok {
+				if string(canonical) != want {
+					t.Fatalf("canonical\n got %s\nwant %s", canonical, want)
+				}
+			} else if sha(string(canonical)) != c["canonicalSha256"] {
+				t.Fatalf("canonical form's sha256 differs")
+			}
+			hash, err := ContentHash(spec)
+			if err != nil || hash != c["hash"] {
+				t.Fatalf("hash %s (%v), want %s", hash, err, c["hash"])
+			}
+		})
+	}
+}
+
+func kindOf(err error) string {
+	var payload *PayloadError
+	var render *RenderError
+	switch {
+	case errors.As(err, &payload):
+		return string(payload.Kind)
+	case errors.As(err, &render):
+		return string(render.Kind)
+	}
+	return "unexpected: " + err.Error()
+}
+
+func expectedPayload(files map[string]any) map[string]any {
+	prompt, err := ParsePayload([]byte(files["prompt.json"].(string)), true)
+	if err != nil {
+		return map[string]any{"error": kindOf(err)}
+	}
+	variables := []any{}
+	for _, name := range prompt.Variables {
+		variables = append(variables, name)
+	}
+	found := map[string]any{
+		"prompt": prompt.Name, "label": prompt.Label, "version": prompt.Version, "hash": prompt.Hash,
+		"revision": float64(prompt.Revision), "templateFormat": prompt.TemplateFormat,
+		"portable": prompt.Portable(), "variables": variables, "canary": nil,
+	}
+	if text, ok := files["canary.json"].(string); ok {
+		canary, err := ParseCanary([]byte(text), true)
+		if err != nil {
+			found["canaryError"] = kindOf(err)
+		} else {
+			found["canary"] = map[string]any{"version": canary.Prompt.Version, "hash": canary.Prompt.Hash, "weight": canary.Split.Weight}
+		}
+	}
+	return found
+}
+
+func TestPayloads(t *testing.T) {
+	for _, c := range cases(t, "payloads.json") {
+		t.Run(c["name"].(string), func(t *testing.T) {
+			found := plain(t, expectedPayload(c["files"].(map[string]any)))
+			if want := plain(t, c["expect"]); !reflect.DeepEqual(found, want) {
+				t.Fatalf("\n got %v\nwant %v", found, want)
+			}
+		})
+	}
+}
+
+func TestRenders(t *testing.T) {
+	payloads := map[string]string{}
+	for _, c := range cases(t, "payloads.json") {
+		payloads[c["name"].(string)] = c["files"].(map[string]any)["prompt.json"].(string)
+	}
+	for _, c := range cases(t, "renders.json") {
+		t.Run(c["name"].(string), func(t *testing.T) {
+			prompt, err := ParsePayload([]byte(payloads[c["payload"].(string)]), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			variables := c["variables"].(map[string]any)
+			want := c["expect"].(map[string]any)
+			if c["pythonOnly"] == true {
+				want = map[string]any{"error": "not-portable"}
+			}
+			var found map[string]any
+			if prompt.IsChat() {
+				messages, err := prompt.RenderMessages(variables)
+				if err != nil {
+					found = map[string]any{"error": kindOf(err)}
+				} else {
+					found = map[string]any{"messages": messages}
+				}
+			} else {
+				output, err := prompt.Render(variables)
+				switch {
+				case err != nil:
+					found = map[string]any{"error": kindOf(err)}
+				case want["output"] != nil:
+					found = map[string]any{"output": output}
+				default:
+					found = map[string]any{"outputSha256": sha(output), "outputLength": len(output)}
+				}
+			}
+			if got, wanted := plain(t, found), plain(t, want); !reflect.DeepEqual(got, wanted) {
+				t.Fatalf("\n got %q\nwant %q", got, wanted)
+			}
+		})
+	}
+}
+
+func TestAssignments(t *testing.T) {
+	for _, c := range cases(t, "assignments.json") {
+		t.Run(c["name"].(string), func(t *testing.T) {
+			canary, err := ParseCanary([]byte(c["canary"].(string)), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			attributes := map[string]string{}
+			for key, value := range c["attributes"].(map[string]any) {
+				attributes[key] = value.(string)
+			}
+			keys := c["keys"].(map[string]any)
+			count, _ := keys["count"].(json.Number).Int64()
+			var chosen strings.Builder
+			candidates := 0
+			for n := 0; n < int(count); n++ {
+				if canary.Split.ServesCandidate(fmt.Sprintf("%s%d", keys["prefix"], n), attributes) {
+					chosen.WriteByte('1')
+					candidates++
+				} else {
+					chosen.WriteByte('0')
+				}
+			}
+			expect := c["expect"].(map[string]any)
+			weight, _ := expect["weight"].(json.Number).Float64()
+			if canary.Split.WeightFor(attributes) != weight {
+				t.Fatalf("weight %v, want %v", canary.Split.WeightFor(attributes), weight)
+			}
+			if chosen.String() != expect["assignment"] {
+				t.Fatalf("assignment differs (%d candidates, want %v)", candidates, expect["candidates"])
+			}
+		})
+	}
+}
+
+// layOut writes files as the kubelet lays out a ConfigMap volume: `..data` -> a timestamped folder.
+func layOut(t *testing.T, root string, step int, files map[string]any) {
+	t.Helper()
+	stamp := fmt.Sprintf("..2026_01_01_00_00_%02d.%d", step, os.Getpid())
+	if err := os.Mkdir(filepath.Join(root, stamp), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for key, text := range files {
+		if err := os.WriteFile(filepath.Join(root, stamp, key), []byte(text.(string)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(stamp, filepath.Join(root, "..data_tmp")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(root, "..data_tmp"), filepath.Join(root, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{PayloadFile, CanaryFile} {
+		if _, err := os.Lstat(filepath.Join(root, key)); err != nil {
+			_ = os.Symlink(filepath.Join("..data", key), filepath.Join(root, key))
+		}
+	}
+}
+
+func TestReloads(t *testing.T) {
+	for _, c := range cases(t, "reloads.json") {
+		t.Run(c["name"].(string), func(t *testing.T) {
+			root := t.TempDir()
+			var mounted *MountedPrompt
+			for n, raw := range c["steps"].([]any) {
+				step := raw.(map[string]any)
+				layOut(t, root, n, step["files"].(map[string]any))
+				if mounted == nil {
+					var err error
+					if mounted, err = Mount(root, Options{CheckInterval: -time.Nanosecond}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				current := mounted.Current()
+				found := map[string]any{"version": current.Version, "hash": current.Hash, "canary": nil}
+				if candidate := mounted.Candidate(); candidate != nil {
+					found["canary"] = candidate.Version
+				}
+				if got, want := plain(t, found), plain(t, step["expect"]); !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s:\n got %v\nwant %v", step["name"], got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestATamperedPayloadIsRefusedAtStart(t *testing.T) {
+	for _, c := range cases(t, "payloads.json") {
+		if c["name"] != "tampered-template" {
+			continue
+		}
+		root := t.TempDir()
+		layOut(t, root, 0, c["files"].(map[string]any))
+		if _, err := Mount(root, Options{}); err == nil || kindOf(err) != "hash" {
+			t.Fatalf("mounted a tampered payload: %v", err)
+		}
+		return
+	}
+	t.Fatal("no tampered-template case in the kit")
+}
