@@ -4,7 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck unit integration faults crds manifests bench bench-full binaries clean
+.PHONY: dev test lint typecheck unit integration faults crds manifests bench bench-full binaries clean \
+	sdks sdk-typescript sdk-go conformance
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,9 +19,29 @@ GOVERNANCE ?=
 dev: $(STAMP)
 	$(BIN)/python -m tests.controlplane dev $(if $(filter 1 true yes,$(GOVERNANCE)),--governance)
 
-## test: everything CI runs: lint, types, CRD drift, unit and integration tests
-test: lint typecheck
+## test: everything CI runs: lint, types, the TypeScript and Go SDKs (each runs the conformance
+## kit), CRD drift, unit and integration tests (the Python SDK runs the kit there)
+test: lint typecheck sdks
 	$(BIN)/python -m pytest
+
+NPM ?= npm
+GO  ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+
+## sdks: the TypeScript and Go SDKs' suites, dependencies from their registries (pinned:
+## sdk/typescript/package-lock.json, sdk/go/go.sum)
+sdks: sdk-typescript sdk-go
+
+sdk-typescript:
+	cd sdk/typescript && $(NPM) ci --no-audit --no-fund --loglevel=error && $(NPM) test --silent
+	cd examples/typescript && $(NPM) ci --no-audit --no-fund --loglevel=error
+
+sdk-go:
+	cd sdk/go && GOTOOLCHAIN=local $(GO) test ./...
+	cd examples/go && GOTOOLCHAIN=local $(GO) build -o /dev/null .
+
+## conformance: rewrite conformance/ from what the operator writes on a local control plane
+conformance: $(STAMP)
+	$(BIN)/python -m tests.conformance.generate
 
 lint: $(STAMP)
 	$(BIN)/ruff check operator tests bench examples
