@@ -18,7 +18,7 @@ from typing import Any
 from prompt_release.core import canary as canary_schema
 from prompt_release.core.canonical import canonical_json
 from prompt_release.core.hashing import content_hash, without_null_members
-from prompt_release.core.payload import PayloadError
+from prompt_release.core.payload import Payload, PayloadError
 from prompt_release.core.templates import TemplateError, is_portable
 from prompt_release.sdk import RenderError, parse_canary, parse_payload
 from tests.conformance.scenario import SPECS, Captured
@@ -146,11 +146,19 @@ def _rehashed(payload: dict[str, Any]) -> str:
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
 
-def _kind_of(error: Exception) -> str:
+def _kind_of(error: BaseException) -> str:
     """The error kinds every SDK reports: how the Python SDK's messages map onto them."""
     text = str(error)
     if isinstance(error, PayloadError):
-        if "not valid JSON" in text or "must hold a JSON object" in text or "malformed" in text:
+        if any(
+            reason in text
+            for reason in (
+                "not valid JSON",
+                "must hold a JSON object",
+                "malformed",
+                "lacks the key",
+            )
+        ):
             return "malformed"
         if "has format" in text:
             return "format"
@@ -283,7 +291,7 @@ def build(captured: Captured) -> dict[str, Any]:
     keys = [f"{KEY_PREFIX}{n}" for n in range(KEY_COUNT)]
     assignments = []
     for weight, segments, data in captured.canaries:
-        parsed = canary_schema.parse(data["canary.json"])
+        parsed: canary_schema.Canary[Payload] = canary_schema.parse(data["canary.json"])
         for attributes in ATTRIBUTE_SETS if segments else [{}]:
             chosen = [parsed.split.serves_candidate(key, attributes) for key in keys]
             assignments.append(
