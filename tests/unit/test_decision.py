@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from prompt_release.core import protection
 from prompt_release.core.decision import Decision, Now, Observed, decide
 from prompt_release.core.fights import Fight, FightPolicy
 from prompt_release.core.version import release_links
-from prompt_release.core.version_decision import IN_USE, Timing, decide_version
+from prompt_release.core.version_decision import IN_USE, Timing, decide_version, seen_for
 from prompt_release.core.views import ReleaseView, VersionView
 from tests.unit.test_release_plan import release, version
 
@@ -131,3 +132,11 @@ def test_a_version_deleted_while_held_says_who_holds_it_and_keeps_its_finalizer(
     assert [event.reason for event in held.events] == [IN_USE]
     free = decide_version(VersionView.of(body), (protection.FINALIZER,), (), 99, NOW.text)
     assert free.held is False and free.status is None
+
+
+def test_a_version_is_first_seen_at_its_creation_or_at_the_operators_start() -> None:
+    now = dt.datetime(2026, 1, 1, 0, 10, tzinfo=dt.UTC)
+    assert seen_for("2026-01-01T00:09:58Z", now, running=600.0) == 2.0
+    # created before this operator started (a standing start): seen since the start
+    assert seen_for("2026-01-01T00:00:00Z", now, running=5.0) == 5.0
+    assert seen_for(None, now, running=7.0) == 7.0

@@ -4,9 +4,13 @@ in-use finalizer, decided from the version and what every release says about it.
 Two waits keep a new prompt at one status write, by requeue rather than by sleeping:
 - while a release names the version in a spec it hasn't answered yet, what the version's
   status says (releasedAs) is about to change: the release's status write wakes the version
-  (at most `Timing.planning` after the version's creation);
-- a new version no release names yet waits `Timing.new` after its creation for one, so a
+  (at most `Timing.planning` after the version was first seen);
+- a new version no release names yet waits `Timing.new` after it was first seen for one, so a
   version applied together with its release is written once.
+
+"First seen" is the version's creation, or the operator's start when that is later: an
+operator started over prompts it never released (a standing start) writes each version once,
+after its release, however long ago both were applied.
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ IN_USE = "InUse"
 class Timing:
     new: float = 2.0
     """How long a new version no release names waits for one before its status is written."""
-    planning: float = 30.0
-    """How long at most a version waits for the releases naming it to answer their spec."""
+    planning: float = 300.0
+    """How long at most a version waits for the releases naming it to answer their spec (they
+    answer in their first pass, a failed one included: this bounds an operator that can't
+    write)."""
 
 
 @dataclass(frozen=True)
@@ -43,19 +49,20 @@ class VersionDecision:
     ready: bool = True
 
 
-def age(creation: str | None, now: dt.datetime) -> float:
-    """Seconds since a creationTimestamp (a large age when it is unknown)."""
+def seen_for(creation: str | None, now: dt.datetime, running: float) -> float:
+    """Seconds since a version was first seen: since its creationTimestamp (a large age when
+    it is unknown), at most the `running` seconds since the operator started."""
     if not creation:
-        return float("inf")
+        return running
     created = dt.datetime.strptime(creation, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-    return (now - created).total_seconds()
+    return min((now - created).total_seconds(), running)
 
 
 def decide_version(
     version: VersionView,
     finalizers: Iterable[str],
     links: Iterable[Link],
-    created_ago: float,
+    seen: float,
     now: str,
     timing: Timing = Timing(),
 ) -> VersionDecision:
@@ -67,10 +74,10 @@ def decide_version(
         version, now, released_as=linked(version.name, SERVES, links), held_by=None
     )
     ready = conditions.is_ready(status)
-    if linked(version.name, PLANS, links) and created_ago < timing.planning:
-        return VersionDecision(requeue_after=timing.planning - created_ago, ready=ready)
-    if not links and not version.status.get("hash") and created_ago < timing.new:
-        return VersionDecision(requeue_after=timing.new - created_ago, ready=ready)
+    if linked(version.name, PLANS, links) and seen < timing.planning:
+        return VersionDecision(requeue_after=timing.planning - seen, ready=ready)
+    if not links and not version.status.get("hash") and seen < timing.new:
+        return VersionDecision(requeue_after=timing.new - seen, ready=ready)
     changed = conditions.status_changed(version.status, status)
     held = bool(holders)
     return VersionDecision(

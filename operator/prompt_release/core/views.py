@@ -33,7 +33,7 @@ def _generation(meta: Mapping[str, Any]) -> int:
 Checked = tuple[HashResult, list[str]]
 
 
-def checked_versions(capacity: int = 4096) -> LRU[tuple[str, str, str, int], Checked]:
+def checked_versions(capacity: int = 16384) -> LRU[tuple[str, str, str, int], Checked]:
     """The hash and the problems of the versions checked lately, by (namespace, name, uid,
     generation): under one key the spec can't differ (the API server refuses edits; a new
     object has a new uid). Hashing and validating a 300 KiB prompt costs milliseconds, and

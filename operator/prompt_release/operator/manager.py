@@ -81,7 +81,7 @@ class Manager:
         self.namespaces = list(namespaces)  # none: every namespace
         self.informers = stores.informers(WORKLOAD_KINDS, options.compact_stores)
         self.stores = Stores(self.informers)
-        self.events = EventRecorder(self._post_event, OPERATOR, options.event_posters)
+        self.events = EventRecorder(self._post_event, OPERATOR)
         self.written = Expectations()
         shell = Shell(kube, self.stores, self.events, self.written)
         self.releases: Controller[Key] = Controller(
@@ -146,7 +146,6 @@ class Manager:
             self._starting.cancel()
         await self.releases.stop()
         await self.versions.stop()
-        self.events.stop()
 
     # -- what existed at start (by name), for the stores' sync --------------------------------
 
@@ -277,9 +276,24 @@ def matches(namespace: str, patterns: Iterable[str]) -> bool:
     return included and not excluded
 
 
+class NoDiffBase(kopf.DiffBaseStorage):
+    """The operator's kopf handlers only observe (`on.event`): no handler reads a diff, so no
+    essence is kept or built. kopf's default builds one per event, a deep copy of the body."""
+
+    def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
+        return kopf.BodyEssence()
+
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
+        return None
+
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
+        return None
+
+
 def configure(settings: kopf.OperatorSettings, options: Options) -> None:
     """kopf's settings, by their documented names."""
     settings.posting.enabled = False  # Events are the operator's own (runtime/events.py)
+    settings.persistence.diffbase_storage = NoDiffBase()
     settings.watching.server_timeout = 300
     settings.watching.chunk_size = LIST_PAGE
     settings.queueing.idle_timeout = options.kopf_idle_timeout

@@ -17,8 +17,6 @@ class Options:
     """Releases reconciled at once (threads of the release controller)."""
     version_workers: int = 8
     """Versions reconciled at once."""
-    event_posters: int = 4
-    """Events posted at once (off the passes' path; a burst of new prompts posts one each)."""
     retry_stalled_seconds: float = 10
     """How often a release that isn't Ready is looked at again without any change (causes the
     operator doesn't watch, such as an unmanaged ConfigMap deleted, clear without one)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ from prompt_release import VERSION_PLURAL
 from prompt_release.core import conditions, protection
 from prompt_release.core.configmap import OPERATOR
 from prompt_release.core.version import Link
-from prompt_release.core.version_decision import Timing, age, decide_version
+from prompt_release.core.version_decision import Timing, decide_version, seen_for
 from prompt_release.core.views import VersionView
 from prompt_release.kube import ApiError, is_status
 from prompt_release.operator import clock, metrics
@@ -44,6 +45,7 @@ class VersionReconciler:
         self.events = shell.events
         self.written = shell.written
         self.timing = timing
+        self.started = time.monotonic()
 
     def gather(self, key: Key) -> Gathered:
         body = self.stores.get("versions", key)
@@ -66,7 +68,7 @@ class VersionReconciler:
                 version,
                 tuple(meta.get("finalizers") or ()),
                 gathered.links,
-                age(meta.get("creationTimestamp"), now),
+                seen_for(meta.get("creationTimestamp"), now, time.monotonic() - self.started),
                 clock.text(now),
                 self.timing,
             )

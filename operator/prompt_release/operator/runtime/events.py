@@ -1,14 +1,14 @@
-"""Kubernetes Events about the operator's objects, posted off the reconcilers' path.
+"""Kubernetes Events about the operator's objects, posted by the pass that decided them.
 
-A pass asks for an Event and moves on; a small pool posts it (a failed post is logged, never
-retried: Events are for humans, and the status already says what happened)."""
+A pass posts its Events after its writes, on its own worker: what is in flight is bounded by
+the workers, and an operator quiet on the wire has nothing left to say. A failed post is
+logged, never retried: Events are for humans, and the status already says what happened."""
 
 from __future__ import annotations
 
 import logging
 import secrets
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from prompt_release.operator.clock import now_text
@@ -51,20 +51,13 @@ def event_body(
 
 
 class EventRecorder:
-    def __init__(self, post: Post, component: str, posters: int = 2) -> None:
+    def __init__(self, post: Post, component: str) -> None:
         self._post = post
         self._component = component
-        self._executor = ThreadPoolExecutor(posters, thread_name_prefix="events")
 
     def event(self, involved: Mapping[str, Any], type: str, reason: str, message: str) -> None:
         body = event_body(involved, type, reason, message, self._component, now_text())
-        self._executor.submit(self._send, body)
-
-    def _send(self, body: dict[str, Any]) -> None:
         try:
             self._post(str(body["metadata"]["namespace"]), body)
         except Exception as error:
-            log.warning("Event %s not posted: %s", body["reason"], error)
-
-    def stop(self) -> None:
-        self._executor.shutdown(wait=True)
+            log.warning("Event %s not posted: %s", reason, error)
