@@ -150,7 +150,7 @@ REFUSED: dict[str, Refused] = {
         ("spec.messages[0].name", "Too long"),
     ),
     "version-template-format-unknown": Refused(
-        [bad_version(templateFormat="mustache")], ("spec.templateFormat", "Unsupported value")
+        [bad_version(templateFormat="handlebars")], ("spec.templateFormat", "Unsupported value")
     ),
     # PromptVersion spec: variables
     "version-variables-not-a-list": Refused([bad_version(variables="ticket")], ("spec.variables",)),
@@ -275,6 +275,10 @@ def jinja(says: str, template: str, **spec: Any) -> NotReady:
     return invalid(says, templateFormat="jinja2", template=template, **spec)
 
 
+def mustache(says: str, template: str) -> NotReady:
+    return invalid(says, templateFormat="mustache", template=template)
+
+
 NOT_READY: dict[str, NotReady] = {
     # f-string placeholders: plain names only
     "f-string-attribute-access": invalid(
@@ -343,6 +347,11 @@ NOT_READY: dict[str, NotReady] = {
     ),
     "jinja2-include": jinja("{% include %} is refused", "{{ ticket }}{% include 'secrets.txt' %}"),
     "jinja2-syntax-error": jinja("jinja2 syntax, line 1", "{% if ticket %}"),
+    # mustache: names only, no partials
+    "mustache-partial": mustache("the partial {{>footer}} is refused", "{{ticket}}{{> footer}}"),
+    "mustache-not-a-name": mustache("{{ticket-id}} is not a name", "{{ticket}}{{ticket-id}}"),
+    "mustache-dot-outside-section": mustache("{{.}} outside a section", "{{ticket}}{{.}}"),
+    "mustache-unclosed-section": mustache("the section ticket is never closed", "{{#ticket}}x"),
     # control characters
     "control-character-nul": invalid(
         "template holds 1 control character(s), the first U+0000", template="Hi\x00 {ticket}"
