@@ -381,14 +381,19 @@ def _credentials(
         username=user.get("username"),
         password=user.get("password"),
         exec=_exec_config(chosen, user.get("exec"), user_dir, cluster, ca_data or ca_file),
-        impersonation=Impersonation(
-            user=user.get("as") or None,
-            uid=user.get("as-uid") or None,
-            groups=tuple(str(g) for g in user.get("as-groups") or ()),
-            extra=tuple(
-                (str(key), tuple(str(v) for v in values or ()))
-                for key, values in sorted((user.get("as-user-extra") or {}).items())
-            ),
+        impersonation=_impersonation(user),
+    )
+
+
+def _impersonation(user: Mapping[str, Any]) -> Impersonation:
+    """A user entry's `as`, `as-uid`, `as-groups` and `as-user-extra`."""
+    return Impersonation(
+        user=user.get("as") or None,
+        uid=user.get("as-uid") or None,
+        groups=tuple(str(g) for g in user.get("as-groups") or ()),
+        extra=tuple(
+            (str(key), tuple(str(v) for v in values or ()))
+            for key, values in sorted((user.get("as-user-extra") or {}).items())
         ),
     )
 

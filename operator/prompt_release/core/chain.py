@@ -281,21 +281,48 @@ def _verify_one(
     owner = Owner.of(body) if body is not None else next(iter(records.values())).owner
     status = (body or {}).get("status") or {}
     kept = {int(e.get("revision") or 0): e for e in status.get("history") or ()}
-    rows: dict[int, Row] = {}
     name = owner.name + ("" if body is not None else " (deleted)")
+    rows = _record_rows(owner, name, records, deleted=body is None)
+    _status_rows(rows, owner, name, records, kept)
+    _check_links(rows)
+    if body is not None and kept:
+        _check_kept(rows, records, kept, int(status.get("revision") or 0))
+    for revision, row in sorted(rows.items()):
+        if row.state in (REWRITTEN, MISSING):
+            detail = row.detail
+        elif row.state == UNRECORDED:
+            detail = "in the status but not among the records"
+        else:
+            continue
+        report.problems.append(f"{owner.label}: {name}: revision {revision}: {detail}")
+    report.rows.extend(rows[r] for r in sorted(rows))
 
-    def problem(revision: int, text: str) -> None:
-        report.problems.append(f"{owner.label}: {name}: revision {revision}: {text}")
 
+def _record_rows(
+    owner: Owner, name: str, records: Mapping[int, Record], deleted: bool
+) -> dict[int, Row]:
+    """A row per record, judged on its own: does it name this release, and match its digest?"""
+    rows: dict[int, Row] = {}
     for revision, found in sorted(records.items()):
         state, detail = OK, ""
-        if found.owner != owner and body is not None:
+        if found.owner != owner and not deleted:
             state, detail = REWRITTEN, "the record names another release"
         elif found.entry.get(DIGEST) != digest(found.owner, found.entry):
             state, detail = REWRITTEN, "the record's content does not match its digest"
         rows[revision] = Row(
             owner.label, name, owner.uid, revision, state, found.entry, "record", detail
         )
+    return rows
+
+
+def _status_rows(
+    rows: dict[int, Row],
+    owner: Owner,
+    name: str,
+    records: Mapping[int, Record],
+    kept: Mapping[int, Mapping[str, Any]],
+) -> None:
+    """A row per status entry, judged against its digest and its record."""
     for revision, entry in sorted(kept.items()):
         on_record = records.get(revision)
         row = rows.get(revision)
@@ -314,7 +341,10 @@ def _verify_one(
             state, detail = (row.state, row.detail) if row is not None else (OK, "")
         where = "status" if on_record is None else "both"
         rows[revision] = Row(owner.label, name, owner.uid, revision, state, entry, where, detail)
-    # The links: each sealed entry names the digest of the revision before it.
+
+
+def _check_links(rows: Mapping[int, Row]) -> None:
+    """Each sealed entry names the digest of the revision before it."""
     for revision, row in sorted(rows.items()):
         if row.state != OK:
             continue
@@ -326,20 +356,20 @@ def _verify_one(
             continue
         if previous != before.entry.get(DIGEST) and before.entry.get(DIGEST):
             row.state, row.detail = REWRITTEN, f"its link to revision {revision - 1} is broken"
-    # What the status should still keep: its newest revisions, none skipped.
-    current = int(status.get("revision") or 0)
-    if body is not None and kept:
-        oldest = min(kept)
-        for revision in records:
-            if oldest <= revision <= current and revision not in kept:
-                rows[revision].state = MISSING
-                rows[revision].detail = "removed from the status history"
-            if revision > current:
-                rows[revision].state = MISSING
-                rows[revision].detail = f"recorded, but the status says revision {current}"
-    for revision, row in sorted(rows.items()):
-        if row.state in (REWRITTEN, MISSING):
-            problem(revision, row.detail)
-        elif row.state == UNRECORDED:
-            problem(revision, "in the status but not among the records")
-    report.rows.extend(rows[r] for r in sorted(rows))
+
+
+def _check_kept(
+    rows: Mapping[int, Row],
+    records: Mapping[int, Record],
+    kept: Mapping[int, Mapping[str, Any]],
+    current: int,
+) -> None:
+    """What the status should still keep: its newest revisions, none skipped."""
+    oldest = min(kept)
+    for revision in records:
+        if oldest <= revision <= current and revision not in kept:
+            rows[revision].state = MISSING
+            rows[revision].detail = "removed from the status history"
+        if revision > current:
+            rows[revision].state = MISSING
+            rows[revision].detail = f"recorded, but the status says revision {current}"

@@ -134,18 +134,7 @@ def decide(observed: Observed, now: Now) -> Decision:
     )
     plan, fight, wait = _fight(release, split.plan, observed, now.monotonic)
     plan = report(plan, release, observed.version, observed.gate, now.text)
-    record_first = None
-    if plan.config_map is not None:
-        record_first = recovery.record_first(
-            release, existing, int(plan.status.get("revision") or 0)
-        )
-    status_changed = conditions.status_changed(stored.status.raw, plan.status)
-    record_first, status, records = _seal(observed, stored, record_first, plan.status)
-    if status_changed:
-        plan = replace(plan, status=status)
-    else:
-        records = []
-    records = _pending(records, observed.unrecorded)
+    record_first, plan, status_changed, records = _to_write(observed, stored, release, plan)
     waiting = (canary_spec.CANARY_PROGRESSING, canary_spec.CANARY_PAUSED)
     ready = plan.ready or conditions.ready_of(plan.status).get("reason") in waiting
     return Decision(
@@ -169,6 +158,24 @@ def decide(observed: Observed, now: Now) -> Decision:
         ready=ready,
         planned_status=plan.status,
     )
+
+
+def _to_write(
+    observed: Observed, stored: ReleaseView, release: ReleaseView, plan: ReleasePlan
+) -> tuple[dict[str, Any] | None, ReleasePlan, bool, list[dict[str, Any]]]:
+    """The status to record before the ConfigMap (if any), the plan with its status sealed,
+    whether that status differs from the stored one, and the history records to create."""
+    record_first = None
+    if plan.config_map is not None:
+        revision = int(plan.status.get("revision") or 0)
+        record_first = recovery.record_first(release, observed.config_map, revision)
+    status_changed = conditions.status_changed(stored.status.raw, plan.status)
+    record_first, status, records = _seal(observed, stored, record_first, plan.status)
+    if status_changed:
+        plan = replace(plan, status=status)
+    else:
+        records = []
+    return record_first, plan, status_changed, _pending(records, observed.unrecorded)
 
 
 def _seal(
