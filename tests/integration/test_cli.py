@@ -317,6 +317,43 @@ def test_new_version_takes_the_next_free_name(
     assert not kubectl.exists("promptversion", "summarizer-v4")
 
 
+def test_new_version_in_mustache_is_portable(
+    prompt: Prompt, kubectl: Kubectl, two_versions: None, operator: OperatorProcess, tmp_path: Path
+) -> None:
+    template = tmp_path / "template.txt"
+    template.write_text("Summarize {{ticket}} for {{audience}}.\n{{#notes}}- {{text}}\n{{/notes}}")
+    created = prompt(
+        "new-version",
+        "summarizer",
+        "--from",
+        "summarizer-v2",
+        "-f",
+        str(template),
+        "--format",
+        "mustache",
+    )
+    assert created.returncode == 0, created.stderr
+    kubectl("wait", "--for=condition=Ready", "pver/summarizer-v3", "--timeout=60s")
+    found = kubectl.get("promptversion", "summarizer-v3")
+    assert found["spec"]["templateFormat"] == "mustache"
+    assert found["spec"]["variables"] == ["ticket", "audience", "notes"]
+    assert found["status"]["portable"] is True
+    kubectl("wait", "--for=condition=Ready", "pver/summarizer-v2", "--timeout=60s")
+    assert kubectl.get("promptversion", "summarizer-v2")["status"]["portable"] is False
+    template.write_text("{{ticket}} {{> footer}}")
+    refused = prompt(
+        "new-version",
+        "summarizer",
+        "--from",
+        "summarizer-v2",
+        "-f",
+        str(template),
+        "--format",
+        "mustache",
+    )
+    assert refused.returncode == 2 and "partial" in refused.stderr
+
+
 def test_clear_errors_for_an_unreachable_cluster_and_bad_flags(
     prompt: Prompt, tmp_path: Path
 ) -> None:
