@@ -1,7 +1,7 @@
 """Workload SDK: read a mounted prompt, render it, and tag every response with its exact version.
 
-Standard library only (jinja2 is imported only for jinja2 prompts), so a workload needs
-neither kopf nor the Kubernetes client:
+Standard library only (jinja2 is imported only for jinja2 prompts, pystache only for mustache
+prompts), so a workload needs neither kopf nor the Kubernetes client:
 
     from prompt_release.sdk import MountedPrompt
 
@@ -21,7 +21,11 @@ hash, and keeps serving the last good prompt if the new files can't be read or d
 
 A payload is also refused at load, whether or not it verifies, when a template holds what the
 operator's validation refuses (an f-string placeholder with attribute or index access, a jinja2
-expression reaching an internal attribute): a ConfigMap edited by hand can't smuggle one in.
+expression reaching an internal attribute, a mustache partial): a ConfigMap edited by hand
+can't smuggle one in.
+
+mustache prompts are portable: the TypeScript (`sdk/typescript/`) and Go (`sdk/go/`) SDKs
+render them alike, and all three run the conformance kit (`conformance/`).
 """
 
 from __future__ import annotations
