@@ -43,7 +43,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
   resources: [promptversions/status, promptreleases/status]
   verbs: [patch]
 - apiGroups: [promptrelease.io]
-  resources: [promptpolicies, promptapprovals]
+  resources: [promptpolicies, promptapprovals, promptevaluations]
   verbs: [get, list, watch]
 - apiGroups: [""]
   resources: [configmaps]

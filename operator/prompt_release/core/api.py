@@ -3,7 +3,7 @@
 Field constraints in the models become the OpenAPI schema the API server enforces (see
 `crdgen`), and `x-kubernetes-*` extras (CEL rules, list types) ride along in
 `json_schema_extra`. The models live by kind: `api_version`, `api_release` (with
-`api_canary`), `api_policy`, and what they share in `api_common`.
+`api_canary`), `api_policy`, `api_evaluation`, and what they share in `api_common`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from prompt_release.core.api_evaluation import (
+    PROMPT_EVALUATION_SPEC_RULES,
+    PromptEvaluationSpec,
+)
 from prompt_release.core.api_policy import (
     PROMPT_APPROVAL_SPEC_RULES,
     PromptApprovalSpec,
@@ -134,4 +138,24 @@ PROMPT_APPROVAL = Kind(
     ],
 )
 
-ALL_KINDS = (*KINDS, PROMPT_POLICY, PROMPT_APPROVAL)
+# Evidence: evaluation results bound to exact content.
+PROMPT_EVALUATION = Kind(
+    kind="PromptEvaluation",
+    plural="promptevaluations",
+    singular="promptevaluation",
+    short_names=["peval"],
+    spec=PromptEvaluationSpec,
+    spec_rules=PROMPT_EVALUATION_SPEC_RULES,
+    description="One evaluation result of one exact PromptVersion (name and content hash) on "
+    "one exact dataset; evidence for spec.promotion.",
+    printer_columns=[
+        {"name": "Version", "type": "string", "jsonPath": ".spec.version"},
+        {"name": "Hash", "type": "string", "jsonPath": ".spec.hash"},
+        {"name": "Dataset", "type": "string", "jsonPath": ".spec.dataset.name"},
+        {"name": "Score", "type": "number", "jsonPath": ".spec.score"},
+        {"name": "Passed", "type": "boolean", "jsonPath": ".spec.passed"},
+        _age_column(),
+    ],
+)
+
+ALL_KINDS = (*KINDS, PROMPT_POLICY, PROMPT_APPROVAL, PROMPT_EVALUATION)

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 from pydantic.config import JsonDict
 
-from prompt_release.core.api_canary import CanaryOrigin, CanarySpec, CanaryStatus
+from prompt_release.core.api_canary import DURATION, CanaryOrigin, CanarySpec, CanaryStatus
 from prompt_release.core.api_common import ApiModel, Condition, Hash, ObjectName, PromptName
 from prompt_release.core.api_policy import ApprovalState
 from prompt_release.core.history import DEFAULT_HISTORY_LIMIT
@@ -40,6 +40,54 @@ IMMUTABLE_LABEL: JsonDict = {
     "message": "spec.label is immutable: a release stays the release of its label; create "
     "a new PromptRelease <prompt>-<label> instead",
 }
+
+
+class EvidenceSpec(ApiModel):
+    """What a passing PromptEvaluation of the candidate's exact hash must also show."""
+
+    min_score: float | None = Field(default=None, description="Its score is at least this.")
+    max_regression: float | None = Field(
+        default=None,
+        ge=0,
+        description="A paired run against what this release serves now: the candidate's score "
+        "is at least the baseline's score minus this. Needs spec.baseline naming the live "
+        "version's hash (nothing live yet: not needed).",
+    )
+    evaluator: PromptName | None = Field(
+        default=None, description="Only results of this evaluator (spec.evaluator.name) count."
+    )
+    dataset: str | None = Field(
+        default=None,
+        max_length=253,
+        description="Only results on this dataset count: its name, ConfigMap or hash.",
+    )
+
+
+class PromotionSpec(ApiModel):
+    """This release accepts only versions that soaked on another label and have evidence."""
+
+    from_: PromptName = Field(
+        alias="from",
+        description="The label a version must come from, e.g. staging (the release "
+        "<prompt>-<from> in the same namespace).",
+    )
+    soak: str | None = Field(
+        default=None,
+        max_length=16,
+        pattern=DURATION,
+        description='How long the version must have been live and RolledOut on `from`: "90", '
+        "30s, 5m, 2h; none when unset.",
+    )
+    evidence: EvidenceSpec | None = Field(
+        default=None,
+        description="A passing PromptEvaluation of the version's exact hash is required "
+        "(with these extra conditions); unset: no evidence needed.",
+    )
+    auto: bool | None = Field(
+        default=None,
+        description="Follow `from` by itself once the gates hold, without writing spec "
+        "(GitOps owns it): the promotion is recorded in status and history.",
+    )
 
 
 class PromptReleaseSpec(ApiModel):
@@ -78,6 +126,11 @@ class PromptReleaseSpec(ApiModel):
         default=None,
         description="A candidate version served to a share of requests (see Canary).",
     )
+    promotion: PromotionSpec | None = Field(
+        default=None,
+        description="Gates a new version must pass here: soaked on another label, with "
+        "evidence (see docs/evaluation.md).",
+    )
 
 
 _CONFIG_MAP = "(has(self.spec.configMapName) ? self.spec.configMapName : self.metadata.name)"
@@ -86,6 +139,11 @@ _OLD_CONFIG_MAP = (
 )
 
 PROMPT_RELEASE_RULES: list[dict[str, Any]] = [
+    {
+        "rule": "!has(self.spec.promotion) || self.spec.promotion.from != self.spec.label",
+        "message": "spec.promotion.from names this release's own label: promote from another "
+        "label (e.g. staging)",
+    },
     {
         "rule": "self.metadata.name == self.spec.prompt + '-' + self.spec.label",
         "message": "metadata.name must be <spec.prompt>-<spec.label>, which keeps each "
@@ -107,6 +165,33 @@ PROMPT_RELEASE_RULES: list[dict[str, Any]] = [
         "mount that ConfigMap by name; create a new PromptRelease to serve another",
     },
 ]
+
+
+class EvidenceRecord(ApiModel):
+    """The PromptEvaluation a promotion rested on, as it was when it was read."""
+
+    name: str
+    score: float | None = None
+    dataset: str | None = Field(default=None, description="The dataset's hash.")
+    evaluator: str | None = Field(default=None, description="name@version or the image.")
+    recorded_by: str | None = None
+    baseline_score: float | None = None
+
+
+class PromotionRecord(ApiModel):
+    """Where a promoted revision came from and what it rested on."""
+
+    from_: str = Field(alias="from", description="The label it soaked on.")
+    revision: int | None = Field(default=None, description="Its revision there.")
+    soaked_since: str | None = Field(
+        default=None, description="Live and RolledOut there since this time."
+    )
+    auto: bool | None = Field(
+        default=None, description="Promoted by the operator (spec.promotion.auto)."
+    )
+    evidence: list[EvidenceRecord] | None = Field(
+        default=None, json_schema_extra={"x-kubernetes-list-type": "atomic"}
+    )
 
 
 class HistoryEntry(ApiModel):
@@ -142,6 +227,10 @@ class HistoryEntry(ApiModel):
     )
     canary: CanaryOrigin | None = Field(
         default=None, description="It was promoted from a canary: at which weight."
+    )
+    promotion: PromotionRecord | None = Field(
+        default=None,
+        description="It passed spec.promotion's gates: where it soaked, on what evidence.",
     )
     attested: bool | None = Field(
         default=None,
@@ -199,6 +288,34 @@ class RolloutStatus(ApiModel):
     failed_hash: str | None = None
 
 
+class PromotionGate(ApiModel):
+    """One gate of spec.promotion for the candidate, and whether it holds."""
+
+    name: Literal["Soak", "Evidence", "Approval"]
+    passed: bool
+    message: str
+
+
+class PromotionStatus(ApiModel):
+    """Where spec.promotion stands: the candidate, its gates, and what it waits for."""
+
+    from_: str = Field(alias="from", description="The label promoted from.")
+    spec_version: str | None = Field(
+        default=None,
+        description="The spec.version last carried out; with auto, a new spec.version is a "
+        "human's choice, carried out before following `from` again.",
+    )
+    candidate: str | None = Field(default=None, description="The version waiting, if any.")
+    candidate_hash: str | None = None
+    state: Literal["UpToDate", "Soaking", "AwaitingEvidence", "AwaitingApproval", "Promoted"]
+    soaked_since: str | None = None
+    soak_ends_at: str | None = None
+    gates: list[PromotionGate] | None = Field(
+        default=None, json_schema_extra={"x-kubernetes-list-type": "atomic"}
+    )
+    message: str | None = None
+
+
 class PromptReleaseStatus(ApiModel):
     observed_generation: int | None = None
     conditions: list[Condition] | None = Field(
@@ -227,4 +344,7 @@ class PromptReleaseStatus(ApiModel):
         default=None,
         description="A requested spec.version that waits for approval or was rejected "
         "(PromptPolicy requireApproval); absent while spec.version is live.",
+    )
+    promotion: PromotionStatus | None = Field(
+        default=None, description="spec.promotion: the candidate and its gates."
     )

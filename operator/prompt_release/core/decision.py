@@ -20,6 +20,7 @@ from prompt_release.core import (
     claims,
     conditions,
     governance,
+    promotion,
     recovery,
     rollout,
 )
@@ -70,6 +71,8 @@ class Observed:
     releases `releases_by_config_map` gives for that name, and of the release of that name)."""
     unrecorded: Sequence[Mapping[str, Any]] = ()
     """Records (ControllerRevisions) of sealed entries an earlier pass could not write."""
+    promotion: promotion.Inputs | None = None
+    """For a release with spec.promotion: the `from` release, the versions and the evidence."""
 
 
 @dataclass(frozen=True)
@@ -117,9 +120,10 @@ def decide(observed: Observed, now: Now) -> Decision:
     if recovery.ahead(release, existing):
         return Decision(stale=True)
     stable_existing = canary_plan.stable_part(existing)
-    plan = release_core.plan(
-        release, observed.version, stable_existing, now.text, observed.gate, observed.rivals
+    choice = promotion.choose(
+        observed.body, release, observed.version, observed.promotion, observed.gate, now.text
     )
+    plan = _plan(release, choice, observed, stable_existing, now.text)
     if plan.ready:
         plan = _roll_out(release, plan, stable_existing, observed, now.text)
     split = canary_plan.plan(
@@ -134,6 +138,7 @@ def decide(observed: Observed, now: Now) -> Decision:
     )
     plan, fight, wait = _fight(release, split.plan, observed, now.monotonic)
     plan = report(plan, release, observed.version, observed.gate, now.text)
+    plan = _promotion_report(plan, choice, stored, now.text)
     record_first, plan, status_changed, records = _to_write(observed, stored, release, plan)
     waiting = (canary_spec.CANARY_PROGRESSING, canary_spec.CANARY_PAUSED)
     ready = plan.ready or conditions.ready_of(plan.status).get("reason") in waiting
@@ -154,10 +159,48 @@ def decide(observed: Observed, now: Now) -> Decision:
             wait or None,
             None if split.wake_in is None else split.wake_in + WAKE_MARGIN,
             POLL_SECONDS if split.poll else None,
+            None if choice is None else choice.wait,
         ),
         ready=ready,
         planned_status=plan.status,
     )
+
+
+def _plan(
+    release: ReleaseView,
+    choice: promotion.Choice | None,
+    observed: Observed,
+    existing: Mapping[str, Any] | None,
+    now: str,
+) -> ReleasePlan:
+    """The stable plan: spec.version, or what spec.promotion chose (held: the live revision
+    stays, nothing is written but the status)."""
+    if choice is None:
+        return release_core.plan(
+            release, observed.version, existing, now, observed.gate, observed.rivals
+        )
+    if choice.hold is not None:
+        return ReleasePlan(status=promotion.held(release, *choice.hold, now))
+    return release_core.plan(
+        choice.release, choice.version, existing, now, choice.gate, observed.rivals
+    )
+
+
+def _promotion_report(
+    plan: ReleasePlan, choice: promotion.Choice | None, stored: ReleaseView, now: str
+) -> ReleasePlan:
+    """status.promotion, the Promotion condition and the promotion's Events; both dropped
+    from a release whose spec.promotion is gone."""
+    if choice is None:
+        if "promotion" not in plan.status:
+            return plan
+        status = {k: v for k, v in plan.status.items() if k != "promotion"}
+        status["conditions"] = [
+            c for c in status.get("conditions") or () if c.get("type") != promotion.PROMOTION
+        ]
+        return replace(plan, status=status)
+    status, events = promotion.finish(choice, stored, plan.status, now)
+    return replace(plan, status=status, events=[*plan.events, *events])
 
 
 def _to_write(

@@ -193,6 +193,9 @@ class ReleaseView:
     deleting: bool = False
     annotations: Mapping[str, Any] = field(default_factory=dict)
     canary_version: str | None = None
+    acting: tuple[str, str] | None = None
+    """(releasedBy, via) of a revision the operator makes on its own (an automatic promotion):
+    nobody requested it through spec.version."""
 
     @classmethod
     def of(cls, body: Mapping[str, Any]) -> ReleaseView:
@@ -262,11 +265,15 @@ class ReleaseView:
     @property
     def via(self) -> str | None:
         """The field manager that last set spec.version (kubectl, Argo CD, ...)."""
+        if self.acting is not None:
+            return self.acting[1]
         return history.released_by(self.managed_fields)
 
     @property
     def requester(self) -> identity.Identity | None:
         """Who set spec.version as the API server saw them (stamped at admission), if known."""
+        if self.acting is not None:
+            return None
         return identity.requester(self.annotations, self.version)
 
     @property
@@ -279,5 +286,7 @@ class ReleaseView:
     @property
     def released_by(self) -> str | None:
         """The requester when the admission policy stamped one, else the field manager."""
+        if self.acting is not None:
+            return self.acting[0]
         who = self.requester
         return who.username if who else self.via

@@ -20,6 +20,7 @@ import kopf
 from prompt_release import CRD_VERSION, GROUP, RELEASE_PLURAL, VERSION_PLURAL
 from prompt_release.core.canary_jobs import RELEASE_LABEL
 from prompt_release.core.configmap import MANAGED_SELECTOR, OPERATOR
+from prompt_release.core.evaluation import EVALUATION_PLURAL
 from prompt_release.core.governance import APPROVAL_PLURAL, POLICY_PLURAL, ApprovalView
 from prompt_release.core.views import ReleaseView
 from prompt_release.core.workloads import Workload
@@ -58,6 +59,7 @@ WATCHED: dict[str, Resource] = {
     "daemonsets": ("apps", "v1", "daemonsets"),
     "policies": (GROUP, CRD_VERSION, POLICY_PLURAL),
     "approvals": (GROUP, CRD_VERSION, APPROVAL_PLURAL),
+    "evaluations": (GROUP, CRD_VERSION, EVALUATION_PLURAL),
 }
 """The resource of each store."""
 SELECTORS = {
@@ -115,6 +117,7 @@ class Manager:
             "analysis_jobs": self.owned_event,
             "policies": self.policy_event,
             "approvals": self.approval_event,
+            "evaluations": self.evaluation_event,
             **dict.fromkeys(WORKLOAD_KINDS, self.workload_event),
         }
         for name, handler in handlers.items():
@@ -206,6 +209,9 @@ class Manager:
         if not own:
             self.releases.queue.add(key)
             self._wake_rivals(key, release)
+        source = (key[0], release.prompt, release.label)
+        for promoting in self.stores.values("releases_by_promotion_source", source):
+            self.releases.queue.add((key[0], promoting))  # what it promotes from changed
         named = {release.version, release.status.version, release.canary_version}
         label = (key[0], release.prompt, release.label)
         named.update(self.stores.values("versions_by_label", label))
@@ -255,6 +261,12 @@ class Manager:
     async def approval_event(self, type: str | None, body: Any, **_: Any) -> None:
         key = self.stores.informers["approvals"].apply(type, body)
         self.releases.queue.add((key[0], ApprovalView.of(body).release))
+
+    async def evaluation_event(self, type: str | None, body: Any, **_: Any) -> None:
+        """New evidence (or evidence gone): the releases with spec.promotion look again."""
+        key = self.stores.informers["evaluations"].apply(type, body)
+        for release in self.stores.values("promoting_releases", key[0]):
+            self.releases.queue.add((key[0], release))
 
     async def policy_event(self, type: str | None, body: Any, **_: Any) -> None:
         key = self.stores.informers["policies"].apply(type, body)

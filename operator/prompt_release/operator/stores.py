@@ -9,6 +9,7 @@ from typing import Any
 
 from prompt_release.core import version as version_core
 from prompt_release.core.canary_jobs import JobState
+from prompt_release.core.evaluation import EvaluationView
 from prompt_release.core.governance import ApprovalView, PolicyView
 from prompt_release.core.history import version_owners
 from prompt_release.core.views import ReleaseView
@@ -91,6 +92,27 @@ def approvals_by_release(namespace: str, name: str, body: Body) -> Mapping[Hasha
     return {(namespace, approval.release): approval}
 
 
+def releases_by_promotion_source(namespace: str, name: str, body: Body) -> Mapping[Hashable, Any]:
+    """(namespace, prompt, label) -> the releases promoting from that label (spec.promotion)."""
+    spec = body.get("spec") or {}
+    promotion = spec.get("promotion")
+    if not isinstance(promotion, Mapping) or not promotion.get("from"):
+        return {}
+    return {(namespace, spec.get("prompt"), promotion["from"]): name}
+
+
+def promoting_releases(namespace: str, name: str, body: Body) -> Mapping[Hashable, Any]:
+    """namespace -> the releases with spec.promotion (a new evaluation may open their gate)."""
+    promotion = (body.get("spec") or {}).get("promotion")
+    return {namespace: name} if isinstance(promotion, Mapping) else {}
+
+
+def evaluations_by_version(namespace: str, name: str, body: Body) -> Mapping[Hashable, Any]:
+    """(namespace, version) -> the PromptEvaluations naming it."""
+    evaluation = EvaluationView.of(body)
+    return {(namespace, evaluation.version): evaluation}
+
+
 def _index(function: Any) -> Index:
     return Index(function.__name__, function)
 
@@ -107,6 +129,8 @@ def informers(workload_kinds: Iterable[str], compact: bool = False) -> list[Info
                 _index(release_links),
                 _index(releases_by_config_map),
                 _index(releases_by_namespace),
+                _index(releases_by_promotion_source),
+                _index(promoting_releases),
             ],
             compact,
         ),
@@ -119,6 +143,7 @@ def informers(workload_kinds: Iterable[str], compact: bool = False) -> list[Info
         ),
         Informer("policies", lambda body: None, [_index(policies_by_namespace)]),
         Informer("approvals", lambda body: None, [_index(approvals_by_release)]),
+        Informer("evaluations", lambda body: None, [_index(evaluations_by_version)]),
     ]
 
 

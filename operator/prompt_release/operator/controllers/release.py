@@ -25,6 +25,7 @@ from prompt_release.core import (
     conditions,
     configmap,
     decision,
+    promotion,
     rollout,
 )
 from prompt_release.core import release as release_core
@@ -33,7 +34,7 @@ from prompt_release.core.canary_spec import CanarySpec
 from prompt_release.core.decision import Decision, Now, Observed
 from prompt_release.core.fights import Fight
 from prompt_release.core.governance import Gate
-from prompt_release.core.views import ReleaseView, VersionView
+from prompt_release.core.views import ReleaseView, VersionView, release_name
 from prompt_release.kube import ApiError, is_status
 from prompt_release.operator import metrics
 from prompt_release.operator.clock import now_text
@@ -120,7 +121,29 @@ class ReleaseReconciler:
                 fight_policy=self.fight_policy,
                 rivals=self._rivals(release, config_map_key),
                 unrecorded=tuple(self.owed.get(key, ())),
+                promotion=self._promotion(body, release),
             )
+        )
+
+    def _promotion(self, body: Mapping[str, Any], release: ReleaseView) -> promotion.Inputs | None:
+        """For spec.promotion: the `from` release, the version it serves, the live version
+        and the evaluations of the candidates (spec.version and what `from` serves)."""
+        spec = promotion.PromotionSpec.of(body)
+        if spec is None:
+            return None
+        namespace = release.namespace
+        source = self.stores.get("releases", (namespace, release_name(release.prompt, spec.source)))
+        served = ReleaseView.of(source).status.version if source is not None else None
+        names = {release.version, served}
+        return promotion.Inputs(
+            source=source,
+            candidate=self._version(namespace, served) if served else None,
+            live=self._version(namespace, release.status.version or ""),
+            evaluations=tuple(
+                found
+                for name in sorted(n for n in names if n)
+                for found in self.stores.values("evaluations_by_version", (namespace, name))
+            ),
         )
 
     def _rivals(self, release: ReleaseView, config_map_key: Key) -> tuple[claims.Rival, ...]:

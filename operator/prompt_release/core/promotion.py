@@ -1,0 +1,490 @@
+"""spec.promotion: a release that accepts a version only once it soaked on another label and
+has evidence for its exact content. Pure: the decision reads what the shell gathered.
+
+The gates, for a version new to this release (content it served before is a rollback, never
+gated):
+
+- **Soak**: the version (by name and hash) has been live on the `from` release for `soak`:
+  either it is live there now and `RolledOut`, since the later of its revision's `releasedAt`
+  and the `RolledOut` condition's last transition (both in that release's status, so a restart
+  of the operator keeps the clock), or an earlier revision there served it for `soak` without
+  failing to roll out.
+- **Evidence** (when `evidence` is set): a passing PromptEvaluation of exactly this version and
+  hash, meeting `minScore`, `maxRegression` (a paired run against what this release serves),
+  `evaluator` and `dataset` (`core/evaluation.py`).
+- **Approval**: governance's two-person rule, applied by `release.plan` as for any release.
+
+Without `auto`, the candidate is spec.version: until its gates hold the release keeps serving
+its live revision with Ready=False (reason `Soaking` or `AwaitingEvidence`). With `auto`, the
+candidate is what `from` serves now; the release follows it once the gates hold, spec untouched,
+and stays Ready on its live revision meanwhile; a new spec.version (a human's choice, e.g.
+`kubectl prompt rollback`) is carried out first, and auto-promotion never brings back content
+this release served before. The `Promotion` condition says where the candidate stands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from prompt_release.core import conditions
+from prompt_release.core.canary_spec import parse_duration
+from prompt_release.core.configmap import OPERATOR
+from prompt_release.core.evaluation import EvaluationView, Requirements, verdict
+from prompt_release.core.governance import Gate
+from prompt_release.core.hashing import short_hash
+from prompt_release.core.release import NORMAL, Event
+from prompt_release.core.views import ReleaseView, VersionView, release_name
+
+# The condition type and its reasons; status.promotion.state (docs/api.md).
+PROMOTION = "Promotion"
+UP_TO_DATE = "UpToDate"
+SOAKING = "Soaking"
+AWAITING_EVIDENCE = "AwaitingEvidence"
+AWAITING_APPROVAL = "AwaitingApproval"
+PROMOTED = "Promoted"
+SOURCE_NOT_SERVING = "SourceNotServing"
+VIA = "promotion"
+"""The history's `via` of an automatic promotion (releasedBy: the operator)."""
+WAKE_MARGIN = 1.0
+_TIME = "%Y-%m-%dT%H:%M:%SZ"
+EMPTY: Mapping[str, Any] = {}
+
+
+def _time(text: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.strptime(text, _TIME).replace(tzinfo=dt.UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def _text(moment: dt.datetime) -> str:
+    return moment.strftime(_TIME)
+
+
+def _span(seconds: float) -> str:
+    """A duration as people read it: 1h 05m, 4m 10s, 12s."""
+    whole = max(0, math.ceil(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+@dataclass(frozen=True)
+class PromotionSpec:
+    source: str
+    soak: float
+    evidence: Requirements | None
+    auto: bool
+
+    @classmethod
+    def of(cls, body: Mapping[str, Any]) -> PromotionSpec | None:
+        raw = (body.get("spec") or EMPTY).get("promotion")
+        if not isinstance(raw, Mapping) or not raw.get("from"):
+            return None
+        evidence = raw.get("evidence")
+        return cls(
+            source=str(raw["from"]),
+            soak=parse_duration(raw.get("soak") or 0) or 0.0,
+            evidence=None if evidence is None else Requirements.of(evidence),
+            auto=bool(raw.get("auto")),
+        )
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the shell gathers for a release with spec.promotion."""
+
+    source: Mapping[str, Any] | None
+    """The `from` release (None: it doesn't exist)."""
+    candidate: VersionView | None = None
+    """The version the `from` release serves now (auto's candidate)."""
+    live: VersionView | None = None
+    """The version this release serves now (what auto keeps serving while it waits)."""
+    evaluations: Sequence[EvaluationView] = ()
+
+
+@dataclass(frozen=True)
+class Gates:
+    """The gates of one candidate: each as (name, passed, message), and the timer."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    soaked_since: str | None = None
+    soak_ends_at: str | None = None
+    wait: float | None = None
+    source_revision: int | None = None
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def failing(self) -> dict[str, Any] | None:
+        return next((row for row in self.rows if not row["passed"]), None)
+
+    @property
+    def reason(self) -> str:
+        failing = self.failing
+        if failing is None:
+            return PROMOTED
+        return SOAKING if failing["name"] == "Soak" else AWAITING_EVIDENCE
+
+    @property
+    def message(self) -> str:
+        return "; ".join(str(row["message"]) for row in self.rows if not row["passed"])
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What the release pass serves under spec.promotion."""
+
+    release: ReleaseView
+    """The release as the plan sees it (auto: its version is the candidate, or the live one)."""
+    version: VersionView | None
+    gate: Gate | None
+    status: dict[str, Any]
+    """status.promotion."""
+    hold: tuple[str, str] | None = None
+    """(reason, message): spec.version waits; the live revision stays (Ready=False)."""
+    record: dict[str, Any] | None = None
+    """The history entry's `promotion` when the version planned goes live now."""
+    wait: float | None = None
+    events: list[Event] = field(default_factory=list)
+
+
+# -- the soak ----------------------------------------------------------------------------------
+
+
+def _soaked_live(source: ReleaseView, soak: float, now: dt.datetime) -> Gates:
+    """The candidate is live on the source now: since when it is live and RolledOut."""
+    entry = source.status.live_entry() or {}
+    rolled = conditions.find(source.status.raw.get("conditions"), "RolledOut") or {}
+    label = f"{source.label} (revision {source.status.revision})"
+    if rolled.get("status") != "True":
+        message = f"not RolledOut on {label} yet: {rolled.get('message') or 'no rollout yet'}"
+        return Gates([{"name": "Soak", "passed": False, "message": message}])
+    times = [_time(str(entry.get("releasedAt"))), _time(str(rolled.get("lastTransitionTime")))]
+    since = max((t for t in times if t is not None), default=now)
+    ends = since + dt.timedelta(seconds=soak)
+    left = (ends - now).total_seconds()
+    passed = left <= 0
+    message = (
+        f"soaked {_span(soak)} on {label} since {_text(since)}"
+        if passed
+        else f"soaking on {label}: {_span(left)} left of {_span(soak)} (until {_text(ends)})"
+    )
+    return Gates(
+        [{"name": "Soak", "passed": passed, "message": message}],
+        soaked_since=_text(since),
+        soak_ends_at=_text(ends),
+        wait=None if passed else left + WAKE_MARGIN,
+        source_revision=source.status.revision,
+    )
+
+
+def _soaked_before(source: ReleaseView, name: str, content_hash: str, soak: float) -> Gates:
+    """The candidate was live on the source at an earlier revision: for long enough?"""
+    history = list(source.status.history)  # newest first
+    for index, entry in enumerate(history):
+        if (entry.get("version"), entry.get("hash")) != (name, content_hash) or index == 0:
+            continue
+        start = _time(str(entry.get("releasedAt")))
+        end = _time(str(history[index - 1].get("releasedAt")))
+        if start is None or end is None or entry.get("rolloutFailed"):
+            continue
+        if (end - start).total_seconds() >= soak:
+            message = (
+                f"soaked {_span(soak)} on {source.label} at revision {entry.get('revision')} "
+                f"({_text(start)} to {_text(end)})"
+            )
+            return Gates(
+                [{"name": "Soak", "passed": True, "message": message}],
+                soaked_since=_text(start),
+                source_revision=int(entry.get("revision") or 0),
+            )
+    message = f"{name} ({short_hash(content_hash)}) has not soaked {_span(soak)} on {source.label}"
+    return Gates([{"name": "Soak", "passed": False, "message": message}])
+
+
+def soak_gate(
+    source: ReleaseView | None, name: str, content_hash: str, soak: float, now: dt.datetime
+) -> Gates:
+    if source is None:
+        return Gates([{"name": "Soak", "passed": False, "message": "the source release is absent"}])
+    if source.status.serves(name, content_hash):
+        return _soaked_live(source, soak, now)
+    return _soaked_before(source, name, content_hash, soak)
+
+
+# -- the gates of one candidate ----------------------------------------------------------------
+
+
+def gates(
+    spec: PromotionSpec,
+    release: ReleaseView,
+    source: ReleaseView | None,
+    candidate: tuple[str, str],
+    evaluations: Sequence[EvaluationView],
+    now: dt.datetime,
+) -> Gates:
+    """Soak, then evidence, for `candidate` (name, hash)."""
+    name, content_hash = candidate
+    found = soak_gate(source, name, content_hash, spec.soak, now)
+    if spec.evidence is None:
+        return found
+    judged = verdict(evaluations, name, content_hash, spec.evidence, release.status.hash)
+    best = judged.best
+    if best is not None:
+        row = {
+            "name": "Evidence",
+            "passed": True,
+            "message": f"{best.short}: score {best.score:g} on dataset "
+            f"{short_hash(best.dataset_hash)} by {best.evaluator_label}",
+        }
+        evidence = [best.record()]
+    else:
+        why = "; ".join(judged.refused) or "none recorded"
+        row = {
+            "name": "Evidence",
+            "passed": False,
+            "message": f"no passing PromptEvaluation of {name} ({short_hash(content_hash)}) "
+            f"that counts: {why}",
+        }
+        evidence = []
+    return replace(found, rows=[*found.rows, row], evidence=evidence)
+
+
+def _record(spec: PromotionSpec, found: Gates, auto: bool) -> dict[str, Any]:
+    record: dict[str, Any] = {"from": spec.source}
+    if found.source_revision:
+        record["revision"] = found.source_revision
+    if found.soaked_since:
+        record["soakedSince"] = found.soaked_since
+    if auto:
+        record["auto"] = True
+    if found.evidence:
+        record["evidence"] = found.evidence
+    return record
+
+
+def _served_before(release: ReleaseView, content_hash: str) -> dict[str, Any] | None:
+    return next((dict(e) for e in release.status.history if e.get("hash") == content_hash), None)
+
+
+def _status(
+    spec: PromotionSpec,
+    spec_version: str | None,
+    state: str,
+    message: str,
+    candidate: tuple[str, str] | None = None,
+    found: Gates | None = None,
+) -> dict[str, Any]:
+    status: dict[str, Any] = {"from": spec.source, "state": state, "message": message}
+    if spec_version:
+        status["specVersion"] = spec_version
+    if candidate is not None:
+        status["candidate"], status["candidateHash"] = candidate
+    if found is not None:
+        if found.rows:
+            status["gates"] = found.rows
+        if found.soaked_since:
+            status["soakedSince"] = found.soaked_since
+        if found.soak_ends_at:
+            status["soakEndsAt"] = found.soak_ends_at
+    return status
+
+
+# -- the choice --------------------------------------------------------------------------------
+
+
+def _spec_version(release: ReleaseView) -> str | None:
+    found = (release.status.raw.get("promotion") or EMPTY).get("specVersion")
+    return None if found is None else str(found)
+
+
+def choose(
+    body: Mapping[str, Any],
+    release: ReleaseView,
+    version: VersionView | None,
+    inputs: Inputs | None,
+    gate: Gate | None,
+    now: str,
+) -> Choice | None:
+    """What this pass serves under spec.promotion (None: the release has none)."""
+    spec = PromotionSpec.of(body)
+    if spec is None:
+        return None
+    inputs = inputs or Inputs(source=None)
+    moment = _time(now) or dt.datetime.now(dt.UTC)
+    pending = _spec_version(release) != release.version
+    if spec.auto and not pending and release.status.revision and inputs.live is not None:
+        return _follow(spec, release, inputs, gate, moment)
+    return _by_spec(spec, release, version, inputs, gate, moment)
+
+
+def _by_spec(
+    spec: PromotionSpec,
+    release: ReleaseView,
+    version: VersionView | None,
+    inputs: Inputs,
+    gate: Gate | None,
+    now: dt.datetime,
+) -> Choice:
+    """The candidate is spec.version: gated unless this release serves or served its content."""
+    old = _spec_version(release)
+    content = None if version is None or version.mismatch(release.prompt) else version.content_hash
+    if version is None or content is None:  # the plan refuses it, with its own reason
+        message = f"spec.version {release.version} can't be released"
+        return Choice(release, version, gate, _status(spec, old, UP_TO_DATE, message))
+    candidate = (version.name, content)
+    if release.status.serves(*candidate):
+        message = f"{version.name} ({short_hash(content)}) is live"
+        return Choice(release, version, gate, _status(spec, old, UP_TO_DATE, message))
+    earlier = _served_before(release, content)
+    if earlier is not None:
+        message = (
+            f"{version.name} ({short_hash(content)}) was live here at revision "
+            f"{earlier.get('revision')}: bringing it back needs no promotion gates"
+        )
+        return Choice(release, version, gate, _status(spec, old, UP_TO_DATE, message))
+    source = ReleaseView.of(inputs.source) if inputs.source is not None else None
+    found = gates(spec, release, source, candidate, inputs.evaluations, now)
+    status = _status(spec, old, found.reason, found.message, candidate, found)
+    if found.failing is not None:
+        return Choice(
+            release, version, gate, status, hold=(found.reason, found.message), wait=found.wait
+        )
+    status["message"] = "; ".join(str(row["message"]) for row in found.rows)
+    return Choice(release, version, gate, status, record=_record(spec, found, auto=False))
+
+
+def _follow(
+    spec: PromotionSpec,
+    release: ReleaseView,
+    inputs: Inputs,
+    gate: Gate | None,
+    now: dt.datetime,
+) -> Choice:
+    """auto: the candidate is what `from` serves now; the live revision stays until it passes."""
+    old = _spec_version(release)
+    live = inputs.live
+    assert live is not None
+    keep = replace(release, version=live.name, pin=release.status.hash)
+    source = ReleaseView.of(inputs.source) if inputs.source is not None else None
+    source_name = release_name(release.prompt, spec.source)
+    if source is None or not source.status.revision or not source.status.hash:
+        message = f"PromptRelease {source_name} serves nothing yet"
+        return Choice(keep, live, gate, _status(spec, old, SOURCE_NOT_SERVING, message))
+    candidate = (str(source.status.version), source.status.hash)
+    name, content = candidate
+    if release.status.serves(*candidate):
+        message = f"{name} ({short_hash(content)}) is live here and on {spec.source}"
+        return Choice(keep, live, gate, _status(spec, old, UP_TO_DATE, message))
+    earlier = _served_before(release, content)
+    if earlier is not None:
+        message = (
+            f"{name} ({short_hash(content)}) on {spec.source} was live here at revision "
+            f"{earlier.get('revision')} and was replaced: automatic promotion never brings "
+            "content back (a rollback is a human's call)"
+        )
+        return Choice(keep, live, gate, _status(spec, old, UP_TO_DATE, message))
+    version = inputs.candidate
+    if version is None or version.content_hash != content:
+        message = f"PromptVersion {name} is gone, or no longer hashes to {short_hash(content)}"
+        return Choice(keep, live, gate, _status(spec, old, SOURCE_NOT_SERVING, message))
+    found = gates(spec, release, source, candidate, inputs.evaluations, now)
+    status = _status(spec, old, found.reason, found.message, candidate, found)
+    if found.failing is not None:
+        return Choice(keep, live, gate, status, wait=found.wait)
+    status["message"] = "; ".join(str(row["message"]) for row in found.rows)
+    evidence = ", ".join(f"{e['name']} ({e['score']:g})" for e in found.evidence)
+    promoted = replace(
+        release,
+        version=name,
+        pin=content,
+        changelog=f"Promoted from {spec.source} revision {found.source_revision}"
+        + (f" on {evidence}" if evidence else ""),
+        acting=(OPERATOR, VIA),
+    )
+    gate = None if gate is None else replace(gate, requester=None)
+    return Choice(promoted, version, gate, status, record=_record(spec, found, auto=True))
+
+
+# -- after the plan ----------------------------------------------------------------------------
+
+
+def held(release: ReleaseView, reason: str, message: str, now: str) -> dict[str, Any]:
+    """spec.version waits for its gates: Ready=False, Reconciling=True (in progress, nothing to
+    fix); the live fields stay as they are."""
+    status = dict(release.status.raw)
+    status["observedGeneration"] = release.generation
+    if release.status.revision:
+        message = (
+            f"{message}; still serving revision {release.status.revision} "
+            f"({release.status.version})"
+        )
+    else:
+        message = f"{message}; nothing released yet"
+    previous = status.get("conditions")
+    status["conditions"] = [
+        conditions.condition(kind, value, reason, message, release.generation, now, previous)
+        for kind, value in (
+            (conditions.READY, "False"),
+            (conditions.RECONCILING, "True"),
+            (conditions.STALLED, "False"),
+        )
+    ]
+    return status
+
+
+def finish(
+    choice: Choice, stored: ReleaseView, status: Mapping[str, Any], now: str
+) -> tuple[dict[str, Any], list[Event]]:
+    """The plan's status with status.promotion, the Promotion condition and the promotion
+    record on a new history entry; the Events worth telling."""
+    out = dict(status)
+    promotion = dict(choice.status)
+    ready = conditions.ready_of(out)
+    went_live = int(out.get("revision") or 0) > stored.status.revision
+    if ready.get("reason") in ("AwaitingApproval", "ApprovalRejected"):
+        promotion.update(state=AWAITING_APPROVAL, message=str(ready.get("message")))
+    if went_live and choice.record is not None:
+        history = [dict(entry) for entry in out.get("history") or ()]
+        history[0]["promotion"] = choice.record
+        if choice.record.get("auto"):
+            history[0].pop("attested", None)
+        out["history"] = history
+        promotion["state"] = PROMOTED
+    if out.get("version") == stored.version and out.get("revision"):
+        promotion["specVersion"] = stored.version  # spec.version is carried out
+    out["promotion"] = promotion
+    state = str(promotion["state"])
+    good = state in (UP_TO_DATE, PROMOTED)
+    condition = conditions.condition(
+        PROMOTION,
+        "True" if good else "False",
+        state,
+        str(promotion.get("message") or ""),
+        stored.generation,
+        now,
+        stored.status.raw.get("conditions"),
+    )
+    out["conditions"] = conditions.with_condition(list(out.get("conditions") or ()), condition)
+    return out, _events(choice, stored, promotion, went_live)
+
+
+def _events(
+    choice: Choice, stored: ReleaseView, promotion: Mapping[str, Any], went_live: bool
+) -> list[Event]:
+    before = stored.status.raw.get("promotion") or EMPTY
+    state = promotion["state"]
+    if went_live and choice.record is not None:
+        return [
+            Event(NORMAL, PROMOTED, f"Promoted {choice.release.version}: {promotion['message']}")
+        ]
+    news = (before.get("state"), before.get("candidate")) != (state, promotion.get("candidate"))
+    if news and state in (SOAKING, AWAITING_EVIDENCE):
+        return [Event(NORMAL, str(state), str(promotion.get("message")))]
+    return []
