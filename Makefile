@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: dev test lint typecheck unit integration faults crds manifests bench bench-full binaries clean \
-	sdks sdk-typescript sdk-go conformance
+	sdks sdk-typescript sdk-go conformance image lock
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -68,9 +68,9 @@ crds: $(STAMP)
 	$(BIN)/python -m prompt_release.core.crdgen crds charts/prompt-release-operator/crds
 
 ## binaries: build (or find) the control plane (etcd, kube-apiserver, kube-controller-manager,
-## kube-scheduler, kubectl, kwok) and the test tools (helm, kstatus)
+## kube-scheduler, kubectl, kwok) and the test tools (helm, kstatus, actionlint)
 binaries: $(STAMP)
-	$(BIN)/python -m tests.controlplane.binaries etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm kstatus
+	$(BIN)/python -m tests.controlplane.binaries etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm kstatus actionlint
 
 ## bench: the performance targets at 1,000 prompts, each beside its floor (a printout, never a
 ## failure; BENCH_ARGS="--profile --ref HEAD" profiles the committed operator; docs/performance.md)
@@ -84,6 +84,27 @@ bench-full: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+## image: build the operator image from the Dockerfile with podman on a Debian minbase (both
+## installed with apt-get when missing; cached, rebuilt only when its inputs change); prints its
+## size. `make test` builds and runs it (tests/integration/test_image.py)
+image: $(STAMP)
+	$(BIN)/python -m tests.image
+
+## lock: regenerate requirements.lock and requirements-build.lock (pinned, with hashes) from
+## pyproject.toml, with pip-tools in a tool environment of its own
+PIP_TOOLS := pip-tools==7.4.1
+LOCK_VENV := $(HOME)/.cache/prompt-release-operator/tools/pip-tools-7.4.1
+lock:
+	test -x $(LOCK_VENV)/bin/pip-compile || ($(PYTHON) -m venv $(LOCK_VENV) && \
+		$(LOCK_VENV)/bin/pip install --quiet '$(PIP_TOOLS)')
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --quiet --upgrade \
+		--generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file requirements.lock pyproject.toml
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_VENV)/bin/pip-compile --quiet --upgrade \
+		--generate-hashes --strip-extras --no-emit-index-url --no-emit-find-links \
+		--build-deps-for wheel --only-build-deps --allow-unsafe \
+		--output-file requirements-build.lock pyproject.toml
 
 ## manifests: regenerate manifests/install from the Helm chart's defaults
 manifests: $(STAMP)

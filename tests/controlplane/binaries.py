@@ -1,10 +1,10 @@
 """Find or build the binaries of the local control plane and of the tests.
 
 etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok (fake nodes and
-kubelet), helm and kstatus are built from the Go modules beside this file and cached outside
-the repository, keyed by each module's go.mod/go.sum and the Go toolchain, so they are rebuilt
-only when a pin changes. A folder named by ``KUBEBUILDER_ASSETS`` (as setup-envtest makes it) is
-used first: whatever it holds is taken as is and only what it lacks is built.
+kubelet), helm, kstatus and actionlint are built from the Go modules beside this file and cached
+outside the repository, keyed by each module's go.mod/go.sum and the Go toolchain, so they are
+rebuilt only when a pin changes. A folder named by ``KUBEBUILDER_ASSETS`` (as setup-envtest makes
+it) is used first: whatever it holds is taken as is and only what it lacks is built.
 
 Builds say what they build, from which pin, why and how long it took, through `report` (a log
 warning unless the caller, such as the test session, routes it to a terminal).
@@ -107,7 +107,12 @@ KSTATUS = GoModule(
     source="sigs.k8s.io/cli-utils",
     packages={"kstatus": "promptrelease.io/controlplane/kstatus"},
 )
-MODULES = (ETCD, KUBERNETES, KWOK, HELM, KSTATUS)
+ACTIONLINT = GoModule(
+    folder="actionlint",
+    source="github.com/rhysd/actionlint",
+    packages={"actionlint": "github.com/rhysd/actionlint/cmd/actionlint"},
+)
+MODULES = (ETCD, KUBERNETES, KWOK, HELM, KSTATUS, ACTIONLINT)
 CONTROL_PLANE = (
     "etcd",
     "kube-apiserver",
