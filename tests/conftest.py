@@ -160,7 +160,11 @@ CRDS = REPO / "crds"
 def crds(admin_kubectl: Kubectl) -> None:
     """The product's CRDs, installed once and served before any test uses them."""
     admin_kubectl("apply", "--server-side", "--force-conflicts", "-k", str(CRDS))
-    for crd in ("promptversions.promptrelease.io", "promptreleases.promptrelease.io"):
+    for crd in (
+        "promptversions.promptrelease.io",
+        "promptreleases.promptrelease.io",
+        "promptevaluations.promptrelease.io",
+    ):
         admin_kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
     eventually(
         lambda: "promptreleases" in admin_kubectl("api-resources", "--api-group=promptrelease.io"),

@@ -30,12 +30,12 @@ INSTALL_NS = "governance-system"
 REQUESTED_BY = "promptrelease.io/requested-by"
 REQUESTED_VERSION = "promptrelease.io/requested-version"
 POLICY_KINDS = {
-    "MutatingAdmissionPolicy": 2,
-    "MutatingAdmissionPolicyBinding": 2,
+    "MutatingAdmissionPolicy": 3,  # requester, approver, evaluation recorder
+    "MutatingAdmissionPolicyBinding": 3,
     "ValidatingAdmissionPolicy": 5,  # with deletion protection, installed by default
     "ValidatingAdmissionPolicyBinding": 5,
 }
-ROLES = ["prompt-viewer", "prompt-author", "prompt-releaser", "prompt-approver"]
+ROLES = ["prompt-viewer", "prompt-author", "prompt-releaser", "prompt-approver", "prompt-evaluator"]
 
 
 def _kinds(rendered: str) -> dict[str, int]:
@@ -173,8 +173,8 @@ def content_hash(kubectl: Kubectl, name: str) -> str:
 def test_one_flag_renders_the_policies_and_the_roles() -> None:
     defaults = _kinds(template())  # identity stamping and deletion protection only
     assert {kind: defaults.get(kind) for kind in POLICY_KINDS} == {
-        "MutatingAdmissionPolicy": 2,
-        "MutatingAdmissionPolicyBinding": 2,
+        "MutatingAdmissionPolicy": 3,
+        "MutatingAdmissionPolicyBinding": 3,
         "ValidatingAdmissionPolicy": 1,
         "ValidatingAdmissionPolicyBinding": 1,
     }

@@ -45,6 +45,7 @@ def defaults(admin_kubectl: Kubectl, crds: None) -> Iterator[list[dict[str, Any]
     policies = admission_policies(template())
     assert sorted(p["metadata"]["name"] for p in policies if p["kind"].endswith("Policy")) == [
         "prompt-release-operator-approver",
+        "prompt-release-operator-evaluation-recorder",
         "prompt-release-operator-release-in-use",
         "prompt-release-operator-release-requester",
     ]

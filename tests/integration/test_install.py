@@ -98,15 +98,16 @@ def test_plain_manifests_match_the_chart_defaults(admin_kubectl: Kubectl) -> Non
     built = objects(admin_kubectl("kustomize", str(INSTALL)))
     assert [o["kind"] for o in built] == [
         "Namespace",
-        *["CustomResourceDefinition"] * 4,  # versions, releases, policies, approvals
+        *["CustomResourceDefinition"] * 5,  # versions, releases, policies, approvals, evaluations
         "ServiceAccount",
         "ClusterRole",
         "ClusterRoleBinding",
         "Service",
         "Deployment",
-        # by default: who released it (requester, approver) and deletion protection
-        *["MutatingAdmissionPolicy"] * 2,
-        *["MutatingAdmissionPolicyBinding"] * 2,
+        # by default: who released it (requester, approver, evaluation recorder) and deletion
+        # protection
+        *["MutatingAdmissionPolicy"] * 3,
+        *["MutatingAdmissionPolicyBinding"] * 3,
         "ValidatingAdmissionPolicy",
         "ValidatingAdmissionPolicyBinding",
     ]

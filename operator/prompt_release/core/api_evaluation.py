@@ -109,8 +109,4 @@ PROMPT_EVALUATION_SPEC_RULES: list[dict[str, Any]] = [
         "rule": "has(self.evaluator.version) || has(self.evaluator.image)",
         "message": "spec.evaluator needs a version or an image digest",
     },
-    {
-        "rule": "!(has(self.dataset.configMap) && has(self.dataset.cases))",
-        "message": "spec.dataset is a ConfigMap or inline cases, not both",
-    },
 ]

@@ -15,6 +15,8 @@ from prompt_release.core.validation import API_SERVER_MAX_JSON_DEPTH
 from prompt_release.plugin.errors import CliError
 from prompt_release.plugin.verbs.authoring import cmd_new_version
 from prompt_release.plugin.verbs.canary import ACTIONS, cmd_canary
+from prompt_release.plugin.verbs.evaluation import ACTIONS as EVAL_ACTIONS
+from prompt_release.plugin.verbs.evaluation import cmd_eval
 from prompt_release.plugin.verbs.governance import cmd_approve, cmd_reject
 from prompt_release.plugin.verbs.inspect import (
     cmd_diff,
@@ -44,6 +46,7 @@ EXAMPLES = {
     "ticket-summarizer-v4 --weight 10",
     "approve": "kubectl prompt approve ticket-summarizer -l production -m 'Reviewed the eval run'",
     "reject": "kubectl prompt reject ticket-summarizer -l production -m 'Drops the priority line'",
+    "eval": "kubectl prompt eval record ticket-summarizer-v4 -f result.json --cases cases.jsonl",
     "new-version": "kubectl prompt new-version ticket-summarizer --from ticket-summarizer-v3 "
     "-f template.txt [--format mustache]",
 }
@@ -155,6 +158,11 @@ def _releasing_verbs(verbs: Verbs) -> None:
     sub.add_argument("--from", dest="source", required=True, help="e.g. staging")
     sub.add_argument("--to", dest="target", required=True, help="e.g. production")
     sub.add_argument("-m", "--message", help="the changelog (default: the source's)")
+    sub.add_argument(
+        "--check",
+        action="store_true",
+        help="only show the target's spec.promotion gates (exit 1 while one is missing)",
+    )
     helptext = "bring back an earlier revision as a new one"
     sub = verbs.add("rollback", helptext, cmd_rollback, *moves)
     sub.add_argument("prompt")
@@ -237,6 +245,23 @@ def _canary_verbs(verbs: Verbs) -> None:
     sub.add_argument("-m", "--message", help="promote: the changelog")
 
 
+def _evaluation_verbs(verbs: Verbs) -> None:
+    helptext = "record evaluation results bound to a version's exact hash, or list them"
+    sub = verbs.add("eval", helptext, cmd_eval, verbs.writes)
+    sub.add_argument("action", choices=EVAL_ACTIONS)
+    sub.add_argument("version", nargs="?", help="the PromptVersion evaluated (list: filter)")
+    sub.add_argument(
+        "-f",
+        "--file",
+        help="record: a result as JSON: score, passed, dataset, evaluator (name, version or "
+        "image), optional threshold, scores, baseline {version, score}, comment",
+    )
+    sub.add_argument(
+        "--cases", help="record: the dataset's cases (JSON list or JSON Lines), to hash"
+    )
+    sub.add_argument("--name", help="record: the PromptEvaluation's name")
+
+
 def _authoring_verbs(verbs: Verbs) -> None:
     helptext = "create the next version of a prompt from a file"
     sub = verbs.add("new-version", helptext, cmd_new_version, verbs.writes)
@@ -270,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     _reading_verbs(verbs)
     _releasing_verbs(verbs)
     _authoring_verbs(verbs)
+    _evaluation_verbs(verbs)
     _governance_verbs(verbs)
     _rollout_verbs(verbs)
     _canary_verbs(verbs)

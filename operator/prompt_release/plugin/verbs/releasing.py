@@ -12,6 +12,7 @@ from prompt_release.plugin.client import Cluster
 from prompt_release.plugin.errors import FAILED, OK, CliError, NotFoundError, UsageError
 from prompt_release.plugin.output import emit
 from prompt_release.plugin.verbs.common import cluster, printed_for_git, wait_for
+from prompt_release.plugin.verbs.evaluation import gates, show_gates, target_of
 
 
 def _apply_release(
@@ -103,7 +104,18 @@ def cmd_promote(args: argparse.Namespace) -> int:
         or live.get("changelog")
         or f"Promote {source.status.version} from {args.source}"
     )
-    return _apply_release(
+    target = target_of(on, args.prompt, args.target)
+    rows = None
+    if target is not None:
+        rows = gates(on, target, source, str(source.status.version), source.status.hash)
+    if rows is not None and args.dry_run != "client":
+        show_gates(rows, release_name(args.prompt, args.target))
+    missing = [row["name"] for row in rows or () if not row["passed"]]
+    if args.check:
+        return FAILED if missing else OK
+    if missing:
+        args.no_wait = True  # the operator carries it out once the gates hold
+    code = _apply_release(
         args,
         on,
         prompt=args.prompt,
@@ -112,6 +124,12 @@ def cmd_promote(args: argparse.Namespace) -> int:
         pin=source.status.hash,
         changelog=changelog,
     )
+    if missing and args.dry_run != "client":
+        print(
+            f"promptrelease/{release_name(args.prompt, args.target)} keeps serving its live "
+            f"revision until {', '.join(missing)} pass; the operator promotes it then"
+        )
+    return code
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
