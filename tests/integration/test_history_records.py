@@ -246,3 +246,47 @@ def test_deleting_a_release_workloads_mount_is_refused_unless_it_orphans_the_con
     assert adopted["metadata"]["ownerReferences"][0]["uid"] == live["metadata"]["uid"]
     events = kubectl("get", "events", "--field-selector", "reason=ConfigMapAdopted", "-o", "name")
     assert events.strip()
+
+
+def test_an_evaluation_is_stamped_with_who_recorded_it_and_cannot_be_edited(
+    defaults: Any, kubectl: Kubectl, namespace: str
+) -> None:
+    """A result can't claim an author it doesn't have: the API server writes recordedBy from
+    the creator's identity over whatever the client sent, and refuses any edit."""
+    from prompt_release.core.evaluation import dataset_hash
+
+    kubectl(
+        "create",
+        "role",
+        "evaluations",
+        "--verb=get,list,create,update,patch",
+        "--resource=promptevaluations.promptrelease.io",
+    )
+    kubectl(
+        "create", "rolebinding", "evaluations", "--role=evaluations", "--user=judge@example.com"
+    )
+    evaluation = {
+        "apiVersion": "promptrelease.io/v1alpha1",
+        "kind": "PromptEvaluation",
+        "metadata": {"name": "v1-run"},
+        "spec": {
+            "version": "summarizer-v1",
+            "hash": "sha256:" + "0" * 64,
+            "dataset": {"name": "tickets", "cases": [{"t": 1}], "hash": dataset_hash([{"t": 1}])},
+            "evaluator": {"name": "judge", "version": "1.0"},
+            "score": 0.9,
+            "passed": True,
+            "recordedBy": "the-boss@example.com",
+        },
+    }
+    judge = as_user(kubectl, "judge@example.com", "evaluators")
+    made = judge("create", "-f", "-", input=json.dumps(evaluation))
+    assert made.returncode == 0, made.stderr
+    spec = kubectl.get("promptevaluation", "v1-run")["spec"]
+    assert spec["recordedBy"] == "judge@example.com"
+    assert "evaluators" in spec["recordedByGroups"]
+    assert spec["dataset"]["cases"] == [{"t": 1}]
+    edited = judge(
+        "patch", "promptevaluation", "v1-run", "--type=merge", "-p", '{"spec":{"score":1}}'
+    )
+    assert edited.returncode != 0 and "immutable" in edited.stderr
