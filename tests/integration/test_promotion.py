@@ -209,3 +209,35 @@ def test_auto_the_older_evidence_does_not_promote_the_newer_candidate(
     assert prompt("eval", "record", "summarizer-v3", "-f", path, "--cases", cases).returncode == 0
     promoted = released(kubectl, PRODUCTION, 2)
     assert promoted["status"]["version"] == "summarizer-v3"
+
+
+def test_the_shipped_example_soaks_with_its_paired_result_counted(
+    kubectl: Kubectl, operator: OperatorProcess, prompt: Prompt
+) -> None:
+    """manifests/examples/promotion over the examples: production (auto) waits for v2's soak
+    with the shipped paired result already counted."""
+    examples = Path(__file__).resolve().parents[2] / "manifests" / "examples"
+    kubectl("apply", "-f", str(examples / "ticket-summarizer.yaml"))
+    kubectl("apply", "-f", str(examples / "promotion" / "ticket-summarizer-production.yaml"))
+    released(kubectl, "ticket-summarizer-staging", 1)
+    released(kubectl, "ticket-summarizer-production", 1)
+    folder = examples / "promotion"
+    recorded = prompt(
+        "eval",
+        "record",
+        "ticket-summarizer-v2",
+        "-f",
+        str(folder / "result.json"),
+        "--cases",
+        str(folder / "cases.jsonl"),
+    )
+    assert recorded.returncode == 0, recorded.stderr
+
+    def soaking() -> dict[str, Any] | None:
+        body = kubectl.get("promptrelease", "ticket-summarizer-production")
+        found = body.get("status", {}).get("promotion") or {}
+        gates = {g["name"]: g["passed"] for g in found.get("gates") or ()}
+        return found if gates == {"Soak": False, "Evidence": True} else None
+
+    found = eventually(soaking, what="v2 soaking with its evidence counted")
+    assert found["candidate"] == "ticket-summarizer-v2" and found["state"] == "Soaking"

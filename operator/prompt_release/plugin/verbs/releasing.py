@@ -127,7 +127,8 @@ def cmd_promote(args: argparse.Namespace) -> int:
     if missing and args.dry_run != "client":
         print(
             f"promptrelease/{release_name(args.prompt, args.target)} keeps serving its live "
-            f"revision until {', '.join(missing)} pass; the operator promotes it then"
+            f"revision until its gates hold (missing: {', '.join(missing)}); the operator "
+            "promotes it then"
         )
     return code
 
