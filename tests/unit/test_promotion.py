@@ -318,3 +318,51 @@ def test_removing_spec_promotion_drops_its_status_and_condition() -> None:
 def test_dataset_hash_is_the_canonical_json_rule() -> None:
     assert dataset_hash([{"b": 1.0, "a": None}]) == dataset_hash([{"b": 1}])
     assert dataset_hash([1, 2]) != dataset_hash([2, 1])
+
+
+def test_governance_composes_the_two_person_rule_still_applies_to_a_promotion() -> None:
+    from dataclasses import replace
+
+    from prompt_release.core.governance import ApprovalView, Gate, PolicyView
+    from prompt_release.core.identity import Identity
+
+    rel = auto()
+    policy = PolicyView("two-people", "ns", frozenset({"production"}), require_approval=True)
+    gate = Gate("p", "production", policies=(policy,))
+    inputs = promotion.Inputs(
+        source=staging(),
+        candidate=VersionView.of(version("p-v2")),
+        live=VersionView.of(version("p-v1")),
+        evaluations=(evaluation(),),
+    )
+
+    def decided(with_gate: Gate) -> Decision:
+        return decide(
+            Observed(
+                body=rel,
+                version=VersionView.of(version("p-v1")),
+                config_map=None,
+                gate=with_gate,
+                promotion=inputs,
+            ),
+            Now("2026-12-04T10:00:00Z", 0),
+        )
+
+    held = decided(gate)
+    assert reason(held) == "AwaitingApproval" and held.planned_status["version"] == "p-v1"
+    assert held.planned_status["promotion"]["state"] == "AwaitingApproval"
+    approval = ApprovalView(
+        "ok",
+        "ns",
+        "p",
+        "production",
+        "p-v2",
+        hash_of("p-v2"),
+        "Approve",
+        approver=Identity("bob"),
+        created=T0,
+    )
+    promoted = decided(replace(gate, approvals=(approval,)))
+    entry = promoted.planned_status["history"][0]
+    assert entry["version"] == "p-v2" and entry["approvedBy"] == ["bob"]
+    assert entry["promotion"]["auto"] is True
