@@ -10,6 +10,7 @@ import pytest
 from prompt_release.core import configmap
 from prompt_release.core import release as core
 from prompt_release.core.hashing import content_hash
+from prompt_release.core.payload import PAYLOAD_KEY
 from prompt_release.core.release import ReleasePlan
 from prompt_release.core.views import ReleaseView, VersionView
 
@@ -180,6 +181,25 @@ def test_an_unmanaged_config_map_is_a_conflict() -> None:
         }
     }
     assert ready_reason(plan(release(), version(), other_owner, "t1")) == "ConfigMapConflict"
+
+
+def test_only_an_intact_orphaned_projection_is_adopted() -> None:
+    """A ConfigMap a deleted release left (`--cascade=orphan`) is adopted; one that only wears
+    the operator's labels, or whose payload was altered, is someone's data: a conflict."""
+    served = plan(release(), version(), None, "t1").config_map
+    assert served is not None
+    orphan = json.loads(json.dumps(served))
+    del orphan["metadata"]["ownerReferences"]
+    adopted = plan(release(), version(), orphan, "t2")
+    assert ready_reason(adopted) == "Released"
+    assert [e.reason for e in adopted.events if e.reason == "ConfigMapAdopted"]
+    look_alike = {"metadata": {**orphan["metadata"]}, "data": {"x": "y"}}
+    assert ready_reason(plan(release(), version(), look_alike, "t2")) == "ConfigMapConflict"
+    altered = json.loads(json.dumps(orphan))
+    altered["data"][PAYLOAD_KEY] = altered["data"][PAYLOAD_KEY].replace(
+        "p-v1: {x}", "p-v1: {x} and more"
+    )
+    assert ready_reason(plan(release(), version(), altered, "t2")) == "ConfigMapConflict"
 
 
 def test_config_map_name_defaults_to_the_release_name() -> None:

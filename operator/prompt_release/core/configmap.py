@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from prompt_release import GROUP
+from prompt_release.core.payload import PAYLOAD_KEY, Payload, PromptError, parse
 from prompt_release.core.views import ReleaseView
 
 CONFIGMAP_LIMIT = 1_048_576  # the API server's limit on a ConfigMap's data, in bytes
@@ -85,7 +86,9 @@ def managed_by(existing: Mapping[str, Any], release_uid: str) -> bool:
 def orphaned_for(existing: Mapping[str, Any], release: ReleaseView) -> bool:
     """Left by a deleted release of this prompt and label, orphaned on purpose (`kubectl delete
     --cascade=orphan`, so its workloads kept serving): the operator's labels, no controller,
-    and the name this release writes. Its re-creation adopts it."""
+    the name this release writes, and a payload of this prompt and label that re-hashes to
+    its hash annotation. Its re-creation adopts it; a look-alike holding anything else is
+    someone's data, never overwritten."""
     meta = existing.get("metadata") or {}
     labels = meta.get("labels") or {}
     return (
@@ -94,6 +97,20 @@ def orphaned_for(existing: Mapping[str, Any], release: ReleaseView) -> bool:
         and meta.get("name") == release.config_map_name
         and labels.get(PROMPT_LABEL) == label_value(release.prompt)
         and labels.get(LABEL_LABEL) == label_value(release.label)
+        and _holds_payload_of(existing, release)
+    )
+
+
+def _holds_payload_of(existing: Mapping[str, Any], release: ReleaseView) -> bool:
+    annotations = (existing.get("metadata") or {}).get("annotations") or {}
+    try:
+        found: Payload = parse(str((existing.get("data") or {}).get(PAYLOAD_KEY, "")))
+    except PromptError:
+        return False
+    return (
+        found.name == release.prompt
+        and found.label == release.label
+        and found.hash == annotations.get(HASH_ANNOTATION)
     )
 
 
