@@ -26,6 +26,7 @@ from prompt_release.core import (
     configmap,
     decision,
     promotion,
+    promotion_gates,
     rollout,
 )
 from prompt_release.core import release as release_core
@@ -128,7 +129,7 @@ class ReleaseReconciler:
     def _promotion(self, body: Mapping[str, Any], release: ReleaseView) -> promotion.Inputs | None:
         """For spec.promotion: the `from` release, the version it serves, the live version
         and the evaluations of the candidates (spec.version and what `from` serves)."""
-        spec = promotion.PromotionSpec.of(body)
+        spec = promotion_gates.PromotionSpec.of(body)
         if spec is None:
             return None
         namespace = release.namespace

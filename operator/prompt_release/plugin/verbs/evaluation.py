@@ -9,7 +9,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from prompt_release.core import promotion
+from prompt_release.core import promotion_gates
 from prompt_release.core.evaluation import (
     DEFAULT_DATASET_KEY,
     EVALUATION_PLURAL,
@@ -174,8 +174,8 @@ def gates(
     on: Cluster, target: Mapping[str, Any], source: ReleaseView, version: str, content_hash: str
 ) -> list[dict[str, Any]] | None:
     """The target's spec.promotion gates for this version, as the operator judges them
-    (`core/promotion.py`); None when the target has no spec.promotion."""
-    spec = promotion.PromotionSpec.of(target)
+    (`core/promotion_gates.py`); None when the target has no spec.promotion."""
+    spec = promotion_gates.PromotionSpec.of(target)
     if spec is None:
         return None
     evaluations = [
@@ -183,7 +183,7 @@ def gates(
         for body in on.list(EVALUATION_PLURAL)
         if (body.get("spec") or {}).get("version") == version
     ]
-    found = promotion.gates(
+    found = promotion_gates.gates(
         spec,
         ReleaseView.of(target),
         source,
