@@ -44,7 +44,7 @@ from prompt_release.core.promotion_gates import (
     gates,
     time_of,
 )
-from prompt_release.core.release import NORMAL, Event
+from prompt_release.core.release import NORMAL, Event, still_serving
 from prompt_release.core.views import ReleaseView, VersionView, release_name
 
 # The condition type and its reasons; status.promotion.state (docs/api.md). The gates'
@@ -252,13 +252,7 @@ def held(release: ReleaseView, reason: str, message: str, now: str) -> dict[str,
     fix); the live fields stay as they are."""
     status = dict(release.status.raw)
     status["observedGeneration"] = release.generation
-    if release.status.revision:
-        message = (
-            f"{message}; still serving revision {release.status.revision} "
-            f"({release.status.version})"
-        )
-    else:
-        message = f"{message}; nothing released yet"
+    message = still_serving(release, message)
     previous = status.get("conditions")
     status["conditions"] = [
         conditions.condition(kind, value, reason, message, release.generation, now, previous)

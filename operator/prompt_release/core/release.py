@@ -348,13 +348,7 @@ def _refusal(
     status = dict(release.status.raw)
     status.pop("approval", None)
     status["observedGeneration"] = release.generation
-    if release.status.revision:
-        message = (
-            f"{refused.message}; still serving revision {release.status.revision} "
-            f"({release.status.version})"
-        )
-    else:
-        message = f"{refused.message}; nothing released yet"
+    message = still_serving(release, refused.message)
     if held is None:
         status["conditions"] = conditions.stalled(
             refused.reason, message, release.generation, now, status.get("conditions")
@@ -369,3 +363,13 @@ def _refusal(
     repeated = release.status.ready.get("message") == message
     events = [] if repeated else [Event(kind, refused.reason, message)]
     return ReleasePlan(status=status, events=events)
+
+
+def still_serving(release: ReleaseView, message: str) -> str:
+    """`message`, and what the release keeps serving while it stands."""
+    if release.status.revision:
+        return (
+            f"{message}; still serving revision {release.status.revision} "
+            f"({release.status.version})"
+        )
+    return f"{message}; nothing released yet"
