@@ -89,8 +89,9 @@ def test_an_analysis_job_runs_only_for_a_requester_who_could_create_it(
     kubectl: Kubectl, operator: OperatorProcess, actors: tuple[Any, Any]
 ) -> None:
     """eve may release but not create Jobs: analysis steps she sets make the operator create
-    nothing (the canary aborts, naming her and the rule, stable untouched); the same steps set
-    by nadia, who may create Jobs, run."""
+    nothing (the canary aborts, naming her and the rule, stable untouched); analysis steps set
+    by nadia, who may create Jobs, run (a step that runs no Job, like setWeight, changes no
+    one's stamp)."""
     eve, nadia = actors
     _, stable, _ = v1_live_with_v2_ready(kubectl)
     canary_spec = {"version": "summarizer-v2", "weight": 10, "steps": [analysis(0)]}
@@ -107,7 +108,8 @@ def test_an_analysis_job_runs_only_for_a_requester_who_could_create_it(
     assert json.loads(kubectl("get", "jobs", "-o", "json"))["items"] == []
     assert no_canary_json(kubectl) == stable
 
-    steps = {"spec": {"canary": {**canary_spec, "steps": [analysis(0), {"setWeight": 20}]}}}
+    two = [analysis(0), {"setWeight": 20}, analysis(0)]  # the analysis steps change
+    steps = {"spec": {"canary": {**canary_spec, "steps": two}}}
     set_by_nadia = nadia("patch", "promptrelease", RELEASE, "--type=merge", "-p", json.dumps(steps))
     assert set_by_nadia.returncode == 0, set_by_nadia.stderr
     annotations = kubectl.get("promptrelease", RELEASE)["metadata"]["annotations"]
