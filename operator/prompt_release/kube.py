@@ -236,6 +236,36 @@ class Kube:
             if error.status != 404:
                 raise
 
+    def may(
+        self,
+        username: str,
+        groups: Sequence[str],
+        namespace: str,
+        verb: str,
+        group: str,
+        plural: str,
+    ) -> tuple[bool, str]:
+        """Whether the API server would let `username` (in `groups`) do `verb` on `plural` in
+        `namespace` (a LocalSubjectAccessReview), and its reason."""
+        path = _group("authorization.k8s.io/v1", "localsubjectaccessreviews", namespace)
+        review = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "LocalSubjectAccessReview",
+            "metadata": {"namespace": namespace},
+            "spec": {
+                "user": username,
+                "groups": list(groups),
+                "resourceAttributes": {
+                    "namespace": namespace,
+                    "verb": verb,
+                    "group": group,
+                    "resource": plural,
+                },
+            },
+        }
+        status = self.call("POST", path, review).get("status") or {}
+        return bool(status.get("allowed")), str(status.get("reason") or "")
+
     # -- history records (ControllerRevisions) -------------------------------------------------
 
     def create_controller_revision(self, body: Mapping[str, Any]) -> dict[str, Any]:

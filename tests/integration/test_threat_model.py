@@ -1,7 +1,7 @@
 """The threat model's rows that hold without the governance policies (docs/security.md), each
 tried by the actor it names, impersonated on the real API server: a releaser breaking the name
 rule, an author editing or deleting a version in use, the namespace's admin editing or squatting
-a released ConfigMap."""
+a released ConfigMap, a releaser running a pod through a canary's analysis."""
 
 from __future__ import annotations
 
@@ -10,10 +10,17 @@ from typing import Any
 
 import pytest
 
+from prompt_release.core.identity import ANALYSIS_REQUESTED_BY
+from tests.integration.test_canary import (
+    analysis,
+    no_canary_json,
+    served_weight,
+    v1_live_with_v2_ready,
+)
 from tests.integration.test_governance import as_user
-from tests.integration.test_history_records import grant_releases
+from tests.integration.test_history_records import defaults, grant_releases  # noqa: F401
 from tests.kube import Kubectl, OperatorProcess, eventually
-from tests.prompts import apply, release, released, version, wait_reason
+from tests.prompts import apply, condition, release, released, version, wait_reason
 
 pytestmark = pytest.mark.integration
 
@@ -75,3 +82,41 @@ def test_the_namespace_admin_cannot_change_what_is_served_through_the_config_map
     apply(kubectl, release("summarizer-v1", label="staging"))
     wait_reason(kubectl, "summarizer-staging", "ConfigMapConflict")
     assert kubectl.get("configmap", "summarizer-staging")["data"] == {"prompt.json": "{}"}
+
+
+@pytest.mark.usefixtures("defaults")  # the chart's default policies: identity stamped
+def test_an_analysis_job_runs_only_for_a_requester_who_could_create_it(
+    kubectl: Kubectl, operator: OperatorProcess, actors: tuple[Any, Any]
+) -> None:
+    """eve may release but not create Jobs: analysis steps she sets make the operator create
+    nothing (the canary aborts, naming her and the rule, stable untouched); analysis steps set
+    by nadia, who may create Jobs, run (a step that runs no Job, like setWeight, changes no
+    one's stamp)."""
+    eve, nadia = actors
+    _, stable, _ = v1_live_with_v2_ready(kubectl)
+    canary_spec = {"version": "summarizer-v2", "weight": 10, "steps": [analysis(0)]}
+    patch = json.dumps({"spec": {"canary": canary_spec}})
+    set_by_eve = eve("patch", "promptrelease", RELEASE, "--type=merge", "-p", patch)
+    assert set_by_eve.returncode == 0, set_by_eve.stderr
+    annotations = kubectl.get("promptrelease", RELEASE)["metadata"]["annotations"]
+    assert annotations[ANALYSIS_REQUESTED_BY] == "eve@example.com"
+    refused = wait_reason(kubectl, RELEASE, "AnalysisFailed")
+    state = refused["status"]["canary"]
+    assert state["phase"] == "Aborted"
+    message = condition(refused)["message"]
+    assert "eve@example.com set the canary's analysis steps and may not create Jobs" in message
+    assert json.loads(kubectl("get", "jobs", "-o", "json"))["items"] == []
+    assert no_canary_json(kubectl) == stable
+
+    two = [analysis(0), {"setWeight": 20}, analysis(0)]  # the analysis steps change
+    steps = {"spec": {"canary": {**canary_spec, "steps": two}}}
+    set_by_nadia = nadia("patch", "promptrelease", RELEASE, "--type=merge", "-p", json.dumps(steps))
+    assert set_by_nadia.returncode == 0, set_by_nadia.stderr
+    annotations = kubectl.get("promptrelease", RELEASE)["metadata"]["annotations"]
+    assert annotations[ANALYSIS_REQUESTED_BY] == "nadia@example.com"
+    eventually(
+        lambda: json.loads(kubectl("get", "jobs", "-o", "json"))["items"],
+        timeout=60,
+        what="the analysis Job nadia's steps run",
+    )
+    served_weight(kubectl, 20)

@@ -323,3 +323,15 @@ def test_held_error_says_whether_it_waits() -> None:
     rejected = HeldError("ApprovalRejected", "m", {})
     assert waiting.waiting and waiting.event_type == "Normal"
     assert not rejected.waiting and rejected.event_type == "Warning"
+
+
+def test_the_analysis_requester_is_read_from_its_stamp_only() -> None:
+    assert identity.analysis_requester(None) is None
+    assert identity.analysis_requester({identity.CANARY_REQUESTED_BY: "bob"}) is None
+    found = identity.analysis_requester(
+        {
+            identity.ANALYSIS_REQUESTED_BY: "eve@example.com",
+            identity.ANALYSIS_REQUESTED_BY_GROUPS: "releasers,,system:authenticated",
+        }
+    )
+    assert found == identity.Identity("eve@example.com", ("releasers", "system:authenticated"))

@@ -2,7 +2,8 @@
 
 With the governance admission policies installed (the chart's `governance.enabled`), a
 MutatingAdmissionPolicy writes these annotations on every create of a release and on every
-change of its `spec.version` (the canary-* ones: of its `spec.canary.version`), from
+change of its `spec.version` (the canary-* ones: of its `spec.canary.version`; the analysis-*
+ones: of its canary's analysis steps), from
 `request.userInfo`, and puts the previous values back on any
 other write: a client can't forge them. Without the policy they are absent (or stale: they name
 another version), and the history falls back to the field manager.
@@ -22,6 +23,8 @@ REQUESTED_VERSION = f"{GROUP}/requested-version"
 CANARY_REQUESTED_BY = f"{GROUP}/canary-requested-by"
 CANARY_REQUESTED_BY_GROUPS = f"{GROUP}/canary-requested-by-groups"
 CANARY_REQUESTED_VERSION = f"{GROUP}/canary-requested-version"
+ANALYSIS_REQUESTED_BY = f"{GROUP}/analysis-requested-by"
+ANALYSIS_REQUESTED_BY_GROUPS = f"{GROUP}/analysis-requested-by-groups"
 SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 
 
@@ -66,3 +69,13 @@ def canary_requester(annotations: Mapping[str, Any] | None, version: str) -> Ide
         },
         version,
     )
+
+
+def analysis_requester(annotations: Mapping[str, Any] | None) -> Identity | None:
+    """Who last set the canary's analysis steps (the Jobs the operator runs for them), when the
+    admission policy stamped it; else None."""
+    found = annotations or {}
+    username = found.get(ANALYSIS_REQUESTED_BY)
+    if not username:
+        return None
+    return Identity.of(str(username), str(found.get(ANALYSIS_REQUESTED_BY_GROUPS) or "").split(","))

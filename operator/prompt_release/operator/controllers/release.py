@@ -25,6 +25,7 @@ from prompt_release.core import (
     conditions,
     configmap,
     decision,
+    identity,
     promotion,
     promotion_gates,
     rollout,
@@ -249,7 +250,7 @@ class ReleaseReconciler:
         stored: Mapping[str, Any] = body
         if chosen.record_first is not None:
             stored = self._write_status(key, stored, chosen.record_first)
-        refused = self._create_jobs(chosen.create_jobs)
+        refused = self._create_jobs(chosen.create_jobs, body)
         if refused is not None:
             self.refused_jobs[key] = refused
             return Result(requeue_after=0)  # the refusal is what the next pass observes
@@ -322,10 +323,14 @@ class ReleaseReconciler:
         self.written.wrote(("releases", *key), str(written["metadata"]["resourceVersion"]))
         return written
 
-    def _create_jobs(self, jobs: list[dict[str, Any]]) -> JobState | None:
+    def _create_jobs(self, jobs: list[dict[str, Any]], body: Mapping[str, Any]) -> JobState | None:
         """Create the analysis Jobs asked for (one that exists already is the same run's); a
-        Job the API server refuses comes back as a failed analysis."""
+        Job the API server refuses, or its requester could not create, comes back as a failed
+        analysis."""
         for job in jobs:
+            denied = self._denied_to_requester(job, body)
+            if denied is not None:
+                return JobState.refused(str(job["metadata"]["name"]), denied)
             try:
                 self.kube.create_job(job)
             except ApiError as error:
@@ -335,6 +340,24 @@ class ReleaseReconciler:
                     return JobState.refused(str(job["metadata"]["name"]), api_message(error))
                 raise
         return None
+
+    def _denied_to_requester(self, job: Mapping[str, Any], body: Mapping[str, Any]) -> str | None:
+        """Why the Job is not created, when whoever set the analysis steps (as the API server
+        stamped them) may not create Jobs: the operator runs no pod its requester couldn't."""
+        requester = identity.analysis_requester((body.get("metadata") or {}).get("annotations"))
+        if requester is None:
+            return None
+        namespace = str(job["metadata"]["namespace"])
+        allowed, reason = self.kube.may(
+            requester.username, requester.groups, namespace, "create", "batch", "jobs"
+        )
+        if allowed:
+            return None
+        return (
+            f"{requester} set the canary's analysis steps and may not create Jobs in "
+            f"{namespace}{f' ({reason})' if reason else ''}: the operator runs an analysis "
+            "Job only for someone who could create it; ask someone who may to set the steps"
+        )
 
     def _delete_job(self, namespace: str, name: str) -> None:
         try:
