@@ -20,7 +20,7 @@ from tests.integration.test_canary import (
 from tests.integration.test_governance import as_user
 from tests.integration.test_history_records import defaults, grant_releases  # noqa: F401
 from tests.kube import Kubectl, OperatorProcess, eventually
-from tests.prompts import apply, condition, release, released, version, wait_reason
+from tests.prompts import apply, condition, ready, release, released, version, wait_reason
 
 pytestmark = pytest.mark.integration
 
@@ -120,3 +120,44 @@ def test_an_analysis_job_runs_only_for_a_requester_who_could_create_it(
         what="the analysis Job nadia's steps run",
     )
     served_weight(kubectl, 20)
+
+
+def test_a_forged_version_status_hash_releases_nothing_else(
+    kubectl: Kubectl, operator: OperatorProcess
+) -> None:
+    """mallory may write PromptVersion status: she claims another hash for a version. The
+    operator re-hashes the spec on every pass and never reads `status.hash`: the release goes
+    live with the content's own hash, and the version's status is written back to it."""
+    kubectl(
+        "create",
+        "role",
+        "version-status",
+        "--verb=get,patch",
+        "--resource=promptversions.promptrelease.io/status",
+    )
+    kubectl("create", "rolebinding", "mallory", "--role=version-status", "--user=mallory")
+    mallory = as_user(kubectl, "mallory")
+    apply(kubectl, version("summarizer-v1"))
+    true_hash = ready(kubectl, "promptversion", "summarizer-v1")["status"]["hash"]
+    forged = "sha256:" + "0" * 64
+    body = json.dumps({"status": {"hash": forged}})
+    done = mallory(
+        "patch",
+        "promptversion",
+        "summarizer-v1",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        body,
+    )
+    assert done.returncode == 0, done.stderr
+    apply(kubectl, release("summarizer-v1"))
+    live = released(kubectl, RELEASE, 1)
+    assert live["status"]["hash"] == true_hash
+    annotations = kubectl.get("configmap", RELEASE)["metadata"]["annotations"]
+    assert annotations["promptrelease.io/hash"] == true_hash
+    eventually(
+        lambda: kubectl.get("promptversion", "summarizer-v1")["status"]["hash"] == true_hash,
+        timeout=60,
+        what="the version's status hash written back",
+    )
