@@ -128,6 +128,18 @@ def test_production_waits_for_soak_and_evidence_of_the_exact_hash(
     assert any(" NO " in row for row in rows) and any(" yes " in row for row in rows)
     verified = prompt("verify", "summarizer", "-l", "production")
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+    # The evidence replaced by a result of the same name for other content: verify says so.
+    kept = kubectl.get("promptevaluation", evidence["name"])
+    kubectl("delete", "promptevaluation", evidence["name"])
+    swapped = forged(kubectl, "summarizer-v2", hash_of(kubectl, "summarizer-v1"))
+    swapped["metadata"]["name"] = evidence["name"]
+    swapped["spec"]["dataset"] = kept["spec"]["dataset"]
+    apply(kubectl, swapped)
+    unproven = prompt("verify", "summarizer", "-l", "production")
+    assert unproven.returncode == 1, unproven.stdout + unproven.stderr
+    assert "unproven" in unproven.stdout
+    assert f"PromptEvaluation {evidence['name']}, is for summarizer-v2" in unproven.stderr
     print(f"\nevidence recorded -> promoted: {took:.2f} s")
 
 

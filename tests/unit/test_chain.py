@@ -122,3 +122,47 @@ def test_entries_made_before_the_chain_are_unsealed_not_failed() -> None:
         entry.pop("digest")
     report = chain.verify([legacy], [])
     assert report.ok and report.rows[0].state == chain.UNSEALED_STATE
+
+
+def test_a_promotion_is_unproven_when_its_evidence_no_longer_proves_it() -> None:
+    """The evidence an entry kept is checked against the PromptEvaluation of that name now:
+    gone, for another hash, another dataset or another score each fail, naming it."""
+    entry = {"revision": 2, "version": "p-v2", "hash": "sha256:" + "b" * 64}
+    kept = {"name": "p-v2-judge", "score": 0.92, "dataset": "sha256:" + "d" * 64}
+    report = chain.Report(
+        [
+            chain.Row(
+                "production",
+                "p-production",
+                UID,
+                2,
+                chain.OK,
+                {**entry, "promotion": {"from": "staging", "evidence": [kept]}},
+                "both",
+            )
+        ]
+    )
+
+    def evaluation(**spec: Any) -> dict[str, Any]:
+        body = {"version": "p-v2", "hash": entry["hash"], "score": 0.92}
+        return {
+            "metadata": {"name": "p-v2-judge"},
+            "spec": {**body, "dataset": {"hash": kept["dataset"]}, **spec},
+        }
+
+    chain.check_evidence(report, {"p-v2-judge": evaluation()})
+    assert report.ok and report.rows[0].state == chain.OK
+    for found, said in (
+        ({}, "is gone"),
+        (
+            {"p-v2-judge": evaluation(hash="sha256:" + "a" * 64)},
+            "is for p-v2 (sha256:aaaaaaaaaaaa)",
+        ),
+        ({"p-v2-judge": evaluation(dataset={"hash": "sha256:" + "e" * 64})}, "ran on dataset"),
+        ({"p-v2-judge": evaluation(score=0.99)}, "scores 0.99, not 0.92"),
+    ):
+        failed = copy.deepcopy(report)
+        failed.rows[0].state, failed.problems = chain.OK, []
+        chain.check_evidence(failed, found)
+        assert failed.rows[0].state == chain.UNPROVEN
+        assert len(failed.problems) == 1 and said in failed.problems[0], failed.problems

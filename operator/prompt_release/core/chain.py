@@ -29,6 +29,7 @@ from typing import Any
 from prompt_release import GROUP
 from prompt_release.core import configmap
 from prompt_release.core.canonical import canonical_json
+from prompt_release.core.evaluation import evidence_problem
 
 FORMAT = 1
 DIGEST = "digest"
@@ -218,12 +219,13 @@ class Record:
 
 # -- verify -------------------------------------------------------------------------------------
 
-OK, REWRITTEN, MISSING, UNSEALED_STATE, UNRECORDED = (
+OK, REWRITTEN, MISSING, UNSEALED_STATE, UNRECORDED, UNPROVEN = (
     "ok",
     "rewritten",
     "missing",
     "unsealed",
     "unrecorded",
+    "unproven",
 )
 
 
@@ -373,3 +375,20 @@ def _check_kept(
         if revision > current:
             rows[revision].state = MISSING
             rows[revision].detail = f"recorded, but the status says revision {current}"
+
+
+def check_evidence(report: Report, evaluations: Mapping[str, Mapping[str, Any]]) -> None:
+    """A promoted revision's evidence still proves it: each PromptEvaluation its entry names
+    (`evaluations`, by name) exists, for its version and hash, with the dataset and score the
+    entry kept. A revision whose evidence doesn't is `unproven`, and a problem."""
+    for row in report.rows:
+        promotion = row.entry.get("promotion") or {}
+        for kept in promotion.get("evidence") or ():
+            problem = evidence_problem(row.entry, kept, evaluations.get(str(kept.get("name"))))
+            if problem is None:
+                continue
+            if row.state == OK:
+                row.state, row.detail = UNPROVEN, problem
+            report.problems.append(
+                f"{row.label}: {row.release}: revision {row.revision}: {problem}"
+            )

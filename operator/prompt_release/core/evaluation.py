@@ -216,3 +216,29 @@ def verdict(
         else:
             refused.append(why)
     return Verdict(tuple(counting), tuple(refused))
+
+
+def evidence_problem(
+    entry: Mapping[str, Any], kept: Mapping[str, Any], found: Mapping[str, Any] | None
+) -> str | None:
+    """What no longer holds of the evidence a history entry kept (`kept`, from its
+    `promotion.evidence`), against the PromptEvaluation of that name now (`found`); None when
+    it still proves the entry: the same version and hash, dataset and score."""
+    name = str(kept.get("name") or "")
+    if found is None:
+        return f"its evidence, PromptEvaluation {name}, is gone"
+    view = EvaluationView.of(found)
+    version, content = str(entry.get("version") or ""), str(entry.get("hash") or "")
+    if (view.version, view.hash) != (version, content):
+        return (
+            f"its evidence, PromptEvaluation {name}, is for {view.version} "
+            f"({short_hash(view.hash)}), not {version} ({short_hash(content)})"
+        )
+    if view.dataset_hash != kept.get("dataset"):
+        return (
+            f"its evidence, PromptEvaluation {name}, ran on dataset "
+            f"{short_hash(view.dataset_hash)}, not {short_hash(str(kept.get('dataset') or ''))}"
+        )
+    if kept.get("score") is not None and view.score != float(kept["score"]):
+        return f"its evidence, PromptEvaluation {name}, scores {view.score:g}, not {kept['score']}"
+    return None

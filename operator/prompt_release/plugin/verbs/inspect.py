@@ -15,6 +15,7 @@ import yaml
 from prompt_release import RELEASE_PLURAL
 from prompt_release.core import chain
 from prompt_release.core.canonical import CanonicalizationError
+from prompt_release.core.evaluation import EVALUATION_PLURAL
 from prompt_release.core.hashing import content_hash, short_hash
 from prompt_release.core.manifests import load_all
 from prompt_release.core.payload import PAYLOAD_KEY, PayloadError
@@ -224,12 +225,20 @@ def live_uids(releases: Iterable[ReleaseView]) -> set[str]:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Recompute the history chain from the records and the status; exit 1 on a rewritten
-    or missing entry."""
+    """Recompute the history chain from the records and the status, and check that the evidence
+    each promotion rested on still proves it; exit 1 on a rewritten, missing or unproven
+    entry."""
     on = cluster(args)
     releases, records = _with_records(on, args.prompt, args.label)
     bodies = [on.get(RELEASE_PLURAL, release.name) for release in releases]
     report = chain.verify(bodies, records)
+    if any((row.entry.get("promotion") or {}).get("evidence") for row in report.rows):
+        try:
+            evaluations = {body["metadata"]["name"]: body for body in on.list(EVALUATION_PLURAL)}
+        except UnreachableError as error:  # may not read PromptEvaluations: say it, check none
+            print(f"warning: evidence not checked: {error}", file=sys.stderr)
+        else:
+            chain.check_evidence(report, evaluations)
     rows = [
         {
             "LABEL": row.label,
