@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: dev test lint typecheck unit integration faults crds manifests bench bench-full binaries clean \
-	sdks sdk-typescript sdk-go conformance image lock
+	sdks sdk-typescript sdk-go conformance image lock evaluators
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ dev: $(STAMP)
 
 ## test: everything CI runs: lint, types, the TypeScript and Go SDKs (each runs the conformance
 ## kit), CRD drift, unit and integration tests (the Python SDK runs the kit there)
-test: lint typecheck sdks
+test: lint typecheck sdks evaluators
 	$(BIN)/python -m pytest
 
 NPM ?= npm
@@ -38,6 +38,15 @@ sdk-typescript:
 sdk-go:
 	cd sdk/go && GOTOOLCHAIN=local $(GO) test ./...
 	cd examples/go && GOTOOLCHAIN=local $(GO) build -o /dev/null .
+
+## evaluators: promptfoo for the tests that import its results as evidence (pinned:
+## tests/evaluators/promptfoo/package-lock.json); installed again only when that lockfile changes
+PROMPTFOO_DIR := tests/evaluators/promptfoo
+evaluators: $(PROMPTFOO_DIR)/node_modules/.package-lock.json
+
+$(PROMPTFOO_DIR)/node_modules/.package-lock.json: $(PROMPTFOO_DIR)/package-lock.json
+	cd $(PROMPTFOO_DIR) && $(NPM) ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 ## conformance: rewrite conformance/ from what the operator writes on a local control plane
 conformance: $(STAMP)

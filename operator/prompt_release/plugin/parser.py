@@ -259,6 +259,13 @@ def _evaluation_verbs(verbs: Verbs) -> None:
     sub.add_argument(
         "--cases", help="record: the dataset's cases (JSON list or JSON Lines), to hash"
     )
+    sub.add_argument(
+        "--from-promptfoo",
+        dest="promptfoo",
+        metavar="RESULTS.json",
+        help="record: promptfoo's output (promptfoo eval -o RESULTS.json) instead of -f: the pass "
+        "rate as the score, passed when no test failed, its test cases as the dataset",
+    )
     sub.add_argument("--name", help="record: the PromptEvaluation's name")
 
 

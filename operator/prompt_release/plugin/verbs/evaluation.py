@@ -9,7 +9,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from prompt_release.core import promotion_gates
+from prompt_release.core import promotion_gates, promptfoo
 from prompt_release.core.evaluation import (
     DEFAULT_DATASET_KEY,
     EVALUATION_PLURAL,
@@ -68,8 +68,15 @@ def _dataset(on: Cluster, raw: Mapping[str, Any], cases_file: str | None) -> dic
     return dataset
 
 
+def _from_promptfoo(name: str) -> dict[str, Any]:
+    try:
+        return promptfoo.result_of(json.loads(read(name)))
+    except ValueError as error:  # not JSON, or not one promptfoo run
+        raise UsageError(f"{name}: {error}") from error
+
+
 def _spec(args: argparse.Namespace, on: Cluster) -> dict[str, Any]:
-    result = _load(args.file)
+    result = _from_promptfoo(args.promptfoo) if args.promptfoo else _load(args.file)
     content = on.version(args.version).content_hash
     if content is None:
         raise UsageError(f"PromptVersion {args.version} is invalid: it has no content hash")
@@ -96,8 +103,8 @@ def _spec(args: argparse.Namespace, on: Cluster) -> dict[str, Any]:
 
 
 def _record(args: argparse.Namespace) -> int:
-    if not args.version or not args.file:
-        raise UsageError("eval record needs VERSION and -f RESULT.json")
+    if not args.version or bool(args.file) == bool(args.promptfoo):
+        raise UsageError("eval record needs VERSION and one of -f RESULT.json, --from-promptfoo")
     on = cluster(args)
     manifest = on.manifest("PromptEvaluation", args.name or "", _spec(args, on))
     if not args.name:  # a fresh name each run: results are never overwritten
