@@ -451,3 +451,6 @@ def test_job_names_fit_a_label_and_differ_per_run() -> None:
     one = canary_jobs.job_name(release, {"hash": "h", "startedAt": "t1"}, 3)
     two = canary_jobs.job_name(release, {"hash": "h", "startedAt": "t2"}, 3)
     assert one != two and len(one) <= 63 and one.endswith(one[-8:])
+    # a run restarted in the same second by another spec.canary: another Job
+    again = canary_jobs.job_name(release, {"hash": "h", "startedAt": "t1", "specDigest": "d2"}, 3)
+    assert again != one

@@ -57,8 +57,12 @@ class JobState:
 
 def job_name(release: ReleaseView, state: Mapping[str, Any], index: int) -> str:
     """The analysis Job of one step of one canary run: the same after a restart, another for
-    another run (its start time is in the name's digest)."""
-    seed = f"{release.uid}:{state.get('hash')}:{state.get('startedAt')}:{index}"
+    another run (its start time and its spec's digest are in the name's digest: a run restarted
+    within the same second by a new spec.canary gets a Job of its own)."""
+    seed = (
+        f"{release.uid}:{state.get('hash')}:{state.get('startedAt')}:"
+        f"{state.get('specDigest')}:{index}"
+    )
     digest = hashlib.sha256(seed.encode()).hexdigest()[:8]
     return f"{release.name[:44].rstrip('-')}-a{index}-{digest}"
 
