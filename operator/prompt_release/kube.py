@@ -236,6 +236,11 @@ class Kube:
             if error.status != 404:
                 raise
 
+    # -- Secrets (the webhook sinks' signing keys) ----------------------------------------------
+
+    def find_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self._found(_core("secrets", namespace, name))
+
     # -- history records (ControllerRevisions) -------------------------------------------------
 
     def create_controller_revision(self, body: Mapping[str, Any]) -> dict[str, Any]:
