@@ -279,3 +279,41 @@ def test_sinks_parse_with_their_secret_in_the_operators_namespace_by_default() -
 def test_a_bad_sinks_file_names_the_field(found: dict[str, Any], named: str) -> None:
     with pytest.raises(ConfigError, match=named.replace(".", r"\.")):
         notify_config.parse(found, "ns")
+
+
+def test_each_transition_is_an_event_reason_the_core_posts_and_the_api_lists() -> None:
+    from pathlib import Path
+
+    from prompt_release.core import canary_spec, governance, promotion_gates, release
+
+    posted = {
+        release.RELEASED,
+        "RolledBack",  # release.py's Event of a revision that restores one
+        release.ROLLED_BACK_ON_FAILURE,
+        canary_spec.CANARY_STARTED,
+        canary_spec.CANARY_PROMOTED,
+        canary_spec.CANARY_ABORTED,
+        canary_spec.ANALYSIS_FAILED,
+        governance.AWAITING_APPROVAL,
+        promotion_gates.AWAITING_EVIDENCE,
+        promotion_gates.PROMOTED,
+    }
+    assert set(notify.TRIGGERS.values()) == posted
+    table = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    events = table[table.index("### Events") : table.index("## PromptPolicy")]
+    for reason in posted:
+        assert f"`{reason}`" in events, reason
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "notifications.md").read_text()
+    for trigger, reason in notify.TRIGGERS.items():
+        assert f"| `{trigger}` | `{notify.EVENT_TYPE}{reason}` |" in guide, trigger
+
+
+def test_a_ledger_is_the_releases_by_owner_and_an_orphaned_one_is_adopted() -> None:
+    body = notify_ledger.ledger_config_map("ns", "p-production", "uid-1", Ledger())
+    assert notify_ledger.owned(body, "uid-1") and not notify_ledger.owned(body, "uid-2")
+    orphaned = {**body, "metadata": {**body["metadata"], "ownerReferences": []}}
+    assert notify_ledger.orphaned_for(orphaned, "p-production")
+    assert not notify_ledger.orphaned_for(orphaned, "q-production")
+    stranger = {"metadata": {"name": "notified.p-production", "labels": {}}}
+    assert not notify_ledger.owned(stranger, "uid-1")
+    assert not notify_ledger.orphaned_for(stranger, "p-production")

@@ -167,6 +167,19 @@ def owned(config_map: Mapping[str, Any], uid: str) -> bool:
     )
 
 
+def orphaned_for(config_map: Mapping[str, Any], release: str) -> bool:
+    """A ledger a deleted release of this name left (`--cascade=orphan`): its successor
+    adopts it, starting afresh (its ids were the old release's)."""
+    meta = config_map.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    annotations = meta.get("annotations") or {}
+    return (
+        labels.get("app.kubernetes.io/component") == COMPONENT
+        and not meta.get("ownerReferences")
+        and annotations.get(RELEASE_ANNOTATION) == release
+    )
+
+
 @dataclass(frozen=True)
 class Plan:
     ledger: Ledger

@@ -87,10 +87,12 @@ class NotificationReconciler:
         existing: Mapping[str, Any] | None = self.kube.find_config_map(
             subject.namespace, self._name(subject)
         )
-        if existing is not None and not notify_ledger.owned(existing, subject.uid):
-            return self._conflict(key, body, existing)
-        self._conflicts.discard(key)
         ledger = Ledger.of_data(None if existing is None else existing.get("data"))
+        if existing is not None and not notify_ledger.owned(existing, subject.uid):
+            if not notify_ledger.orphaned_for(existing, subject.name):
+                return self._conflict(key, body, existing)
+            ledger = Ledger()  # adopted: what it recorded was its predecessor's
+        self._conflicts.discard(key)
         status = body.get("status") or {}
         now = dt.datetime.now(dt.UTC)
         chosen = notify_ledger.plan(
