@@ -173,9 +173,11 @@ def _of_canaries(status: Mapping[str, Any]) -> list[Transition]:
 
 
 def _canary_end(run: Mapping[str, Any]) -> str | None:
-    outcome = run.get("outcome") or (run.get("reason") if run.get("phase") == "Aborted" else None)
-    if run.get("phase") == "Aborted" and not outcome:
-        outcome = "Aborted"
+    """How a run ended, as `lastCanary.outcome` says (or will say: an aborted run still in
+    `status.canary` gets the outcome of its reason)."""
+    outcome = run.get("outcome")
+    if outcome is None and run.get("phase") == "Aborted":
+        outcome = ANALYSIS_FAILED if run.get("reason") == ANALYSIS_FAILED else "Aborted"
     if outcome == ANALYSIS_FAILED:
         return ANALYSIS_FAILED
     if outcome in ("Aborted", "ApprovalRejected"):
