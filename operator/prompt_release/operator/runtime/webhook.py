@@ -39,6 +39,8 @@ def post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> A
             retries=False,
             preload_content=True,
         )
+    except urllib3.exceptions.NewConnectionError as error:  # before TimeoutError: a subclass
+        raise UnreachableError(f"cannot connect: {error}") from error
     except urllib3.exceptions.TimeoutError as error:
         raise UnreachableError(f"no answer within {timeout:g}s") from error
     except urllib3.exceptions.HTTPError as error:
