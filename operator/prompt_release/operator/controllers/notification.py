@@ -68,6 +68,9 @@ class NotificationReconciler:
         self._lock = threading.Lock()
         self._namespaces: dict[str, tuple[float, Mapping[str, Any]]] = {}
         self._conflicts: set[Key] = set()
+        # Per release: the transitions and subscriptions of its last pass that left nothing
+        # due. The same again (a canary's weight, a rollout's progress) needs no ledger read.
+        self._settled: dict[Key, tuple[frozenset[str], Subscriptions]] = {}
 
     def gather(self, key: Key) -> Gathered:
         body = self.stores.get("releases", key)
@@ -79,11 +82,18 @@ class NotificationReconciler:
         body = gathered.body
         if body is None:
             self._conflicts.discard(key)
+            self._settled.pop(key, None)
             return Result()
         subject = Subject.of(body)
         subscriptions = self._subscriptions(subject, body)
         if not subscriptions.found and not subscriptions.problems:
             return Result()
+        status = body.get("status") or {}
+        found = notify.transitions(status)
+        settled = (frozenset(t.id(subject.uid) for t in found), subscriptions)
+        if self._settled.get(key) == settled:
+            return Result()
+        self._settled.pop(key, None)
         existing: Mapping[str, Any] | None = self.kube.find_config_map(
             subject.namespace, self._name(subject)
         )
@@ -93,35 +103,49 @@ class NotificationReconciler:
                 return self._conflict(key, body, existing)
             ledger = Ledger()  # adopted: what it recorded was its predecessor's
         self._conflicts.discard(key)
-        status = body.get("status") or {}
-        now = dt.datetime.now(dt.UTC)
         chosen = notify_ledger.plan(
-            notify.transitions(status),
+            found,
             subscriptions,
             ledger,
             subject.uid,
             str(status.get("releasedAt") or ""),
-            now,
+            dt.datetime.now(dt.UTC),
         )
         if chosen.problems:
             self.events.event(body, "Warning", SUBSCRIPTION_INVALID, chosen.problems)
         try:
-            if chosen.ledger != ledger:
-                existing = self._record(subject, chosen.ledger, existing)
-            ledger = chosen.ledger
-            waits = [chosen.wait] if chosen.wait is not None else []
-            for sink, due in chosen.due.items():
-                assert existing is not None  # a sink with something due is in the ledger
-                ledger, existing, wait = self._deliver(
-                    body, subject, self.config.sinks[sink], due, ledger, existing
-                )
-                if wait is not None:
-                    waits.append(wait)
+            waits = self._carry_out(body, subject, chosen, ledger, existing)
         except ApiError as error:
             if is_status(error, 409, 404):
                 return Result(retry=True)  # another writer, or the release went: read again
             raise
-        return Result(requeue_after=min(waits) if waits else None)
+        if not waits:
+            self._settled[key] = settled
+            return Result()
+        return Result(requeue_after=min(waits))
+
+    def _carry_out(
+        self,
+        body: Mapping[str, Any],
+        subject: Subject,
+        chosen: notify_ledger.Plan,
+        ledger: Ledger,
+        existing: Mapping[str, Any] | None,
+    ) -> list[float]:
+        """Record the planned ledger, then deliver each sink's due transitions; the seconds
+        until each failing sink is tried again."""
+        if chosen.ledger != ledger:
+            existing = self._record(subject, chosen.ledger, existing)
+        ledger = chosen.ledger
+        waits = [chosen.wait] if chosen.wait is not None else []
+        for sink, due in chosen.due.items():
+            assert existing is not None  # a sink with something due is in the ledger
+            ledger, existing, wait = self._deliver(
+                body, subject, self.config.sinks[sink], due, ledger, existing
+            )
+            if wait is not None:
+                waits.append(wait)
+        return waits
 
     # -- the ledger ---------------------------------------------------------------------------
 
