@@ -1,0 +1,350 @@
+"""Webhook notifications end to end: the operator as its own process, a real HTTP receiver as
+another (tests/integration/webhook_receiver.py), the real API server between them."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cloudevents.core.bindings.http import HTTPMessage, from_http
+from cloudevents.core.formats.json import JSONFormat
+
+from prompt_release.core import notify
+from prompt_release.core.notify_ledger import ledger_name
+from tests.integration.test_install import _can_i, _install, _operator_as
+from tests.kube import Kubectl, OperatorProcess, eventually
+from tests.prompts import apply, release, released, version
+
+pytestmark = pytest.mark.integration
+
+RECEIVER = Path(__file__).with_name("webhook_receiver.py")
+EXAMPLES = Path(__file__).resolve().parents[2] / "manifests" / "examples"
+KEY = b"s3cret-signing-key"
+SECRET = "webhook-hmac"
+SUBSCRIBE_ALL = {f"{notify.PREFIX}on-any.audit": ""}
+
+
+@dataclass
+class Delivery:
+    at: float
+    id: str
+    type: str
+    revision: int | None
+    data: dict[str, Any]
+
+
+class Receiver:
+    def __init__(self, folder: Path) -> None:
+        self.log = folder / "received.jsonl"
+        self.behaviour = folder / "behaviour.json"
+        self.log.touch()
+        self.behave(200)
+        self.process = subprocess.Popen(
+            [sys.executable, str(RECEIVER), str(self.log), str(self.behaviour)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.url = f"http://127.0.0.1:{int(self.process.stdout.readline())}/hooks/prompts"
+
+    def behave(self, status: int, delay: float = 0) -> None:
+        self.behaviour.write_text(json.dumps({"status": status, "delay": delay}))
+
+    def deliveries(self) -> list[Delivery]:
+        """Every request that arrived, each checked: a structured CloudEvent (read by the
+        CloudEvents SDK) signed with the sink's key over its exact body."""
+        found = []
+        for line in self.log.read_text().splitlines():
+            record = json.loads(line)
+            body = record["body"].encode()
+            headers = record["headers"]
+            expected = "sha256=" + hmac.new(KEY, body, hashlib.sha256).hexdigest()
+            assert headers["x-prompt-release-signature"] == expected
+            event = from_http(
+                HTTPMessage(headers={"content-type": headers["content-type"]}, body=body),
+                JSONFormat(),
+            )
+            found.append(
+                Delivery(
+                    record["at"],
+                    event.get_id(),
+                    event.get_type().removeprefix(notify.EVENT_TYPE),
+                    json.loads(body).get("promptreleaserevision"),
+                    json.loads(body)["data"],
+                )
+            )
+        return found
+
+    def unique(self) -> dict[str, Delivery]:
+        """What a receiver deduping by id keeps: the first delivery of each id."""
+        kept: dict[str, Delivery] = {}
+        for delivery in self.deliveries():
+            kept.setdefault(delivery.id, delivery)
+        return kept
+
+    def of_revision(self, revision: int) -> list[Delivery]:
+        return [d for d in self.deliveries() if d.revision == revision]
+
+    def unique_when(self, count: int) -> dict[str, Delivery] | None:
+        found = self.unique()
+        return found if len(found) == count else None
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+@pytest.fixture
+def receiver(tmp_path: Path) -> Iterator[Receiver]:
+    running = Receiver(tmp_path)
+    yield running
+    running.stop()
+
+
+Start = Callable[..., OperatorProcess]
+
+
+@pytest.fixture
+def notifying(
+    run_operator: Callable[..., OperatorProcess],
+    receiver: Receiver,
+    namespace: str,
+    tmp_path: Path,
+) -> Start:
+    """Start (again) an operator whose one sink, `audit`, is the receiver."""
+
+    def start(timeout: str = "1s") -> OperatorProcess:
+        config = tmp_path / f"notifications-{timeout}.yaml"
+        sink = {
+            "url": receiver.url,
+            "timeout": timeout,
+            "secret": {"namespace": namespace, "name": SECRET, "key": "key"},
+        }
+        retry = {"base": "500ms", "cap": "2s"}
+        config.write_text(json.dumps({"sinks": {"audit": sink}, "retry": retry}))
+        return run_operator("--notifications-config", str(config))
+
+    return start
+
+
+def signing_secret() -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": SECRET},
+        "data": {"key": base64.b64encode(KEY).decode()},
+    }
+
+
+def subscribed(version_name: str, **spec: Any) -> dict[str, Any]:
+    body = release(version_name, **spec)
+    body["metadata"]["annotations"] = dict(SUBSCRIBE_ALL)
+    return body
+
+
+def events(kubectl: Kubectl, reason: str) -> list[dict[str, Any]]:
+    listed = kubectl("get", "events", "--field-selector", f"reason={reason}", "-o", "json")
+    return list(json.loads(listed)["items"])
+
+
+def ledger(kubectl: Kubectl, release_name: str) -> dict[str, Any]:
+    found = kubectl.get("configmap", ledger_name(release_name))
+    return dict(json.loads(found["data"]["ledger.json"]))
+
+
+def revisions(found: dict[str, Delivery]) -> list[tuple[int | None, str]]:
+    return sorted((d.revision, d.type) for d in found.values())
+
+
+def test_each_transition_arrives_once_as_a_signed_cloudevent(
+    kubectl: Kubectl, receiver: Receiver, notifying: Start
+) -> None:
+    apply(kubectl, signing_secret(), *(version(f"summarizer-v{n}") for n in (1, 2)))
+    notifying()
+    latencies = []
+    for revision, name in enumerate(("summarizer-v1", "summarizer-v2", "summarizer-v1"), 1):
+        before = time.time()
+        apply(kubectl, subscribed(name))
+        released(kubectl, "summarizer-production", revision)
+        arrived = eventually(
+            partial(receiver.of_revision, revision), what=f"revision {revision} at the receiver"
+        )
+        latencies.append(arrived[0].at - before)
+    time.sleep(2)  # anything more would have arrived by now
+    assert revisions(receiver.unique()) == [(1, "Released"), (2, "Released"), (3, "RolledBack")]
+    assert len(receiver.deliveries()) == 3  # no failure, no kill: not even a repeat
+    third = next(d for d in receiver.unique().values() if d.revision == 3)
+    assert third.data["transition"]["restores"] == 1
+    assert third.data["release"]["name"] == "summarizer-production"
+    state = ledger(kubectl, "summarizer-production")
+    assert len(state["sinks"]["audit"]["delivered"]) == 3
+    owner = kubectl.get("configmap", ledger_name("summarizer-production"))["metadata"]
+    assert owner["ownerReferences"][0]["kind"] == "PromptRelease"
+    print(
+        f"notification latency, apply to receipt: median {statistics.median(latencies):.2f} s, "
+        f"max {max(latencies):.2f} s over {len(latencies)} transitions"
+    )
+
+
+def test_the_example_subscribes_a_namespace_and_a_bad_annotation_is_named(
+    kubectl: Kubectl, receiver: Receiver, notifying: Start
+) -> None:
+    """manifests/examples/notifications/subscriptions.yaml over the examples: both releases
+    of the namespace hear their live revision; an annotation with a typo is named."""
+    typo = release("other-v1", prompt="other")
+    typo["metadata"]["annotations"] = {f"{notify.PREFIX}on-relesed.audit": ""}
+    apply(kubectl, signing_secret(), version("other-v1", prompt="other"), typo)
+    kubectl("apply", "-f", str(EXAMPLES / "ticket-summarizer.yaml"))
+    kubectl("apply", "-f", str(EXAMPLES / "notifications" / "subscriptions.yaml"))
+    notifying()
+    found = eventually(lambda: receiver.unique_when(3), what="three releases delivering")
+    assert sorted((d.data["release"]["name"], d.type) for d in found.values()) == [
+        ("other-production", "Released"),  # the namespace's subscription still holds
+        ("ticket-summarizer-production", "Released"),
+        ("ticket-summarizer-staging", "Released"),
+    ]
+    (invalid,) = eventually(
+        lambda: events(kubectl, "SubscriptionInvalid"), what="SubscriptionInvalid"
+    )
+    assert "on-relesed" in invalid["message"] and invalid["type"] == "Warning"
+
+
+def test_failures_are_named_retried_and_block_no_other_release(
+    kubectl: Kubectl, receiver: Receiver, notifying: Start
+) -> None:
+    versions = [version(f"summarizer-v{n}") for n in (1, 2)]
+    others = [version(f"other-v{n}", prompt="other") for n in (1, 2, 3)]
+    apply(kubectl, *versions, *others)
+    notifying()
+    # No Secret yet: named, retried, nothing sent.
+    apply(kubectl, subscribed("summarizer-v1"))
+    released(kubectl, "summarizer-production", 1)
+    eventually(lambda: events(kubectl, "WebhookSecretMissing"), what="WebhookSecretMissing")
+    failure = ledger(kubectl, "summarizer-production")["sinks"]["audit"]["failure"]
+    assert failure["reason"] == "WebhookSecretMissing" and SECRET in failure["message"]
+    assert receiver.deliveries() == []
+    # The receiver answers 500: named, retried with the same id.
+    receiver.behave(500)
+    apply(kubectl, signing_secret())
+    eventually(lambda: events(kubectl, "WebhookRejected"), what="WebhookRejected")
+    eventually(lambda: len(receiver.deliveries()) >= 3, what="retries of the 500s")
+    assert len(receiver.unique()) == 1
+    # The receiver hangs past the sink's timeout: named; other releases go on meanwhile.
+    receiver.behave(200, delay=5)
+    eventually(lambda: events(kubectl, "WebhookUnreachable"), what="WebhookUnreachable")
+    for revision, name in enumerate(("other-v1", "other-v2", "other-v3"), 1):
+        started = time.monotonic()
+        apply(kubectl, release(name, prompt="other"))
+        released(kubectl, "other-production", revision)
+        assert time.monotonic() - started < 10
+    # The receiver recovers: delivered, said so, and the next transition follows in order.
+    receiver.behave(200)
+    eventually(lambda: events(kubectl, "WebhookDelivered"), timeout=30, what="recovery")
+    apply(kubectl, subscribed("summarizer-v2"))
+    released(kubectl, "summarizer-production", 2)
+    found = eventually(lambda: receiver.unique_when(2), what="revision 2 delivered")
+    assert revisions(found) == [(1, "Released"), (2, "Released")]
+    assert "failure" not in ledger(kubectl, "summarizer-production")["sinks"]["audit"]
+
+
+def test_operator_kills_mid_delivery_lose_none_and_each_id_arrives(
+    kubectl: Kubectl, receiver: Receiver, notifying: Start
+) -> None:
+    """Each round the operator is SIGKILLed while the receiver holds its request (it answers
+    after 1.5 s): the delivery is not recorded, so the next operator sends it again under the
+    same id. A receiver deduping by id sees exactly one event per transition."""
+    apply(kubectl, signing_secret(), *(version(f"summarizer-v{n}") for n in (1, 2, 3, 4)))
+    receiver.behave(200, delay=1.5)
+    running = notifying(timeout="10s")
+    plan = [
+        "summarizer-v1",
+        "summarizer-v2",
+        "summarizer-v3",
+        "summarizer-v2",
+        "summarizer-v4",
+        "summarizer-v1",
+    ]
+    kills = 0
+    for revision, name in enumerate(plan, 1):
+        apply(kubectl, subscribed(name))
+        eventually(partial(receiver.of_revision, revision), timeout=60, what=f"revision {revision}")
+        running.process.kill()  # SIGKILL, mid-delivery
+        running.process.wait()
+        kills += 1
+        running = notifying(timeout="10s")
+    expected = [
+        (1, "Released"),
+        (2, "Released"),
+        (3, "Released"),
+        (4, "RolledBack"),
+        (5, "Released"),
+        (6, "RolledBack"),
+    ]
+    eventually(
+        lambda: ledger(kubectl, "summarizer-production")["sinks"]["audit"]["delivered"][5:],
+        timeout=60,
+        what="all six recorded as delivered",
+    )
+    time.sleep(2)
+    unique = receiver.unique()
+    assert revisions(unique) == expected  # none lost, none extra
+    per_id = Counter(d.id for d in receiver.deliveries())
+    assert all(count >= 1 for count in per_id.values())
+    raw = sum(per_id.values())
+    print(
+        f"notifications across {kills} SIGKILLs mid-delivery: {len(unique)} transitions, "
+        f"{raw} deliveries ({raw / len(unique):.2f} per transition), "
+        f"{len(unique)} ids after dedupe, 0 lost"
+    )
+
+
+def test_the_charts_rbac_lets_the_operator_read_its_signing_secret_only(
+    admin_kubectl: Kubectl,
+    kubectl: Kubectl,
+    namespace: str,
+    receiver: Receiver,
+    tmp_path: Path,
+    run_operator: Callable[..., OperatorProcess],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The chart installed with one sink (its Secret in the operator's namespace, here the
+    test's): the operator runs as the chart's service account and delivers; it may get that
+    Secret by name and no other Secret."""
+    name, sa = _install(
+        admin_kubectl,
+        namespace,
+        "notifications.enabled=true",
+        f"notifications.sinks.audit.url={receiver.url}",
+        f"notifications.sinks.audit.secret.name={SECRET}",
+        "notifications.sinks.audit.secret.key=key",
+        "notifications.sinks.audit.timeout=1s",
+    )
+    rendered = kubectl.get("configmap", f"{name}-notifications")["data"]["notifications.yaml"]
+    config = tmp_path / "rendered-notifications.yaml"
+    config.write_text(rendered)
+    monkeypatch.setenv("POD_NAMESPACE", namespace)  # what the chart's Deployment sets
+    apply(kubectl, signing_secret(), version("summarizer-v1"), subscribed("summarizer-v1"))
+    operator = _operator_as(
+        admin_kubectl, namespace, sa, tmp_path, run_operator, "--notifications-config", str(config)
+    )
+    released(kubectl, "summarizer-production", 1)
+    found = eventually(receiver.unique, what="the delivery under the chart's RBAC")
+    assert revisions(found) == [(1, "Released")]
+    assert "Forbidden" not in operator.output()
+    who = f"{namespace}:{sa}"
+    assert _can_i(admin_kubectl, who, "get", f"secrets/{SECRET}", "-n", namespace)
+    assert not _can_i(admin_kubectl, who, "get", "secrets/other", "-n", namespace)
+    assert not _can_i(admin_kubectl, who, "list", "secrets", "-n", namespace)
