@@ -24,6 +24,7 @@ from cloudevents.core.formats.json import JSONFormat
 
 from prompt_release.core import notify
 from prompt_release.core.notify_ledger import ledger_name
+from tests.integration.test_canary import analysis, patch_canary, promote_in_git
 from tests.integration.test_install import _can_i, _install, _operator_as
 from tests.kube import Kubectl, OperatorProcess, eventually
 from tests.prompts import apply, release, released, version
@@ -203,6 +204,51 @@ def test_each_transition_arrives_once_as_a_signed_cloudevent(
         f"{statistics.median(latencies):.2f} s, max {latencies[-1]:.2f} s over "
         f"{len(latencies)} transitions"
     )
+
+
+def test_a_canarys_transitions_arrive_each_once(
+    kubectl: Kubectl, receiver: Receiver, notifying: Start
+) -> None:
+    """Started, aborted by hand, started again and failed by its analysis, started a third
+    time and promoted: each transition once, in the order the status recorded them."""
+    apply(kubectl, signing_secret(), version("summarizer-v1"), version("summarizer-v2"))
+    apply(kubectl, subscribed("summarizer-v1"))
+    notifying()
+
+    def arrived(count: int, step: str) -> list[str]:
+        found = eventually(
+            lambda: receiver.unique_when(count), timeout=60, what=f"{count} events: {step}"
+        )
+        ordered = sorted(found.values(), key=lambda d: d.at)
+        return [d.type for d in ordered]
+
+    arrived(1, "released")
+    patch_canary(kubectl, {"version": "summarizer-v2", "weight": 10})
+    arrived(2, "canary started")
+    patch_canary(kubectl, None)
+    arrived(3, "canary aborted")
+    time.sleep(1.1)  # a run is known by its candidate's hash and its start, to the second
+    patch_canary(kubectl, {"version": "summarizer-v2", "weight": 10, "steps": [analysis(1)]})
+    arrived(5, "started, then its analysis failed")
+    patch_canary(kubectl, None)
+    time.sleep(1.1)
+    patch_canary(kubectl, {"version": "summarizer-v2", "weight": 25})
+    arrived(6, "started a third time")
+    promote_in_git(kubectl)
+    types = arrived(8, "promoted")
+    assert types[:6] == [
+        "Released",
+        "CanaryStarted",
+        "CanaryAborted",
+        "CanaryStarted",
+        "AnalysisFailed",
+        "CanaryStarted",
+    ]
+    assert sorted(types[6:]) == ["CanaryPromoted", "Released"]
+    promoted = [d for d in receiver.unique().values() if d.type == "CanaryPromoted"]
+    assert promoted[0].revision == 2 and promoted[0].data["transition"]["canary"]["weight"] == 25
+    time.sleep(2)
+    assert len(receiver.deliveries()) == 8
 
 
 def test_the_example_subscribes_a_namespace_and_a_bad_annotation_is_named(
