@@ -23,6 +23,7 @@ from cloudevents.core.bindings.http import HTTPMessage, from_http
 from cloudevents.core.formats.json import JSONFormat
 
 from prompt_release.core import notify
+from prompt_release.core.evaluation import dataset_hash
 from prompt_release.core.notify_ledger import ledger_name
 from tests.integration.test_canary import analysis, patch_canary, promote_in_git
 from tests.integration.test_install import _can_i, _install, _operator_as
@@ -249,6 +250,45 @@ def test_a_canarys_transitions_arrive_each_once(
     assert promoted[0].revision == 2 and promoted[0].data["transition"]["canary"]["weight"] == 25
     time.sleep(2)
     assert len(receiver.deliveries()) == 8
+
+
+def test_a_promotion_awaiting_evidence_then_promoted_arrives_each_once(
+    kubectl: Kubectl, receiver: Receiver, notifying: Start
+) -> None:
+    apply(kubectl, signing_secret(), version("summarizer-v1"), version("summarizer-v2"))
+    apply(kubectl, release("summarizer-v1", label="staging"), subscribed("summarizer-v1"))
+    notifying()
+    eventually(lambda: receiver.unique_when(1), what="production's first revision")
+    apply(kubectl, release("summarizer-v2", label="staging"))
+    released(kubectl, "summarizer-staging", 2)
+    gated = subscribed("summarizer-v2", promotion={"from": "staging", "evidence": {}})
+    apply(kubectl, gated)
+    waiting = eventually(lambda: receiver.unique_when(2), what="AwaitingEvidence")
+    assert sorted(d.type for d in waiting.values()) == ["AwaitingEvidence", "Released"]
+    evaluation = {
+        "apiVersion": "promptrelease.io/v1alpha1",
+        "kind": "PromptEvaluation",
+        "metadata": {"name": "summarizer-v2-passed"},
+        "spec": {
+            "version": "summarizer-v2",
+            "hash": kubectl.get("promptversion", "summarizer-v2")["status"]["hash"],
+            "dataset": {"name": "tickets", "hash": dataset_hash([{"ticket": "t"}])},
+            "evaluator": {"name": "judge", "version": "1.0.0"},
+            "score": 0.97,
+            "passed": True,
+        },
+    }
+    apply(kubectl, evaluation)
+    released(kubectl, "summarizer-production", 2)
+    found = eventually(lambda: receiver.unique_when(4), what="the promotion")
+    assert revisions(found) == [  # what waits is on the live revision, 1
+        (1, "AwaitingEvidence"),
+        (1, "Released"),
+        (2, "Promoted"),
+        (2, "Released"),
+    ]
+    time.sleep(2)
+    assert len(receiver.deliveries()) == 4
 
 
 def test_the_example_subscribes_a_namespace_and_a_bad_annotation_is_named(
