@@ -291,6 +291,32 @@ def test_a_promotion_awaiting_evidence_then_promoted_arrives_each_once(
     assert len(receiver.deliveries()) == 4
 
 
+def test_a_version_held_for_approval_arrives_once(
+    kubectl: Kubectl, receiver: Receiver, notifying: Start
+) -> None:
+    apply(kubectl, signing_secret(), version("summarizer-v1"), version("summarizer-v2"))
+    apply(kubectl, subscribed("summarizer-v1"))
+    notifying()
+    eventually(lambda: receiver.unique_when(1), what="the first revision")
+    two_person = {
+        "apiVersion": "promptrelease.io/v1alpha1",
+        "kind": "PromptPolicy",
+        "metadata": {"name": "two-person"},
+        "spec": {
+            "labels": ["production"],
+            "requireApproval": True,
+            "approvers": {"users": ["bob@example.com"]},
+        },
+    }
+    apply(kubectl, two_person, subscribed("summarizer-v2"))
+    found = eventually(lambda: receiver.unique_when(2), what="AwaitingApproval")
+    held = next(d for d in found.values() if d.type == "AwaitingApproval")
+    assert held.revision == 1 and held.data["transition"]["version"] == "summarizer-v2"
+    assert held.data["transition"]["state"] == "Pending"
+    time.sleep(2)  # the release stays held: nothing more
+    assert len(receiver.deliveries()) == 2
+
+
 def test_the_example_subscribes_a_namespace_and_a_bad_annotation_is_named(
     kubectl: Kubectl, receiver: Receiver, notifying: Start
 ) -> None:
