@@ -27,6 +27,7 @@ from prompt_release.core.evaluation import dataset_hash
 from prompt_release.core.notify_ledger import ledger_name
 from tests.integration.test_canary import analysis, patch_canary, promote_in_git
 from tests.integration.test_install import _can_i, _install, _operator_as
+from tests.integration.test_rollout import RESTART, available, deployment, hold_pods
 from tests.kube import Kubectl, OperatorProcess, eventually
 from tests.prompts import apply, release, released, version
 
@@ -315,6 +316,24 @@ def test_a_version_held_for_approval_arrives_once(
     assert held.data["transition"]["state"] == "Pending"
     time.sleep(2)  # the release stays held: nothing more
     assert len(receiver.deliveries()) == 2
+
+
+def test_an_automatic_rollback_arrives_as_rolled_back_on_failure(
+    kubectl: Kubectl, receiver: Receiver, notifying: Start
+) -> None:
+    apply(kubectl, signing_secret(), version("summarizer-v1"), version("summarizer-v2"))
+    apply(kubectl, deployment("web", replicas=2, deadline=10))
+    apply(kubectl, subscribed("summarizer-v1", rollout=RESTART))
+    notifying()
+    released(kubectl, "summarizer-production", 1)
+    available(kubectl, "web", 2, 1)
+    hold_pods(kubectl, "web")  # v2's pods never become Ready: past the 10 s deadline
+    apply(kubectl, subscribed("summarizer-v2", rollout=RESTART))
+    found = eventually(lambda: receiver.unique_when(3), timeout=120, what="the rollback")
+    assert revisions(found) == [(1, "Released"), (2, "Released"), (3, "RolledBackOnFailure")]
+    rollback = next(d for d in found.values() if d.revision == 3)
+    assert rollback.data["transition"]["restores"] == 1
+    assert rollback.data["transition"]["changelog"].startswith("Automatic rollback")
 
 
 def test_the_example_subscribes_a_namespace_and_a_bad_annotation_is_named(
