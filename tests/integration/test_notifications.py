@@ -382,11 +382,14 @@ def test_failures_are_named_retried_and_block_no_other_release(
     # The receiver hangs past the sink's timeout: named; other releases go on meanwhile.
     receiver.behave(200, delay=5)
     eventually(lambda: events(kubectl, "WebhookUnreachable"), what="WebhookUnreachable")
+    took = []
     for revision, name in enumerate(("other-v1", "other-v2", "other-v3"), 1):
         started = time.monotonic()
         apply(kubectl, release(name, prompt="other"))
         released(kubectl, "other-production", revision)
-        assert time.monotonic() - started < 10
+        took.append(time.monotonic() - started)
+    assert max(took) < 10
+    print(f"while a receiver hangs, another release Ready in at most {max(took):.2f} s")
     # The receiver recovers: delivered, said so, and the next transition follows in order.
     receiver.behave(200)
     eventually(lambda: events(kubectl, "WebhookDelivered"), timeout=30, what="recovery")
