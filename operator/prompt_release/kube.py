@@ -266,6 +266,11 @@ class Kube:
         status = self.call("POST", path, review).get("status") or {}
         return bool(status.get("allowed")), str(status.get("reason") or "")
 
+    # -- Secrets (the webhook sinks' signing keys) ----------------------------------------------
+
+    def find_secret(self, namespace: str, name: str) -> dict[str, Any] | None:
+        return self._found(_core("secrets", namespace, name))
+
     # -- history records (ControllerRevisions) -------------------------------------------------
 
     def create_controller_revision(self, body: Mapping[str, Any]) -> dict[str, Any]:

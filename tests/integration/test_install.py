@@ -48,6 +48,12 @@ GOVERNANCE_POLICIES = GOVERNANCE / "policies.yaml"
         ["watchNamespaces={team-a,team-b}"],
         ["replicaCount=2"],
         ["metrics.serviceMonitor.enabled=true", "podAnnotations.a=b", "logLevel=DEBUG"],
+        [
+            "notifications.enabled=true",
+            "notifications.sinks.audit.url=https://hooks.example.com/p",
+            "notifications.sinks.audit.secret.name=webhooks",
+            "notifications.sinks.audit.secret.key=audit",
+        ],
     ],
 )
 def test_helm_lint_passes(values: list[str]) -> None:
@@ -60,6 +66,8 @@ def test_values_schema_refuses_bad_values() -> None:
         template("logLevel=LOUD")
     with pytest.raises(RuntimeError, match="watchNamespaces"):
         template("watchNamespaces={Not_A_Namespace}")
+    with pytest.raises(RuntimeError, match="notifications"):
+        template("notifications.sinks.audit.url=ftp://x")
 
 
 @pytest.mark.parametrize(

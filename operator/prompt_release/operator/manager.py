@@ -1,6 +1,6 @@
-"""The operator assembled: kopf's watches feed one store per kind and enqueue keys; two
-controllers (one per kind written) work their queues once every store has synced. Everything
-goes through kopf's public API.
+"""The operator assembled: kopf's watches feed one store per kind and enqueue keys; the
+controllers (one per kind written, and the notifications' when sinks are configured) work
+their queues once every store has synced. Everything goes through kopf's public API.
 
 Where things go: a watched kind is a row of `WATCHED` and a store in `stores.informers`; what
 its events wake is one handler below; a timer is `Result(requeue_after=...)` from the
@@ -26,6 +26,7 @@ from prompt_release.core.views import ReleaseView
 from prompt_release.core.workloads import Workload
 from prompt_release.kube import Kube, is_status
 from prompt_release.operator import stores
+from prompt_release.operator.controllers.notification import NotificationReconciler
 from prompt_release.operator.controllers.release import ReleaseReconciler
 from prompt_release.operator.controllers.shell import Shell
 from prompt_release.operator.controllers.version import VersionReconciler
@@ -75,7 +76,7 @@ LIST_PAGE = 500
 
 
 class Manager:
-    """The stores, the two controllers and the kopf handlers that connect them."""
+    """The stores, the controllers and the kopf handlers that connect them."""
 
     def __init__(self, kube: Kube, options: Options, namespaces: Iterable[str] = ()) -> None:
         self.kube = kube
@@ -98,6 +99,14 @@ class Manager:
             options.version_workers,
             options.backoff,
         )
+        self.notifications: Controller[Key] | None = None
+        if options.notifications is not None:
+            self.notifications = Controller(
+                "notifications",
+                NotificationReconciler(shell, options.notifications),
+                options.notification_workers,
+                options.backoff,
+            )
         self._starting: asyncio.Task[None] | None = None
 
     def _post_event(self, namespace: str, body: dict[str, Any]) -> object:
@@ -138,8 +147,12 @@ class Manager:
     async def _start_when_synced(self) -> None:
         await wait_for_sync(self.informers, self._still_there)
         log.info("every store has synced: %d releases, %d versions", *self._sizes())
-        self.releases.start()
-        self.versions.start()
+        for controller in self._controllers():
+            controller.start()
+
+    def _controllers(self) -> list[Controller[Key]]:
+        found = [self.releases, self.versions]
+        return found if self.notifications is None else [*found, self.notifications]
 
     def _sizes(self) -> tuple[int, int]:
         return len(self.stores.informers["releases"]), len(self.stores.informers["versions"])
@@ -147,8 +160,8 @@ class Manager:
     async def stop(self, **_: Any) -> None:
         if self._starting is not None:
             self._starting.cancel()
-        await self.releases.stop()
-        await self.versions.stop()
+        for controller in self._controllers():
+            await controller.stop()
 
     # -- what existed at start (by name), for the stores' sync --------------------------------
 
@@ -206,6 +219,8 @@ class Manager:
         own = self.written.is_own(("releases", *key_of(body)), resource_version(body))
         key = self.stores.informers["releases"].apply(type, body)
         release = ReleaseView.of(body)
+        if self.notifications is not None:
+            self.notifications.queue.add(key)  # our own status writes are the transitions
         if not own:
             self.releases.queue.add(key)
             self._wake_rivals(key, release)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from prompt_release.core.fights import FightPolicy
+from prompt_release.core.notify_config import NotifyConfig
 from prompt_release.core.version_decision import Timing
 from prompt_release.operator.runtime.queue import Backoff
 
@@ -32,3 +33,8 @@ class Options:
     rather than parsed: see docs/performance.md for what it saves and costs."""
     fight_policy: FightPolicy = field(default_factory=FightPolicy)
     """How hand edits of a ConfigMap are reverted once another writer keeps making them."""
+    notifications: NotifyConfig | None = None
+    """The webhook sinks (`--notifications-config`); None: no notification controller."""
+    notification_workers: int = 4
+    """Releases whose notifications are delivered at once (each waits at most its sink's
+    timeout on a receiver that hangs)."""

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prompt_release import __version__
+
+if TYPE_CHECKING:
+    from prompt_release.core.notify_config import NotifyConfig
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -80,6 +86,13 @@ def _add_run(run: argparse.ArgumentParser) -> None:
         default=True,
         help="keep watched prompt objects and ConfigMaps as JSON bytes (less memory; default)",
     )
+    run.add_argument(
+        "--notifications-config",
+        default=None,
+        metavar="FILE",
+        help="YAML of the webhook sinks releases may subscribe to (docs/notifications.md); "
+        "without it no notifications are delivered",
+    )
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
 
@@ -89,6 +102,33 @@ def _add_cleanup(cleanup: argparse.ArgumentParser) -> None:
     where.add_argument("-A", "--all-namespaces", action="store_true")
     cleanup.add_argument("--kubeconfig", default=None)
     cleanup.add_argument("--context", default=None)
+
+
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+
+
+def own_namespace() -> str:
+    """The operator's namespace (where the sinks' Secrets live unless they name another)."""
+    found = os.environ.get("POD_NAMESPACE", "")
+    if not found and SERVICE_ACCOUNT_NAMESPACE.exists():
+        found = SERVICE_ACCOUNT_NAMESPACE.read_text().strip()
+    return found
+
+
+def load_notifications(path: str | None) -> NotifyConfig | None:
+    """The sinks file, checked whole before the operator starts (a typo fails the start)."""
+    if path is None:
+        return None
+    import yaml
+
+    from prompt_release.core.notify_config import parse
+
+    with open(path, encoding="utf-8") as found:
+        try:
+            loaded = yaml.safe_load(found)
+        except yaml.YAMLError as error:
+            raise ValueError(f"{path} is not YAML: {error}") from error
+    return parse(loaded or {}, own_namespace())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,7 +171,16 @@ def main(argv: list[str] | None = None) -> int:
     # The API server stores objects nested up to 10,000 deep (in free-form model.parameters);
     # reading one must not stop the watch (json's RecursionError), so validation can refuse it.
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 3 * API_SERVER_MAX_JSON_DEPTH))
-    options = Options(peering_lifetime=args.peering_lifetime, compact_stores=args.compact_stores)
+    try:
+        notifications = load_notifications(args.notifications_config)
+    except (OSError, ValueError) as error:
+        print(f"prompt-release-operator: --notifications-config: {error}", file=sys.stderr)
+        return 1
+    options = Options(
+        peering_lifetime=args.peering_lifetime,
+        compact_stores=args.compact_stores,
+        notifications=notifications,
+    )
     if args.metrics_port:
         metrics.serve(args.metrics_port)
     priority = args.priority if args.priority is not None else random.randint(1, 1_000_000)
