@@ -165,7 +165,7 @@ def _kind_of(error: BaseException) -> str:
         if "altered" in text or "cannot be re-hashed" in text or "cannot verify" in text:
             return "hash"
         return "unsafe-template"
-    if "missing variable" in text or "unexpected variable" in text:
+    if "missing variable" in text or "unexpected variable" in text or "wrong type" in text:
         return "variables"
     return "value"
 
@@ -246,7 +246,7 @@ def build(captured: Captured) -> dict[str, Any]:
             {**base, "specFields": [f for f in base["specFields"] if f != "template"]}, indent=2
         ),
         "no-spec-fields": json.dumps({k: v for k, v in base.items() if k != "specFields"}),
-        "unknown-format": json.dumps({**base, "format": 2}, indent=2),
+        "unknown-format": json.dumps({**base, "format": 99}, indent=2),
         "not-json": captured.configmaps["mustache-text"]["prompt.json"][:-20],
         "not-an-object": "[1, 2, 3]\n",
     }
