@@ -282,6 +282,18 @@ def _authoring_verbs(verbs: Verbs) -> None:
         help="the new version's templateFormat (default: the source's); mustache is portable "
         "(the Python, TypeScript and Go SDKs render it)",
     )
+    sub.add_argument(
+        "--tools",
+        metavar="FILE",
+        help="YAML or JSON list of function definitions ({type: function, function: {name, "
+        "parameters}}) replacing the source's tools; an empty list drops them",
+    )
+    sub.add_argument(
+        "--response-format",
+        metavar="FILE",
+        help="YAML or JSON {name, schema, strict} replacing the source's responseFormat; "
+        "a bare JSON Schema is taken as its schema",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
