@@ -181,6 +181,11 @@ class PromptVersionStatus(ApiModel):
     held_by: list[str] | None = Field(
         default=None, description="Releases that point here and so hold back its deletion."
     )
+    warnings: list[str] | None = Field(
+        default=None,
+        description="What looks wrong but doesn't stop a release (e.g. text that looks like an "
+        "API key); `kubectl prompt lint` gives the same verdicts offline.",
+    )
     portable: bool | None = Field(
         default=None,
         description="Whether every SDK (Python, TypeScript, Go) renders this version alike: "
