@@ -112,6 +112,25 @@ RENDERS: list[tuple[str, str, dict[str, Any]]] = [
     ("chat-missing-variable", "mustache-chat", {"persona": "p", "language": "l", "items": []}),
     ("big", "mustache-big", {"ticket": "Printer on fire"}),
     ("float-sum", "hash-numbers", {"x": 0.30000000000000004}),
+    ("typed-defaults", "mustache-typed", {"ticket": "Printer on fire"}),
+    (
+        "typed-given",
+        "mustache-typed",
+        {
+            "ticket": "t",
+            "count": 5,
+            "tone": "dry",
+            "customer": {"name": "Ada"},
+            "score": 0.5,
+            "urgent": True,
+            "tags": ["billing", "vip"],
+        },
+    ),
+    ("typed-whole-float-is-an-integer", "mustache-typed", {"ticket": "t", "count": 2.0}),
+    ("typed-wrong-type", "mustache-typed", {"ticket": "t", "count": "5"}),
+    ("typed-fraction-not-an-integer", "mustache-typed", {"ticket": "t", "count": 2.5}),
+    ("typed-boolean-not-a-number", "mustache-typed", {"ticket": "t", "score": True}),
+    ("typed-missing-required", "mustache-typed", {"count": 1}),
     ("fstring", "fstring", {"customer": "Ada", "ticket": "t"}),
     ("jinja2", "jinja2", {"tickets": ["a", "b"]}),
 ]
@@ -186,6 +205,15 @@ def expected_payload(files: dict[str, str]) -> dict[str, Any]:
         "variables": list(prompt.variables),
         "canary": None,
     }
+    if prompt.payload.get("format") == 2 or prompt.tools or prompt.response_format is not None:
+        found["contract"] = {
+            "inputs": [
+                {"name": v.name, "type": v.type or "", "required": v.required}
+                for v in prompt.inputs
+            ],
+            "tools": [str(tool["function"]["name"]) for tool in prompt.tools],
+            "responseFormat": (prompt.response_format or {}).get("name"),
+        }
     if "canary.json" in files:
         try:
             canary = parse_canary(files["canary.json"])
