@@ -167,9 +167,6 @@ REFUSED: dict[str, Refused] = {
     "version-variable-entry-without-name": Refused(
         [bad_version(variables=[{"type": "string"}])], ("spec.variables[0].name", "Required value")
     ),
-    "version-tools-duplicate-name": Refused(
-        [bad_version(tools=[TOOL, TOOL])], ("spec.tools", "each function name may appear once")
-    ),
     "version-tool-type-unknown": Refused(
         [bad_version(tools=[{**TOOL, "type": "retrieval"}])],
         ("spec.tools[0].type", "Unsupported value"),
@@ -426,6 +423,9 @@ NOT_READY: dict[str, NotReady] = {
         "variables[0] (ticket): unknown field(s) kind",
         template="{ticket}",
         variables=[{"name": "ticket", "kind": "string"}],
+    ),
+    "tools-duplicate-name": invalid(
+        "tools: more than one function named lookup", template="{ticket}", tools=[TOOL, TOOL]
     ),
     "tool-schema-invalid": invalid(
         "tools[0].function.parameters.properties.city.type: 'strin' is not valid",

@@ -118,8 +118,8 @@ def test_a_tool_schema_that_is_not_json_schema_is_invalid_naming_its_path(
 def test_the_api_server_refuses_what_the_schema_can_say(
     kubectl: Kubectl, operator: OperatorProcess
 ) -> None:
-    """The entry's type enum, its name, a tool's kind, duplicate tool names and a response
-    format without a schema are refused at apply; the rest is the operator's (Invalid)."""
+    """The entry's type enum, its name, a tool's kind and a response format without a schema
+    are refused at apply; the rest is the operator's (Invalid)."""
     cases: list[tuple[dict[str, Any], tuple[str, ...]]] = [
         (
             version("summarizer-a", variables=[{"name": "ticket", "type": "text"}]),
@@ -127,7 +127,6 @@ def test_the_api_server_refuses_what_the_schema_can_say(
         ),
         (version("summarizer-b", variables=[{"type": "string"}]), ("spec.variables[0].name",)),
         (version("summarizer-c", variables=["ticket.title"]), ("spec.variables[0]",)),
-        (version("summarizer-d", tools=[WEATHER, WEATHER]), ("each function name may appear",)),
         (
             version("summarizer-e", tools=[{**WEATHER, "type": "retrieval"}]),
             ("spec.tools[0].type", "Unsupported value"),
@@ -147,12 +146,14 @@ def test_the_api_server_refuses_what_the_schema_can_say(
         version("summarizer-g", variables=[{"name": "ticket", "type": "integer", "default": "3"}]),
         version("summarizer-h", variables=[{"name": "ticket", "kind": "string"}]),
         version("summarizer-i", variables=["ticket", {"name": "ticket"}]),
+        version("summarizer-j", tools=[WEATHER, WEATHER]),
     )
     assert "variables[0] (ticket): default is string, not integer" in _invalid(
         kubectl, "summarizer-g"
     )
     assert "variables[0] (ticket): unknown field(s) kind" in _invalid(kubectl, "summarizer-h")
     assert "variables lists a name more than once: ticket" in _invalid(kubectl, "summarizer-i")
+    assert "tools: more than one function named get_weather" in _invalid(kubectl, "summarizer-j")
 
 
 def test_the_hashes_of_versions_made_before_the_contract_are_unchanged(

@@ -48,8 +48,6 @@ def test_schema_bounds_and_rules() -> None:
     assert {r["rule"] for r in vspec["x-kubernetes-validations"]} == {
         "self == oldSelf",
         "has(self.template) != has(self.messages)",
-        "!has(self.tools) || self.tools.all(t, self.tools.exists_one(u, "
-        "u.function.name == t.function.name))",
     }
     root = release["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     limit = root["properties"]["spec"]["properties"]["historyLimit"]

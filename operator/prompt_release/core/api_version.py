@@ -154,12 +154,6 @@ PROMPT_VERSION_SPEC_RULES = [
         "prompt text",
     },
     {
-        "rule": "!has(self.tools) || self.tools.all(t, self.tools.exists_one(u, "
-        "u.function.name == t.function.name))",
-        "message": "spec.tools: each function name may appear once",
-        "fieldPath": ".tools",
-    },
-    {
         "rule": "has(self.template) != has(self.messages)",
         "message": "set exactly one of spec.template (a text prompt) and spec.messages "
         "(a chat prompt)",
