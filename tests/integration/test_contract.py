@@ -163,18 +163,17 @@ def test_the_hashes_of_versions_made_before_the_contract_are_unchanged(
     responseFormat existed) is still what the operator computes, and a typed version's hash
     is the offline one."""
     cases = json.loads(KIT.read_text(encoding="utf-8"))["cases"]
-    apply(
-        kubectl,
-        *(
-            {
-                "apiVersion": "promptrelease.io/v1alpha1",
-                "kind": "PromptVersion",
-                "metadata": {"name": f"old-{case['name']}"},
-                "spec": case["spec"],
-            }
-            for case in cases
-        ),
-    )
+    items = [
+        {
+            "apiVersion": "promptrelease.io/v1alpha1",
+            "kind": "PromptVersion",
+            "metadata": {"name": f"old-{case['name']}"},
+            "spec": case["spec"],
+        }
+        for case in cases
+    ]
+    # one JSON List: escapes of astral characters and controls reach the server as written
+    kubectl.apply(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
     for case in cases:
         found = ready(kubectl, "promptversion", f"old-{case['name']}")
         assert found["status"]["hash"] == case["hash"], case["name"]
