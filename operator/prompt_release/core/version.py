@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from prompt_release.core import conditions, lint
+from prompt_release.core import conditions
 from prompt_release.core.hashing import short_hash
 from prompt_release.core.templates import is_portable
 from prompt_release.core.views import ReleaseView, VersionView
@@ -30,7 +30,7 @@ def status(
     """The whole status of a version. `None` for released_as/held_by keeps what it says now."""
     old = dict(version.status)
     new = dict(old)
-    found = lint.warnings(version.spec)
+    found = version.warnings
     new["observedGeneration"] = version.generation
     new["portable"] = is_portable(version.template_format)
     if version.content_hash is not None:
