@@ -12,7 +12,7 @@ import pytest
 from prompt_release.core.variables import declared
 from prompt_release.plugin.errors import UsageError
 from prompt_release.plugin.verbs.authoring import _new_spec
-from prompt_release.plugin.verbs.inspect import _variables
+from prompt_release.plugin.verbs.inspect import _settings, _variables, setting_changes
 from tests.unit.test_contract import SUMMARY, WEATHER
 
 SOURCE: dict[str, Any] = {
@@ -62,3 +62,14 @@ def test_typed_var_values_are_read_as_json() -> None:
     found = _variables(["ticket=3", "count=3", "s=4"], [], inputs)
     assert found == {"ticket": "3", "count": 3, "s": "4"}
     assert _variables(["count=three"], [], inputs) == {"count": "three"}  # the render names it
+
+
+def test_diff_compares_tools_by_name_and_the_response_schema_field_by_field() -> None:
+    before = {"prompt": "p", "template": "x", "tools": [WEATHER], "responseFormat": SUMMARY}
+    renamed = {**WEATHER, "function": {**WEATHER["function"], "description": "Forecast."}}
+    schema = {**SUMMARY["schema"], "required": ["bullets"]}
+    after = {**before, "tools": [renamed], "responseFormat": {**SUMMARY, "schema": schema}}
+    assert setting_changes(_settings(before), _settings(after)) == [
+        '~ responseFormat.schema.required: ["bullets", "priority"] -> ["bullets"]',
+        '~ tools.get_weather.description: "The weather in a city." -> "Forecast."',
+    ]

@@ -284,11 +284,19 @@ def _flatten(value: Any, prefix: str) -> dict[str, Any]:
 
 
 def _settings(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The non-text fields worth comparing, flattened to `a.b` keys."""
+    """The non-text fields worth comparing, flattened to `a.b` keys (a tool by its function's
+    name, so a reordering is no change)."""
+    tools: dict[str, Any] = {}
+    for tool in spec.get("tools") or []:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(function, dict):
+            tools.update(_flatten(function, f"tools.{function.get('name')}"))
     return {
         **_flatten(spec.get("model") or {}, "model"),
         "templateFormat": template_format_of(spec),
         "variables": spec.get("variables") or [],
+        **tools,
+        **_flatten(spec.get("responseFormat") or {}, "responseFormat"),
     }
 
 
