@@ -109,6 +109,22 @@ func expectedPayload(files map[string]any) map[string]any {
 		"revision": float64(prompt.Revision), "templateFormat": prompt.TemplateFormat,
 		"portable": prompt.Portable(), "variables": variables, "canary": nil,
 	}
+	if str(prompt.Payload["format"]) == "2" || len(prompt.Tools) > 0 || prompt.ResponseFormat != nil {
+		inputs := []any{}
+		for _, v := range prompt.Inputs {
+			inputs = append(inputs, map[string]any{"name": v.Name, "type": v.Type, "required": v.Required})
+		}
+		tools := []any{}
+		for _, tool := range prompt.Tools {
+			function, _ := tool["function"].(map[string]any)
+			tools = append(tools, str(function["name"]))
+		}
+		var responseFormat any
+		if prompt.ResponseFormat != nil {
+			responseFormat = prompt.ResponseFormat["name"]
+		}
+		found["contract"] = map[string]any{"inputs": inputs, "tools": tools, "responseFormat": responseFormat}
+	}
 	if text, ok := files["canary.json"].(string); ok {
 		canary, err := ParseCanary([]byte(text), true)
 		if err != nil {

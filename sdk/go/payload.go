@@ -16,7 +16,9 @@ const (
 	PayloadFile   = "prompt.json"
 	CanaryFile    = "canary.json"
 	PayloadFormat = 1
-	CanaryFormat  = 1
+	// TypedFormat is the format of a payload whose variables hold typed entries.
+	TypedFormat  = 2
+	CanaryFormat = 1
 	// Buckets per key space: one is 0.001 %.
 	Buckets = 100_000
 	Stable  = "stable"
@@ -33,7 +35,13 @@ type Prompt struct {
 	ReleasedAt     string
 	Changelog      string
 	TemplateFormat string
-	Variables      []string
+	// Variables are the declared variables' names; Inputs the variables themselves.
+	Variables []string
+	Inputs    []Variable
+	// Tools are the function definitions the model may call, as the version declares them.
+	Tools []map[string]any
+	// ResponseFormat is {name, schema, ...}: the JSON Schema a model's output must satisfy.
+	ResponseFormat map[string]any
 	Model          map[string]any
 	Template       *string
 	Messages       []map[string]any
@@ -54,11 +62,12 @@ func (p *Prompt) withVariant(variant string) *Prompt {
 	return &copied
 }
 
-func (p *Prompt) check(variables map[string]any) error {
+func (p *Prompt) check(variables map[string]any) (map[string]any, error) {
 	if !p.Portable() {
-		return renderError(KindNotPortable, "%s %s: templateFormat %s renders in Python only; use mustache", p.Name, p.Version, p.TemplateFormat)
+		return nil, renderError(KindNotPortable, "%s %s: templateFormat %s renders in Python only; use mustache", p.Name, p.Version, p.TemplateFormat)
 	}
-	return p.named(CheckVariables(p.Variables, variables))
+	bound, err := BindVariables(p.Inputs, variables)
+	return bound, p.named(err)
 }
 
 func (p *Prompt) named(err error) error {
@@ -73,10 +82,11 @@ func (p *Prompt) Render(variables map[string]any) (string, error) {
 	if p.Template == nil {
 		return "", renderError(KindValue, "%s is a chat prompt: use RenderMessages", p.Name)
 	}
-	if err := p.check(variables); err != nil {
+	bound, err := p.check(variables)
+	if err != nil {
 		return "", err
 	}
-	out, err := RenderMustache(*p.Template, variables)
+	out, err := RenderMustache(*p.Template, bound)
 	return out, p.named(err)
 }
 
@@ -85,13 +95,14 @@ func (p *Prompt) RenderMessages(variables map[string]any) ([]map[string]any, err
 	if p.Messages == nil {
 		return nil, renderError(KindValue, "%s is a text prompt: use Render", p.Name)
 	}
-	if err := p.check(variables); err != nil {
+	bound, err := p.check(variables)
+	if err != nil {
 		return nil, err
 	}
 	rendered := make([]map[string]any, len(p.Messages))
 	for i, message := range p.Messages {
 		content, _ := message["content"].(string)
-		out, err := RenderMustache(content, variables)
+		out, err := RenderMustache(content, bound)
 		if err != nil {
 			return nil, p.named(err)
 		}
@@ -118,10 +129,25 @@ func (p *Prompt) TracingAttributes() map[string]any {
 	if p.Variant != "" {
 		attributes["promptrelease.variant"] = p.Variant
 	}
+	var names []string
+	for _, tool := range p.Tools {
+		function, _ := tool["function"].(map[string]any)
+		names = append(names, str(function["name"]))
+	}
+	if len(names) > 0 {
+		attributes["promptrelease.tools"] = strings.Join(names, ",")
+	}
+	if p.ResponseFormat != nil {
+		name := str(p.ResponseFormat["name"])
+		if name == "" {
+			name = p.Name
+		}
+		attributes["promptrelease.response_format"] = name
+	}
 	return attributes
 }
 
-func documentOf(text []byte, file string, format int) (map[string]any, error) {
+func documentOf(text []byte, file string, formats ...int) (map[string]any, error) {
 	decoded, err := DecodeJSON(text)
 	if err != nil {
 		return nil, payloadError(KindMalformed, "%s is not valid JSON: %v", file, err)
@@ -130,10 +156,15 @@ func documentOf(text []byte, file string, format int) (map[string]any, error) {
 	if !ok {
 		return nil, payloadError(KindMalformed, "%s must hold a JSON object", file)
 	}
-	if found, ok := document["format"].(json.Number); !ok || string(found) != strconv.Itoa(format) {
-		return nil, payloadError(KindFormat, "%s has format %v; this SDK reads format %d: upgrade the SDK", file, document["format"], format)
+	found, _ := document["format"].(json.Number)
+	var readable []string
+	for _, format := range formats {
+		if string(found) == strconv.Itoa(format) {
+			return document, nil
+		}
+		readable = append(readable, strconv.Itoa(format))
 	}
-	return document, nil
+	return nil, payloadError(KindFormat, "%s has format %v; this SDK reads format %s: upgrade the SDK", file, document["format"], strings.Join(readable, " or "))
 }
 
 func verify(payload map[string]any) error {
@@ -191,11 +222,22 @@ func promptOf(payload map[string]any) (*Prompt, error) {
 	if prompt.TemplateFormat == "" {
 		prompt.TemplateFormat = "f-string"
 	}
-	if variables, ok := payload["variables"].([]any); ok {
-		for _, variable := range variables {
-			prompt.Variables = append(prompt.Variables, str(variable))
+	entries, isList := payload["variables"].([]any)
+	if !isList && payload["variables"] != nil {
+		return nil, payloadError(KindMalformed, "%s: variables must be a list", PayloadFile)
+	}
+	prompt.Inputs = DeclaredVariables(entries)
+	for _, variable := range prompt.Inputs {
+		prompt.Variables = append(prompt.Variables, variable.Name)
+	}
+	if tools, ok := payload["tools"].([]any); ok {
+		for _, tool := range tools {
+			if definition, isObject := tool.(map[string]any); isObject {
+				prompt.Tools = append(prompt.Tools, definition)
+			}
 		}
 	}
+	prompt.ResponseFormat, _ = payload["responseFormat"].(map[string]any)
 	prompt.Model, _ = payload["model"].(map[string]any)
 	texts := map[string]any{}
 	if template, ok := payload["template"]; ok && template != nil {
@@ -230,7 +272,7 @@ func promptOf(payload map[string]any) (*Prompt, error) {
 // ParsePayload reads the text of prompt.json; with verify, it is refused unless it re-hashes.
 // A mustache template holding what validation refuses is refused either way.
 func ParsePayload(text []byte, verifyHash bool) (*Prompt, error) {
-	payload, err := documentOf(text, PayloadFile, PayloadFormat)
+	payload, err := documentOf(text, PayloadFile, PayloadFormat, TypedFormat)
 	if err != nil {
 		return nil, err
 	}

@@ -229,7 +229,7 @@ func checkValues(tags []mustache.Tag, chain []any) error {
 }
 
 // RenderMustache renders a mustache template with JSON variables; the caller checks the
-// variable set first (CheckVariables).
+// variable set first (BindVariables, or CheckVariables for plain names).
 func RenderMustache(text string, variables map[string]any) (string, error) {
 	if refused := Refusals(text); len(refused) > 0 {
 		return "", renderError(KindValue, "%s", strings.Join(refused, "; "))

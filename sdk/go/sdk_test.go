@@ -63,3 +63,31 @@ func TestMountedPromptTagsCountsAndMetrics(t *testing.T) {
 		t.Fatalf("%q %v", out, err)
 	}
 }
+
+func TestTypedVariablesToolsAndResponseFormat(t *testing.T) {
+	var files map[string]any
+	for _, c := range cases(t, "payloads.json") {
+		if c["name"] == "mustache-typed" {
+			files = c["files"].(map[string]any)
+		}
+	}
+	prompt, err := ParsePayload([]byte(files["prompt.json"].(string)), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := prompt.Inputs[1]
+	if count.Name != "count" || count.Type != "integer" || count.Required || !count.HasDefault {
+		t.Fatalf("%+v", count)
+	}
+	attributes := prompt.TracingAttributes()
+	if attributes["promptrelease.tools"] != "lookup_order" || attributes["promptrelease.response_format"] != "summary" {
+		t.Fatalf("%v", attributes)
+	}
+	if _, err := prompt.Render(map[string]any{"ticket": "t", "count": "5"}); kindOf(err) != "variables" {
+		t.Fatalf("a string was taken for an integer: %v", err)
+	}
+	out, err := prompt.Render(map[string]any{"ticket": "t", "count": 4})
+	if err != nil || !regexp.MustCompile(`^4 bullets for guest, score 0, urgent=false: t$`).MatchString(out) {
+		t.Fatalf("%q %v", out, err)
+	}
+}

@@ -112,6 +112,25 @@ RENDERS: list[tuple[str, str, dict[str, Any]]] = [
     ("chat-missing-variable", "mustache-chat", {"persona": "p", "language": "l", "items": []}),
     ("big", "mustache-big", {"ticket": "Printer on fire"}),
     ("float-sum", "hash-numbers", {"x": 0.30000000000000004}),
+    ("typed-defaults", "mustache-typed", {"ticket": "Printer on fire"}),
+    (
+        "typed-given",
+        "mustache-typed",
+        {
+            "ticket": "t",
+            "count": 5,
+            "tone": "dry",
+            "customer": {"name": "Ada"},
+            "score": 0.5,
+            "urgent": True,
+            "tags": ["billing", "vip"],
+        },
+    ),
+    ("typed-whole-float-is-an-integer", "mustache-typed", {"ticket": "t", "count": 2.0}),
+    ("typed-wrong-type", "mustache-typed", {"ticket": "t", "count": "5"}),
+    ("typed-fraction-not-an-integer", "mustache-typed", {"ticket": "t", "count": 2.5}),
+    ("typed-boolean-not-a-number", "mustache-typed", {"ticket": "t", "score": True}),
+    ("typed-missing-required", "mustache-typed", {"count": 1}),
     ("fstring", "fstring", {"customer": "Ada", "ticket": "t"}),
     ("jinja2", "jinja2", {"tickets": ["a", "b"]}),
 ]
@@ -165,7 +184,7 @@ def _kind_of(error: BaseException) -> str:
         if "altered" in text or "cannot be re-hashed" in text or "cannot verify" in text:
             return "hash"
         return "unsafe-template"
-    if "missing variable" in text or "unexpected variable" in text:
+    if "missing variable" in text or "unexpected variable" in text or "wrong type" in text:
         return "variables"
     return "value"
 
@@ -186,6 +205,15 @@ def expected_payload(files: dict[str, str]) -> dict[str, Any]:
         "variables": list(prompt.variables),
         "canary": None,
     }
+    if prompt.payload.get("format") == 2 or prompt.tools or prompt.response_format is not None:
+        found["contract"] = {
+            "inputs": [
+                {"name": v.name, "type": v.type or "", "required": v.required}
+                for v in prompt.inputs
+            ],
+            "tools": [str(tool["function"]["name"]) for tool in prompt.tools],
+            "responseFormat": (prompt.response_format or {}).get("name"),
+        }
     if "canary.json" in files:
         try:
             canary = parse_canary(files["canary.json"])
@@ -246,7 +274,7 @@ def build(captured: Captured) -> dict[str, Any]:
             {**base, "specFields": [f for f in base["specFields"] if f != "template"]}, indent=2
         ),
         "no-spec-fields": json.dumps({k: v for k, v in base.items() if k != "specFields"}),
-        "unknown-format": json.dumps({**base, "format": 2}, indent=2),
+        "unknown-format": json.dumps({**base, "format": 99}, indent=2),
         "not-json": captured.configmaps["mustache-text"]["prompt.json"][:-20],
         "not-an-object": "[1, 2, 3]\n",
     }

@@ -91,6 +91,38 @@ SPECS: dict[str, dict[str, Any]] = {
         "template": BIG_PARAGRAPH * 1500 + "\nTicket: {{ticket}}\n",
         "variables": ["ticket"],
     },
+    # the prompt's contract: typed variables (a format-2 payload), tools, a response format
+    "mustache-typed": {
+        "templateFormat": "mustache",
+        "template": "{{#tone}}[{{tone}}] {{/tone}}{{count}} bullets for {{customer.name}}, "
+        "score {{score}}, urgent={{urgent}}: {{ticket}}{{#tags}} #{{.}}{{/tags}}",
+        "variables": [
+            "ticket",
+            {"name": "count", "type": "integer", "default": 3, "description": "Bullets."},
+            {"name": "tone", "type": "string", "required": False},
+            {"name": "customer", "type": "object", "default": {"name": "guest"}},
+            {"name": "score", "type": "number", "required": False},
+            {"name": "urgent", "type": "boolean", "default": False},
+            {"name": "tags", "type": "array", "required": False},
+        ],
+        "tools": [
+            {
+                "type": "function",
+                "function": {
+                    "name": "lookup_order",
+                    "parameters": {
+                        "type": "object",
+                        "properties": {"order": {"type": "string"}},
+                        "required": ["order"],
+                    },
+                },
+            }
+        ],
+        "responseFormat": {
+            "name": "summary",
+            "schema": {"type": "object", "properties": {"bullets": {"type": "array"}}},
+        },
+    },
     # Python-only formats: every SDK verifies them; only Python renders them
     "fstring": {
         "template": "Summarize for {customer}: {ticket}",

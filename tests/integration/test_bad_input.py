@@ -70,6 +70,12 @@ class Refused:
     deep: int = 0  # splice `_deep(deep)` where the manifest says DEEP
 
 
+TOOL: dict[str, Any] = {
+    "type": "function",
+    "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}},
+}
+
+
 def bad_version(name: str = "summarizer-bad", **spec: Any) -> dict[str, Any]:
     return version(name, **spec)
 
@@ -154,8 +160,20 @@ REFUSED: dict[str, Refused] = {
     ),
     # PromptVersion spec: variables
     "version-variables-not-a-list": Refused([bad_version(variables="ticket")], ("spec.variables",)),
-    "version-variables-duplicate": Refused(
-        [bad_version(variables=["ticket", "ticket"])], ("spec.variables[1]", "Duplicate value")
+    "version-variable-type-unknown": Refused(
+        [bad_version(variables=[{"name": "ticket", "type": "text"}])],
+        ("spec.variables[0].type", "Unsupported value"),
+    ),
+    "version-variable-entry-without-name": Refused(
+        [bad_version(variables=[{"type": "string"}])], ("spec.variables[0].name", "Required value")
+    ),
+    "version-tool-type-unknown": Refused(
+        [bad_version(tools=[{**TOOL, "type": "retrieval"}])],
+        ("spec.tools[0].type", "Unsupported value"),
+    ),
+    "version-response-format-without-schema": Refused(
+        [bad_version(responseFormat={"name": "summary"})],
+        ("spec.responseFormat.schema", "Required value"),
     ),
     "version-variable-not-an-identifier": Refused(
         [bad_version(variables=["ticket.title"])], ("spec.variables[0]",)
@@ -389,6 +407,43 @@ NOT_READY: dict[str, NotReady] = {
         "variable(s) declared but not used in the prompt: extra",
         template="{ticket}",
         variables=["ticket", "extra"],
+    ),
+    "version-variables-duplicate": invalid(
+        "variables lists a name more than once: ticket",
+        template="{ticket}",
+        variables=["ticket", {"name": "ticket", "type": "string"}],
+    ),
+    # typed variables, tools and the response format
+    "variable-default-wrong-type": invalid(
+        "variables[0] (ticket): default is string, not integer",
+        template="{ticket}",
+        variables=[{"name": "ticket", "type": "integer", "default": "3"}],
+    ),
+    "variable-entry-unknown-field": invalid(
+        "variables[0] (ticket): unknown field(s) kind",
+        template="{ticket}",
+        variables=[{"name": "ticket", "kind": "string"}],
+    ),
+    "tools-duplicate-name": invalid(
+        "tools: more than one function named lookup", template="{ticket}", tools=[TOOL, TOOL]
+    ),
+    "tool-schema-invalid": invalid(
+        "tools[0].function.parameters.properties.city.type: 'strin' is not valid",
+        template="{ticket}",
+        tools=[
+            {
+                "type": "function",
+                "function": {
+                    "name": "lookup",
+                    "parameters": {"type": "object", "properties": {"city": {"type": "strin"}}},
+                },
+            }
+        ],
+    ),
+    "response-schema-invalid": invalid(
+        "responseFormat.schema.required: 'bullets' is not of type 'array'",
+        template="{ticket}",
+        responseFormat={"schema": {"type": "object", "required": "bullets"}},
     ),
     # model.parameters
     "parameters-nested-65-deep": invalid(

@@ -56,3 +56,40 @@ def test_schema_bounds_and_rules() -> None:
         r["rule"] for r in root["x-kubernetes-validations"]
     }
     assert "default" not in str(root)  # nothing is defaulted: what is written is hashed
+
+
+def test_a_variable_is_a_name_or_a_typed_entry() -> None:
+    """One node for both: a name meets the string rules, an entry the object's properties."""
+    version = crdgen.crd(KINDS[0])
+    vspec = version["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    variables = vspec["properties"]["variables"]
+    assert variables["x-kubernetes-list-type"] == "atomic"
+    item = variables["items"]
+    assert "type" not in item and item["x-kubernetes-preserve-unknown-fields"] is True
+    assert item["pattern"] == "^[A-Za-z_][A-Za-z0-9_]*$" and item["maxLength"] == 128
+    assert item["required"] == ["name"]
+    assert item["properties"]["type"]["enum"] == [
+        "string",
+        "number",
+        "integer",
+        "boolean",
+        "object",
+        "array",
+    ]
+    assert item["properties"]["default"] == {
+        "description": "The value a render uses when none is given; must be of `type`.",
+        "x-kubernetes-preserve-unknown-fields": True,
+    }
+
+
+def test_tools_and_response_format_keep_their_schemas_whole() -> None:
+    version = crdgen.crd(KINDS[0])
+    vspec = version["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    tool = vspec["properties"]["tools"]["items"]
+    assert tool["properties"]["type"]["enum"] == ["function"]
+    function = tool["properties"]["function"]
+    assert function["properties"]["name"]["pattern"] == "^[A-Za-z0-9_-]{1,64}$"
+    assert function["properties"]["parameters"]["x-kubernetes-preserve-unknown-fields"] is True
+    response = vspec["properties"]["responseFormat"]
+    assert response["required"] == ["schema"]
+    assert response["properties"]["schema"]["x-kubernetes-preserve-unknown-fields"] is True

@@ -64,3 +64,81 @@ def test_unicode_and_multiline_text() -> None:
 
 def test_short_hash() -> None:
     assert short_hash("sha256:" + "ab" * 32) == "sha256:" + "ab" * 6
+
+
+TYPED_SPEC: dict[str, Any] = {
+    "prompt": "ticket-summarizer",
+    "templateFormat": "mustache",
+    "template": "Summarize {{ticket}} in {{count}} bullets.",
+    "variables": [
+        "ticket",
+        {"name": "count", "type": "integer", "default": 3.0, "description": "How many bullets."},
+    ],
+}
+TOOLS_SPEC: dict[str, Any] = {
+    "prompt": "p",
+    "template": "{q}",
+    "variables": ["q"],
+    "tools": [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}},
+                    "required": ["city"],
+                },
+            },
+        }
+    ],
+    "responseFormat": {
+        "name": "answer",
+        "schema": {"type": "object", "properties": {"text": {"type": "string"}}},
+    },
+}
+
+
+def test_known_vector_with_typed_variables() -> None:
+    """A typed entry is hashed as written, like any other member of the spec."""
+    canonical = (
+        '{"prompt":"ticket-summarizer","template":"Summarize {{ticket}} in {{count}} bullets.",'
+        '"templateFormat":"mustache","variables":["ticket",{"default":3,"description":'
+        '"How many bullets.","name":"count","type":"integer"}]}'
+    )
+    assert content_hash(TYPED_SPEC) == "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def test_known_vector_with_tools_and_a_response_format() -> None:
+    canonical = (
+        '{"prompt":"p","responseFormat":{"name":"answer","schema":{"properties":{"text":'
+        '{"type":"string"}},"type":"object"}},"template":"{q}","tools":[{"function":{"name":'
+        '"get_weather","parameters":{"properties":{"city":{"type":"string"}},"required":'
+        '["city"],"type":"object"}},"type":"function"}],"variables":["q"]}'
+    )
+    assert content_hash(TOOLS_SPEC) == "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def test_versions_without_the_new_fields_hash_as_before() -> None:
+    """Absent and null fields are not hashed: the hash of every version made before typed
+    variables, tools and responseFormat existed is unchanged."""
+    assert content_hash({**SPEC, "tools": None, "responseFormat": None}) == content_hash(SPEC)
+    before = (
+        "sha256:"
+        + hashlib.sha256(
+            b'{"model":{"name":"gpt-4o-mini","parameters":{"temperature":0.2},"provider":"openai"},'
+            b'"prompt":"ticket-summarizer","template":"Summarize this ticket in three bullet '
+            b'points:\\n{ticket}\\n","variables":["ticket"]}'
+        ).hexdigest()
+    )
+    assert content_hash(SPEC) == before
+
+
+def test_a_typed_entry_hashes_otherwise_than_its_plain_name() -> None:
+    """What is written is hashed: `{name: ticket}` and `ticket` are different texts."""
+    plain = {**SPEC, "variables": ["ticket"]}
+    typed = {**SPEC, "variables": [{"name": "ticket"}]}
+    assert content_hash(plain) != content_hash(typed)
+    assert content_hash({**SPEC, "variables": [{"name": "ticket", "default": None}]}) == (
+        content_hash(typed)
+    )

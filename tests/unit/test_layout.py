@@ -13,8 +13,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "operator" / "prompt_release"
 
 # What each part may import from third parties and from the other parts.
 ALLOWED = {
-    "core": {"third": {"pydantic", "yaml", "jinja2", "pystache"}, "parts": {"core"}},
-    "sdk": {"third": {"jinja2", "pystache"}, "parts": {"core", "sdk"}},
+    "core": {"third": {"pydantic", "yaml", "jinja2", "pystache", "jsonschema"}, "parts": {"core"}},
+    "sdk": {"third": {"jinja2", "pystache", "jsonschema"}, "parts": {"core", "sdk"}},
     "plugin": {"third": {"yaml"}, "parts": {"core", "kube", "plugin", "sdk"}},
     "operator": {
         # urllib3: the webhook sinks' POST (runtime/webhook.py); yaml: the sinks file
@@ -22,7 +22,8 @@ ALLOWED = {
         "parts": {"core", "kube", "operator"},
     },
 }
-SDK_MAY_USE = {"payload", "hashing", "canonical", "templates"}  # the schema and what it needs
+# the schema and what it needs
+SDK_MAY_USE = {"payload", "hashing", "canonical", "templates", "variables"}
 
 
 def _imports(path: Path) -> set[str]:

@@ -157,8 +157,8 @@ def test_an_unreadable_file_mid_swap_keeps_the_last_good_prompt(
 def test_a_missing_or_unknown_payload_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(PayloadError, match="cannot read"):
         MountedPrompt(tmp_path)
-    (tmp_path / "prompt.json").write_text(json.dumps({"format": 2}))
-    with pytest.raises(PayloadError, match="format 2"):
+    (tmp_path / "prompt.json").write_text(json.dumps({"format": 99}))
+    with pytest.raises(PayloadError, match="format 99"):
         MountedPrompt(tmp_path)
 
 

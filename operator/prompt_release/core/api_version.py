@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, JsonValue
 
 from prompt_release.core.api_common import ApiModel, Condition, Hash, PromptName
 
@@ -14,6 +14,10 @@ MAX_TEMPLATE_CHARS = 1_048_576
 MAX_MESSAGES = 100
 MAX_MESSAGE_CHARS = 262_144
 MAX_VARIABLES = 100
+MAX_TOOLS = 128
+FUNCTION_NAME = r"^[A-Za-z0-9_-]{1,64}$"
+JSON_SCHEMA: dict[str, JsonValue] = {"x-kubernetes-preserve-unknown-fields": True, "type": "object"}
+"""A JSON Schema as written: kept whole by the API server, checked by the operator."""
 
 
 class ChatMessage(ApiModel):
@@ -38,6 +42,65 @@ class ModelSpec(ApiModel):
     )
 
 
+class VariableSpec(ApiModel):
+    """A typed variable. A plain name in `variables` is a required variable of any type."""
+
+    name: str = Field(max_length=128, pattern=IDENTIFIER, description="The placeholder's name.")
+    type: Literal["string", "number", "integer", "boolean", "object", "array"] | None = Field(
+        default=None, description="The JSON type a value must have; any type when unset."
+    )
+    required: bool | None = Field(
+        default=None,
+        description="Whether a render must give it; true unless a default is given.",
+    )
+    default: Any = Field(
+        default=None,
+        description="The value a render uses when none is given; must be of `type`.",
+        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
+    )
+    description: str | None = Field(default=None, max_length=1024, description="What it is.")
+
+
+Variable = Annotated[str, Field(max_length=128, pattern=IDENTIFIER)] | VariableSpec
+
+
+class FunctionDefinition(ApiModel):
+    """A function a model may call: its name, what it does, and its arguments' JSON Schema."""
+
+    name: str = Field(pattern=FUNCTION_NAME, max_length=64, description="The function's name.")
+    description: str | None = Field(default=None, max_length=4096, description="What it does.")
+    parameters: dict[str, Any] | None = Field(
+        default=None,
+        description="A JSON Schema of the arguments object (its root is `type: object`).",
+        json_schema_extra=JSON_SCHEMA,
+    )
+    strict: bool | None = Field(default=None, description="Ask the API for strict arguments.")
+
+
+class Tool(ApiModel):
+    """A tool in the shape OpenAI-compatible APIs take: `{type: function, function: ...}`."""
+
+    type: Literal["function"] = Field(
+        description="function: the one kind of tool.", json_schema_extra={"enum": ["function"]}
+    )
+    function: FunctionDefinition = Field(description="The function definition.")
+
+
+class ResponseFormat(ApiModel):
+    """The structured output a consumer parses: a JSON Schema and the name APIs want for it."""
+
+    name: str | None = Field(
+        default=None, pattern=FUNCTION_NAME, max_length=64, description="The schema's name."
+    )
+    description: str | None = Field(default=None, max_length=4096, description="What it is.")
+    schema_: dict[str, Any] = Field(
+        alias="schema",
+        description="The JSON Schema a model's output must satisfy.",
+        json_schema_extra=JSON_SCHEMA,
+    )
+    strict: bool | None = Field(default=None, description="Ask the API for strict adherence.")
+
+
 class PromptVersionSpec(ApiModel):
     """An immutable snapshot of a prompt: text or chat, variables, model."""
 
@@ -60,11 +123,21 @@ class PromptVersionSpec(ApiModel):
         "the Python, TypeScript and Go SDKs render it alike; f-string and jinja2 are "
         "Python-only.",
     )
-    variables: list[Annotated[str, Field(max_length=128, pattern=IDENTIFIER)]] | None = Field(
+    variables: list[Variable] | None = Field(
         default=None,
         max_length=MAX_VARIABLES,
-        description="Declared inputs; must match the placeholders in the template.",
-        json_schema_extra={"x-kubernetes-list-type": "set"},
+        description="Declared inputs; must match the placeholders in the template. Each is a "
+        "name or {name, type, required, default, description}.",
+        json_schema_extra={"x-kubernetes-list-type": "atomic"},
+    )
+    tools: list[Tool] | None = Field(
+        default=None,
+        max_length=MAX_TOOLS,
+        description="Functions the model may call, with JSON Schema parameters.",
+        json_schema_extra={"x-kubernetes-list-type": "atomic"},
+    )
+    response_format: ResponseFormat | None = Field(
+        default=None, description="The JSON Schema a model's output must satisfy."
     )
     model: ModelSpec | None = Field(default=None, description="The model this prompt targets.")
     description: str | None = Field(default=None, max_length=4096, description="Free text.")
@@ -101,6 +174,11 @@ class PromptVersionStatus(ApiModel):
     )
     held_by: list[str] | None = Field(
         default=None, description="Releases that point here and so hold back its deletion."
+    )
+    warnings: list[str] | None = Field(
+        default=None,
+        description="What looks wrong but doesn't stop a release (e.g. text that looks like an "
+        "API key); `kubectl prompt lint` gives the same verdicts offline.",
     )
     portable: bool | None = Field(
         default=None,

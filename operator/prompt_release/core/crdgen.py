@@ -45,6 +45,8 @@ def _structural(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
         node = merged
     if "anyOf" in node:  # Optional[X] -> X: absence, not null, means unset on the wire
         options = [option for option in node["anyOf"] if option.get("type") != "null"]
+        if len(options) == 2:
+            return _name_or_object(node, options, defs)
         if len(options) != 1:
             raise ValueError(f"unions other than Optional have no structural form: {node}")
         merged = dict(options[0])
@@ -61,6 +63,26 @@ def _structural(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     if out.get("x-kubernetes-preserve-unknown-fields"):
         out.pop("properties", None)
     return out
+
+
+def _name_or_object(
+    node: dict[str, Any], options: list[dict[str, Any]], defs: dict[str, Any]
+) -> dict[str, Any]:
+    """`str | Model` (a variable's plain name or its typed entry): a structural schema gives a
+    node one type, so the node keeps any JSON value (x-kubernetes-preserve-unknown-fields) and
+    carries both options' value validations, which the API server applies by the value's kind:
+    the string's pattern and length to a name, the object's properties to an entry."""
+    kinds = sorted(str(_structural(option, defs).get("type")) for option in options)
+    if kinds != ["object", "string"]:
+        raise ValueError(f"unions other than Optional and str | object have no form: {node}")
+    merged: dict[str, Any] = {"x-kubernetes-preserve-unknown-fields": True}
+    for option in options:
+        merged.update(
+            {k: v for k, v in _structural(option, defs).items() if k not in {"type", "description"}}
+        )
+    if node.get("description"):
+        merged["description"] = node["description"]
+    return merged
 
 
 def schema_of(model: type[Any]) -> dict[str, Any]:

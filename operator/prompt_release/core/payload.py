@@ -10,11 +10,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from prompt_release.core import variables as declared_variables
 from prompt_release.core.canonical import CanonicalizationError
 from prompt_release.core.hashing import content_hash
 from prompt_release.core.templates import template_format_of
+from prompt_release.core.variables import Variable
 
 PAYLOAD_FORMAT = 1
+TYPED_FORMAT = 2
+"""The format of a payload whose `variables` hold typed entries: a reader that predates them
+refuses it by its format (an upgrade message) instead of misreading the entries."""
+READABLE_FORMATS = (PAYLOAD_FORMAT, TYPED_FORMAT)
 PAYLOAD_KEY = "prompt.json"
 TEMPLATE_KEY = "template.txt"
 SPEC_FIELDS = (
@@ -25,6 +31,8 @@ SPEC_FIELDS = (
     "variables",
     "model",
     "description",
+    "tools",
+    "responseFormat",
 )
 
 
@@ -46,9 +54,14 @@ def build(
     released_at: str,
     changelog: str | None,
 ) -> dict[str, Any]:
-    """The release payload (prompt.json). `specFields` lets a reader re-hash the spec."""
+    """The release payload (prompt.json). `specFields` lets a reader re-hash the spec.
+
+    `variables` holds the entries as written (names, typed entries), so the payload re-hashes;
+    a payload with typed entries is of format 2. `tools` and `responseFormat` are copied when
+    the version has them: a reader that knows nothing of them reads the rest as before."""
+    entries = list(version_spec.get("variables") or [])
     payload: dict[str, Any] = {
-        "format": PAYLOAD_FORMAT,
+        "format": TYPED_FORMAT if declared_variables.has_typed_entries(entries) else PAYLOAD_FORMAT,
         "prompt": version_spec["prompt"],
         "label": label,
         "version": version,
@@ -57,15 +70,16 @@ def build(
         "releasedAt": released_at,
         "changelog": changelog or "",
         "templateFormat": template_format_of(version_spec),
-        "variables": list(version_spec.get("variables") or []),
+        "variables": entries,
         "model": version_spec.get("model"),
     }
     if version_spec.get("template") is not None:
         payload["template"] = version_spec["template"]
     else:
         payload["messages"] = version_spec.get("messages") or []
-    if version_spec.get("description") is not None:
-        payload["description"] = version_spec["description"]
+    for key in ("description", "tools", "responseFormat"):
+        if version_spec.get(key) is not None:
+            payload[key] = version_spec[key]
     payload["specFields"] = [key for key in SPEC_FIELDS if key in version_spec]
     return payload
 
@@ -95,6 +109,12 @@ class Payload:
     template: str | None
     messages: tuple[Mapping[str, Any], ...] | None
     payload: Mapping[str, Any] = field(repr=False)
+    inputs: tuple[Variable, ...] = ()
+    """Every declared variable with its type, whether it is required, and its default."""
+    tools: tuple[Mapping[str, Any], ...] = ()
+    """The function definitions the model may call, as the version declares them."""
+    response_format: Mapping[str, Any] | None = None
+    """`{name, schema, ...}`: the JSON Schema a model's output must satisfy, or None."""
 
     @property
     def is_chat(self) -> bool:
@@ -104,29 +124,34 @@ class Payload:
 P = TypeVar("P", bound=Payload)
 
 
-def document_of(text: str, key: str, format: int) -> dict[str, Any]:
-    """The JSON object in the text of one ConfigMap key, refused unless it has this format."""
+def document_of(text: str, key: str, format: int | tuple[int, ...]) -> dict[str, Any]:
+    """The JSON object in the text of one ConfigMap key, refused unless it has this format
+    (or one of these)."""
+    formats = format if isinstance(format, tuple) else (format,)
     try:
         found = json.loads(text)
     except json.JSONDecodeError as error:
         raise PayloadError(f"{key} is not valid JSON: {error}") from error
     if not isinstance(found, dict):
         raise PayloadError(f"{key} must hold a JSON object")
-    if found.get("format") != format:
+    if found.get("format") not in formats or isinstance(found.get("format"), bool):
         raise PayloadError(
             f"{key} has format {found.get('format')!r}; this SDK reads format "
-            f"{format}: upgrade prompt-release-operator"
+            f"{' or '.join(str(n) for n in formats)}: upgrade prompt-release-operator"
         )
     return found
 
 
 def parse(text: str, *, verify: bool = True, into: type[P] = Payload) -> P:  # type: ignore[assignment]
     """The payload in the text of prompt.json; with `verify`, refused unless it re-hashes."""
-    payload = document_of(text, PAYLOAD_KEY, PAYLOAD_FORMAT)
+    payload = document_of(text, PAYLOAD_KEY, READABLE_FORMATS)
     try:
         if verify:
             _verify(payload)
         messages = payload.get("messages")
+        entries = payload.get("variables") or ()
+        if not isinstance(entries, list | tuple):
+            raise PayloadError(f"{PAYLOAD_KEY}: variables must be a list")
         return into(
             name=str(payload["prompt"]),
             label=str(payload["label"]),
@@ -136,11 +161,14 @@ def parse(text: str, *, verify: bool = True, into: type[P] = Payload) -> P:  # t
             released_at=str(payload.get("releasedAt", "")),
             changelog=str(payload.get("changelog") or ""),
             template_format=template_format_of(payload),
-            variables=tuple(payload.get("variables") or ()),
+            variables=tuple(declared_variables.names(entries)),
             model=payload.get("model"),
             template=payload.get("template"),
             messages=None if messages is None else tuple(messages),
             payload=payload,
+            inputs=declared_variables.declared(entries),
+            tools=tuple(payload.get("tools") or ()),
+            response_format=payload.get("responseFormat"),
         )
     except KeyError as error:
         raise PayloadError(f"{PAYLOAD_KEY} lacks the key {error}") from error

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from prompt_release.core import contract, variables
 from prompt_release.core.canonical import CanonicalizationError
 from prompt_release.core.hashing import content_hash
 from prompt_release.core.templates import (
@@ -18,7 +19,8 @@ from prompt_release.core.templates import (
 
 MAX_PROMPT_BYTES = 1_048_576
 MAX_PARAMETER_DEPTH = 64
-"""How deeply `model.parameters` may nest (objects and lists); JSON schemas fit easily."""
+"""How deeply `model.parameters`, `tools` and `responseFormat` may nest (objects and lists);
+JSON schemas fit easily."""
 
 API_SERVER_MAX_JSON_DEPTH = 10_000
 """The nesting the API server's JSON decoder accepts: what a reader of its objects must parse."""
@@ -148,6 +150,24 @@ def used_placeholders(spec: Mapping[str, Any]) -> set[str]:
     return used
 
 
+def _depth_problems(spec: Mapping[str, Any]) -> list[str]:
+    """The free-form JSON of a spec (model parameters, tools, the response format), each
+    refused when it nests deeper than MAX_PARAMETER_DEPTH."""
+    model = spec.get("model")
+    found: list[str] = []
+    for where, value in (
+        ("model.parameters", model.get("parameters") if isinstance(model, Mapping) else None),
+        ("tools", spec.get("tools")),
+        ("responseFormat", spec.get("responseFormat")),
+    ):
+        depth = nesting_depth(value)
+        if depth > MAX_PARAMETER_DEPTH:
+            found.append(
+                f"{where} nests {depth} levels deep, over the limit of {MAX_PARAMETER_DEPTH}"
+            )
+    return found
+
+
 def problems(spec: Mapping[str, Any], hashed: HashResult | None = None) -> list[str]:
     """Every reason this spec can't be released; empty when it is valid.
 
@@ -159,9 +179,9 @@ def problems(spec: Mapping[str, Any], hashed: HashResult | None = None) -> list[
         found.append("set exactly one of template (a text prompt) and messages (a chat prompt)")
     used, optional, syntax_errors = _placeholder_reports(spec)
     found.extend(syntax_errors)
-    declared = list(spec.get("variables") or [])
-    if len(set(declared)) != len(declared):
-        found.append("variables lists a name more than once")
+    entries = spec.get("variables") or []
+    found.extend(variables.problems(entries))
+    declared = variables.names(entries)
     undeclared = sorted(used - set(declared))
     unused = sorted(set(declared) - used - optional)
     if undeclared:
@@ -170,13 +190,8 @@ def problems(spec: Mapping[str, Any], hashed: HashResult | None = None) -> list[
         found.append("variable(s) declared but not used in the prompt: " + ", ".join(unused))
     found.extend(control_characters(spec))
     found.extend(bidi_controls(spec))
-    model = spec.get("model")
-    parameters = model.get("parameters") if isinstance(model, Mapping) else None
-    depth = nesting_depth(parameters)
-    if depth > MAX_PARAMETER_DEPTH:
-        found.append(
-            f"model.parameters nests {depth} levels deep, over the limit of {MAX_PARAMETER_DEPTH}"
-        )
+    too_deep = _depth_problems(spec)
+    found.extend(too_deep or contract.problems(spec))
     size = sum(len(text.encode("utf-8", "surrogatepass")) for _, text in prompt_texts(spec))
     if size > MAX_PROMPT_BYTES:
         found.append(f"prompt text is {size} bytes, over the {MAX_PROMPT_BYTES}-byte limit")

@@ -30,6 +30,7 @@ def status(
     """The whole status of a version. `None` for released_as/held_by keeps what it says now."""
     old = dict(version.status)
     new = dict(old)
+    found = version.warnings
     new["observedGeneration"] = version.generation
     new["portable"] = is_portable(version.template_format)
     if version.content_hash is not None:
@@ -44,13 +45,23 @@ def status(
         )
     else:
         new["conditions"] = conditions.ready(
-            VALID, "Valid; can be released", version.generation, now, old.get("conditions")
+            VALID, _valid_message(found), version.generation, now, old.get("conditions")
         )
+    if found:
+        new["warnings"] = found
+    else:
+        new.pop("warnings", None)
     if released_as is not None:
         _set_list(new, "releasedAs", released_as)
     if held_by is not None:
         _set_list(new, "heldBy", held_by)
     return new
+
+
+def _valid_message(warnings: list[str]) -> str:
+    if not warnings:
+        return "Valid; can be released"
+    return f"Valid; can be released, with {len(warnings)} warning(s) in status.warnings"
 
 
 def _set_list(status: dict[str, Any], key: str, values: Iterable[str]) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from prompt_release.core import conditions, history, identity
+from prompt_release.core import conditions, history, identity, lint
 from prompt_release.core.lru import LRU
 from prompt_release.core.templates import template_format_of
 from prompt_release.core.validation import HashResult, hash_result, problems
@@ -30,7 +30,8 @@ def _generation(meta: Mapping[str, Any]) -> int:
     return int(meta.get("generation") or 1)
 
 
-Checked = tuple[HashResult, list[str]]
+Checked = tuple[HashResult, list[str], list[str]]
+"""A version's content hash (or why it has none), its problems and its lint warnings."""
 
 
 def checked_versions(capacity: int = 16384) -> LRU[tuple[str, str, str, int], Checked]:
@@ -89,7 +90,7 @@ class VersionView:
         found = CHECKED.get(key) if self.uid else None
         if found is None:
             hashed = hash_result(self.spec)
-            found = (hashed, problems(self.spec, hashed))
+            found = (hashed, problems(self.spec, hashed), lint.warnings(self.spec))
             if self.uid:
                 CHECKED.put(key, found)
         return found
@@ -105,6 +106,11 @@ class VersionView:
     @property
     def problems(self) -> list[str]:
         return list(self._checked[1])
+
+    @property
+    def warnings(self) -> list[str]:
+        """What looks wrong but doesn't stop a release (`core/lint.py`)."""
+        return list(self._checked[2])
 
     def mismatch(self, prompt: str) -> str | None:
         """Why this version can't be released as `prompt`; None when it belongs to it."""

@@ -26,11 +26,13 @@ from prompt_release.plugin.verbs.inspect import (
     cmd_status,
     cmd_verify,
 )
+from prompt_release.plugin.verbs.lint import cmd_lint
 from prompt_release.plugin.verbs.releasing import cmd_promote, cmd_release, cmd_rollback
 from prompt_release.plugin.verbs.rollout import cmd_rollout_status
 
 EXAMPLES = {
     "hash": "kubectl prompt hash prompts/ticket-summarizer-v3.yaml",
+    "lint": "kubectl prompt lint prompts/*.yaml [--strict]",
     "status": "kubectl prompt status -n support",
     "history": "kubectl prompt history ticket-summarizer -l production",
     "verify": "kubectl prompt verify ticket-summarizer -l production",
@@ -116,6 +118,10 @@ class Verbs:
 def _reading_verbs(verbs: Verbs) -> None:
     sub = verbs.add("hash", "print the content hash of PromptVersion manifests (offline)", cmd_hash)
     sub.add_argument("files", nargs="+", metavar="FILE", help="YAML files, or - for stdin")
+    helptext = "check PromptVersion manifests as the operator does (offline; exit 1 on an error)"
+    sub = verbs.add("lint", helptext, cmd_lint)
+    sub.add_argument("files", nargs="+", metavar="FILE", help="YAML files, or - for stdin")
+    sub.add_argument("--strict", action="store_true", help="exit 1 on a warning too")
     verbs.add("status", "list the releases in the namespace", cmd_status)
     sub = verbs.add("history", "show the release history of a prompt", cmd_history)
     sub.add_argument("prompt")
@@ -288,6 +294,18 @@ def _authoring_verbs(verbs: Verbs) -> None:
         choices=FORMATS,
         help="the new version's templateFormat (default: the source's); mustache is portable "
         "(the Python, TypeScript and Go SDKs render it)",
+    )
+    sub.add_argument(
+        "--tools",
+        metavar="FILE",
+        help="YAML or JSON list of function definitions ({type: function, function: {name, "
+        "parameters}}) replacing the source's tools; an empty list drops them",
+    )
+    sub.add_argument(
+        "--response-format",
+        metavar="FILE",
+        help="YAML or JSON {name, schema, strict} replacing the source's responseFormat; "
+        "a bare JSON Schema is taken as its schema",
     )
 
 

@@ -42,20 +42,20 @@ from typing import Any, NamedTuple
 from prompt_release.core import canary as split_schema
 from prompt_release.core import payload as schema
 from prompt_release.core.payload import PayloadError, PromptError
-from prompt_release.core.templates import (
-    TemplateError,
-    check_variables,
-    checked_placeholders,
-    render_text,
-)
+from prompt_release.core.templates import TemplateError, checked_placeholders, render_text
+from prompt_release.core.variables import Variable, VariableError, bind
+from prompt_release.sdk import output as outputs
 from prompt_release.sdk.info import info, metrics_text, serve_info
+from prompt_release.sdk.output import OutputError
 
 __all__ = [
     "MountedPrompt",
+    "OutputError",
     "PayloadError",
     "Prompt",
     "PromptError",
     "RenderError",
+    "Variable",
     "info",
     "load_canary",
     "load_payload",
@@ -73,7 +73,8 @@ SUPPORTED_FORMAT = schema.PAYLOAD_FORMAT
 
 
 class RenderError(PromptError, ValueError):
-    """Variables don't fit the prompt (missing or unexpected), or the template failed."""
+    """Variables don't fit the prompt (missing, unexpected or of the wrong type), or the
+    template failed."""
 
 
 @dataclass(frozen=True)
@@ -87,18 +88,29 @@ class Prompt(schema.Payload):
         """The text prompt with its variables filled in."""
         if self.template is None:
             raise RenderError(f"{self.name} is a chat prompt: use render_messages()")
-        self._check(variables)
-        return self._fill(self.template, variables)
+        return self._fill(self.template, self._bind(variables))
 
     def render_messages(self, **variables: Any) -> list[dict[str, Any]]:
         """The chat prompt's messages with their variables filled in."""
         if self.messages is None:
             raise RenderError(f"{self.name} is a text prompt: use render()")
-        self._check(variables)
+        bound = self._bind(variables)
         return [
-            {**message, "content": self._fill(str(message.get("content", "")), variables)}
+            {**message, "content": self._fill(str(message.get("content", "")), bound)}
             for message in self.messages
         ]
+
+    def validate_output(self, output: Any) -> Any:
+        """A model's output (JSON text or data) checked against `response_format`'s schema:
+        the parsed data, or OutputError naming the JSON path of what breaks it. Needs the
+        jsonschema package, imported on the first call."""
+        return outputs.validate(self.response_format, output, f"{self.name} {self.version}")
+
+    def openai_response_format(self) -> dict[str, Any]:
+        """`response_format` in the shape OpenAI-compatible chat APIs take."""
+        if self.response_format is None:
+            raise PromptError(f"{self.name} {self.version} declares no responseFormat")
+        return outputs.openai_response_format(self.response_format, self.name)
 
     def tracing_attributes(self) -> dict[str, str | int]:
         """Span attributes: OpenTelemetry GenAI names where they exist, ours for the rest."""
@@ -111,12 +123,20 @@ class Prompt(schema.Payload):
         }
         if self.variant is not None:
             attributes["promptrelease.variant"] = self.variant
+        names = [str((tool.get("function") or {}).get("name")) for tool in self.tools]
+        if names:
+            attributes["promptrelease.tools"] = ",".join(names)
+        if self.response_format is not None:
+            attributes["promptrelease.response_format"] = str(
+                self.response_format.get("name") or self.name
+            )
         return attributes
 
-    def _check(self, variables: Mapping[str, Any]) -> None:
+    def _bind(self, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """The given variables checked against the declared ones, defaults filled in."""
         try:
-            check_variables(self.variables, variables)
-        except TemplateError as error:
+            return bind(self.inputs, variables)
+        except VariableError as error:
             raise RenderError(f"{self.name} {self.version}: {error}") from error
 
     def _fill(self, text: str, variables: Mapping[str, Any]) -> str:
@@ -317,6 +337,24 @@ class MountedPrompt:
 
     def tracing_attributes(self) -> dict[str, str | int]:
         return self.current.tracing_attributes()
+
+    @property
+    def inputs(self) -> tuple[Variable, ...]:
+        return self.current.inputs
+
+    @property
+    def tools(self) -> tuple[Mapping[str, Any], ...]:
+        return self.current.tools
+
+    @property
+    def response_format(self) -> Mapping[str, Any] | None:
+        return self.current.response_format
+
+    def validate_output(self, output: Any) -> Any:
+        return self.current.validate_output(output)
+
+    def openai_response_format(self) -> dict[str, Any]:
+        return self.current.openai_response_format()
 
     def _read_marker(self) -> str:
         """What identifies the files on disk: the `..data` target, else the files' mtimes."""

@@ -32,3 +32,5 @@ export {
 } from "./payload.js";
 export type { Attributes, Message, Segment, TracingAttributes, Variant } from "./payload.js";
 export { isPortable, refusals, renderMustache } from "./templates.js";
+export { bind, declared, fits, jsonType, TYPES } from "./variables.js";
+export type { Variable, VariableType } from "./variables.js";

@@ -5,11 +5,15 @@
 import { createHash, randomInt } from "node:crypto";
 import { CanonicalizationError, contentHash } from "./canonical.js";
 import { PayloadError, RenderError } from "./errors.js";
-import { checkVariables, isPortable, refusals, renderMustache } from "./templates.js";
+import { isPortable, refusals, renderMustache } from "./templates.js";
+import { bind, declared, type Variable } from "./variables.js";
 
 export const PAYLOAD_FILE = "prompt.json";
 export const CANARY_FILE = "canary.json";
 export const PAYLOAD_FORMAT = 1;
+/** The format of a payload whose variables hold typed entries. */
+export const TYPED_FORMAT = 2;
+export const READABLE_FORMATS: readonly number[] = [PAYLOAD_FORMAT, TYPED_FORMAT];
 export const CANARY_FORMAT = 1;
 export const BUCKETS = 100_000;
 export type Variant = "stable" | "canary";
@@ -33,7 +37,14 @@ export class Prompt {
   readonly releasedAt: string;
   readonly changelog: string;
   readonly templateFormat: string;
+  /** The declared variables' names. */
   readonly variables: readonly string[];
+  /** Every declared variable with its type, whether it is required, and its default. */
+  readonly inputs: readonly Variable[];
+  /** The function definitions the model may call, as the version declares them. */
+  readonly tools: readonly Readonly<Record<string, unknown>>[];
+  /** {name, schema, ...}: the JSON Schema a model's output must satisfy, or null. */
+  readonly responseFormat: Readonly<Record<string, unknown>> | null;
   readonly model: Readonly<Record<string, unknown>> | null;
   readonly template: string | null;
   readonly messages: readonly Readonly<Message>[] | null;
@@ -54,7 +65,12 @@ export class Prompt {
     this.releasedAt = String(payload.releasedAt ?? "");
     this.changelog = String(payload.changelog ?? "");
     this.templateFormat = String(payload.templateFormat || "f-string");
-    this.variables = Object.freeze([...((payload.variables as string[] | undefined) ?? [])]);
+    const entries = payload.variables ?? [];
+    if (!Array.isArray(entries)) throw new PayloadError("malformed", `${PAYLOAD_FILE}: variables must be a list`);
+    this.inputs = Object.freeze(declared(entries).map((variable) => Object.freeze(variable)));
+    this.variables = Object.freeze(this.inputs.map((variable) => variable.name));
+    this.tools = Object.freeze([...((payload.tools as Record<string, unknown>[] | undefined) ?? [])]);
+    this.responseFormat = (payload.responseFormat as Record<string, unknown> | null | undefined) ?? null;
     this.model = (payload.model as Record<string, unknown> | null | undefined) ?? null;
     this.template = typeof payload.template === "string" ? payload.template : null;
     this.messages = Array.isArray(payload.messages) ? Object.freeze([...(payload.messages as Message[])]) : null;
@@ -78,15 +94,15 @@ export class Prompt {
   /** The text prompt with its variables filled in. */
   render(variables: Record<string, unknown> = {}): string {
     if (this.template === null) throw new RenderError("value", `${this.name} is a chat prompt: use renderMessages()`);
-    this.check(variables);
-    return this.fill(this.template, variables);
+    const bound = this.check(variables);
+    return this.fill(this.template, bound);
   }
 
   /** The chat prompt's messages with their variables filled in. */
   renderMessages(variables: Record<string, unknown> = {}): Message[] {
     if (this.messages === null) throw new RenderError("value", `${this.name} is a text prompt: use render()`);
-    this.check(variables);
-    return this.messages.map((message) => ({ ...message, content: this.fill(String(message.content ?? ""), variables) }));
+    const bound = this.check(variables);
+    return this.messages.map((message) => ({ ...message, content: this.fill(String(message.content ?? ""), bound) }));
   }
 
   /** Span attributes: OpenTelemetry GenAI names where they exist, ours for the rest. */
@@ -99,10 +115,16 @@ export class Prompt {
       "promptrelease.revision": this.revision,
     };
     if (this.variant !== null) attributes["promptrelease.variant"] = this.variant;
+    const names = this.tools.map((tool) => String((tool.function as Record<string, unknown> | undefined)?.name));
+    if (names.length) attributes["promptrelease.tools"] = names.join(",");
+    if (this.responseFormat !== null) {
+      attributes["promptrelease.response_format"] = String(this.responseFormat.name || this.name);
+    }
     return attributes;
   }
 
-  private check(variables: Record<string, unknown>): void {
+  /** The given variables checked against the declared ones, defaults filled in. */
+  private check(variables: Record<string, unknown>): Record<string, unknown> {
     if (!this.portable) {
       throw new RenderError(
         "not-portable",
@@ -110,7 +132,7 @@ export class Prompt {
       );
     }
     try {
-      checkVariables(this.variables, variables);
+      return bind(this.inputs, variables);
     } catch (error) {
       throw this.named(error);
     }
@@ -129,7 +151,7 @@ export class Prompt {
   }
 }
 
-function documentOf(text: string, file: string, format: number): Record<string, unknown> {
+function documentOf(text: string, file: string, formats: readonly number[]): Record<string, unknown> {
   let found: unknown;
   try {
     found = JSON.parse(text);
@@ -140,10 +162,10 @@ function documentOf(text: string, file: string, format: number): Record<string, 
     throw new PayloadError("malformed", `${file} must hold a JSON object`);
   }
   const document = found as Record<string, unknown>;
-  if (document.format !== format) {
+  if (typeof document.format !== "number" || !formats.includes(document.format)) {
     throw new PayloadError(
       "format",
-      `${file} has format ${JSON.stringify(document.format)}; this SDK reads format ${format}: upgrade the SDK`,
+      `${file} has format ${JSON.stringify(document.format)}; this SDK reads format ${formats.join(" or ")}: upgrade the SDK`,
     );
   }
   return document;
@@ -189,7 +211,7 @@ function refuseUnsafe(prompt: Prompt): Prompt {
 /** A Prompt from the text of prompt.json; with verify, refused unless it re-hashes. Refused
  * either way when a mustache template holds what validation refuses. */
 export function parsePayload(text: string, options: { verify?: boolean } = {}): Prompt {
-  const payload = documentOf(text, PAYLOAD_FILE, PAYLOAD_FORMAT);
+  const payload = documentOf(text, PAYLOAD_FILE, READABLE_FORMATS);
   if (options.verify ?? true) verify(payload);
   return refuseUnsafe(new Prompt(payload));
 }
@@ -296,7 +318,7 @@ export class Canary {
 
 /** canary.json's text; with verify, the candidate must re-hash. */
 export function parseCanary(text: string, options: { verify?: boolean } = {}): Canary {
-  const found = documentOf(text, CANARY_FILE, CANARY_FORMAT);
+  const found = documentOf(text, CANARY_FILE, [CANARY_FORMAT]);
   const inner = found.prompt;
   if (inner === null || typeof inner !== "object" || Array.isArray(inner)) {
     throw new PayloadError("malformed", `${CANARY_FILE}: prompt must be a JSON object`);

@@ -138,7 +138,7 @@ class PromptWriter extends Mustache.Writer {
 
 const writer = new PromptWriter();
 
-/** Render a mustache template with JSON variables; the caller checks the variable set. */
+/** Render a mustache template with JSON variables; the caller binds the variables first (bind). */
 export function renderMustache(text: string, variables: Record<string, unknown>): string {
   const refused = refusals(text);
   if (refused.length) throw new RenderError("value", refused.join("; "));

@@ -51,6 +51,13 @@ function expectedPayload(files: Record<string, string>): Record<string, unknown>
     variables: [...prompt.variables],
     canary: null,
   };
+  if (prompt.payload.format === 2 || prompt.tools.length > 0 || prompt.responseFormat !== null) {
+    found.contract = {
+      inputs: prompt.inputs.map((v) => ({ name: v.name, type: v.type ?? "", required: v.required })),
+      tools: prompt.tools.map((tool) => String((tool.function as Record<string, unknown>).name)),
+      responseFormat: prompt.responseFormat?.name ?? null,
+    };
+  }
   if (files["canary.json"] !== undefined) {
     try {
       const canary = parseCanary(files["canary.json"]);

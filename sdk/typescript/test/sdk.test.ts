@@ -10,6 +10,25 @@ import { type Case, cases, layOut } from "./kit.js";
 const quiet = { warn: () => undefined, info: () => undefined };
 const payload = (name: string): Case => cases("payloads.json").find((c: Case) => c.name === name);
 
+describe("the prompt's contract", () => {
+  it("reads typed variables, tools and the response format, and names them in traces", () => {
+    const prompt = parsePayload(payload("mustache-typed").files["prompt.json"]);
+    assert.deepEqual(prompt.variables, ["ticket", "count", "tone", "customer", "score", "urgent", "tags"]);
+    assert.deepEqual(prompt.inputs[1], {
+      name: "count",
+      type: "integer",
+      required: false,
+      default: 3,
+      hasDefault: true,
+      description: "Bullets.",
+    });
+    const attributes = prompt.tracingAttributes();
+    assert.equal(attributes["promptrelease.tools"], "lookup_order");
+    assert.equal(attributes["promptrelease.response_format"], "summary");
+    assert.throws(() => prompt.render({ ticket: "t", count: "5" }), (error: unknown) => error instanceof RenderError && error.kind === "variables" && /count must be integer, not string/.test(error.message));
+  });
+});
+
 describe("MountedPrompt", () => {
   it("tags with the exact version and hash, counts select() and exposes metrics", () => {
     const root = mkdtempSync(join(tmpdir(), "prompt-sdk-"));

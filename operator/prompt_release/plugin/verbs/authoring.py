@@ -6,11 +6,14 @@ import argparse
 import re
 from typing import Any
 
+import yaml
+
 from prompt_release import VERSION_PLURAL
 from prompt_release.core.hashing import content_hash
 from prompt_release.core.manifests import load_all
 from prompt_release.core.templates import TemplateError
 from prompt_release.core.validation import problems, used_placeholders
+from prompt_release.core.variables import entry_name, names
 from prompt_release.plugin.client import Cluster
 from prompt_release.plugin.errors import OK, UsageError
 from prompt_release.plugin.output import emit
@@ -49,11 +52,37 @@ def _new_spec(source: dict[str, Any], text: str, args: argparse.Namespace) -> di
         used = used_placeholders(spec)
     except TemplateError as error:
         raise UsageError(f"{args.file}: {error}") from error
-    kept = [v for v in spec.get("variables") or [] if v in used]
-    spec["variables"] = kept + sorted(used - set(kept))
+    kept = [v for v in spec.get("variables") or [] if entry_name(v) in used]
+    spec["variables"] = kept + sorted(used - set(names(kept)))
     if not spec["variables"]:
         spec.pop("variables")
+    _contract_files(spec, args)
     return spec
+
+
+def _document(name: str) -> Any:
+    """The one YAML or JSON document in a file (JSON is YAML)."""
+    try:
+        return next(iter(load_all(read(name))), None)
+    except yaml.YAMLError as error:
+        raise UsageError(f"{name}: not valid YAML or JSON: {error}") from error
+
+
+def _contract_files(spec: dict[str, Any], args: argparse.Namespace) -> None:
+    """--tools and --response-format replace the source's (the core validates them next)."""
+    if getattr(args, "tools", None):
+        tools = _document(args.tools)
+        if tools is None or tools == []:
+            spec.pop("tools", None)
+        elif not isinstance(tools, list):
+            raise UsageError(f"{args.tools}: give a list of function definitions")
+        else:
+            spec["tools"] = tools
+    if getattr(args, "response_format", None):
+        found = _document(args.response_format)
+        if not isinstance(found, dict):
+            raise UsageError(f"{args.response_format}: give {{name, schema}} or a JSON Schema")
+        spec["responseFormat"] = found if "schema" in found else {"schema": found}
 
 
 def cmd_new_version(args: argparse.Namespace) -> int:

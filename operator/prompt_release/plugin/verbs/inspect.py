@@ -20,6 +20,7 @@ from prompt_release.core.hashing import content_hash, short_hash
 from prompt_release.core.manifests import load_all
 from prompt_release.core.payload import PAYLOAD_KEY, PayloadError
 from prompt_release.core.templates import template_format_of
+from prompt_release.core.variables import Variable
 from prompt_release.core.views import ReleaseView, release_name
 from prompt_release.plugin.client import Cluster
 from prompt_release.plugin.errors import (
@@ -292,11 +293,19 @@ def _flatten(value: Any, prefix: str) -> dict[str, Any]:
 
 
 def _settings(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The non-text fields worth comparing, flattened to `a.b` keys."""
+    """The non-text fields worth comparing, flattened to `a.b` keys (a tool by its function's
+    name, so a reordering is no change)."""
+    tools: dict[str, Any] = {}
+    for tool in spec.get("tools") or []:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(function, dict):
+            tools.update(_flatten(function, f"tools.{function.get('name')}"))
     return {
         **_flatten(spec.get("model") or {}, "model"),
         "templateFormat": template_format_of(spec),
         "variables": spec.get("variables") or [],
+        **tools,
+        **_flatten(spec.get("responseFormat") or {}, "responseFormat"),
     }
 
 
@@ -333,7 +342,20 @@ def setting_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list
     return lines
 
 
-def _variables(pairs: Iterable[str], files: Iterable[str]) -> dict[str, Any]:
+def _from_text(value: str, variable: Variable | None) -> Any:
+    """A `--var` value: text, or JSON for a variable typed other than string (`count=3`)."""
+    if variable is None or variable.type in (None, "string"):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value  # the render names the wrong type
+
+
+def _variables(
+    pairs: Iterable[str], files: Iterable[str], inputs: Iterable[Variable] = ()
+) -> dict[str, Any]:
+    declared = {variable.name: variable for variable in inputs}
     values: dict[str, Any] = {}
     for name in files:
         loaded = next(iter(load_all(read(name))), None)
@@ -344,7 +366,7 @@ def _variables(pairs: Iterable[str], files: Iterable[str]) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise UsageError(f"--var {pair!r}: expected NAME=VALUE")
-        values[key] = value
+        values[key] = _from_text(value, declared.get(key))
     return values
 
 
@@ -357,7 +379,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         raise NotFoundError(f"ConfigMap {name} has no {PAYLOAD_KEY}: nothing released yet?")
     try:
         prompt = parse_payload(data[PAYLOAD_KEY])
-        variables = _variables(args.var, args.vars_file)
+        variables = _variables(args.var, args.vars_file, prompt.inputs)
         if prompt.is_chat:
             messages = prompt.render_messages(**variables)
             if args.output == "table":

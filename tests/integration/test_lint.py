@@ -1,0 +1,132 @@
+"""`kubectl prompt lint` and the operator agree, prompt by prompt, on a corpus of 32 versions:
+the errors that make a version Invalid and the warnings in its status.warnings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import Prompt
+from tests.kube import Kubectl, OperatorProcess, eventually
+from tests.prompts import condition
+
+pytestmark = pytest.mark.integration
+
+OPENAI = "sk-proj-" + "a1B2c3D4e5F6g7H8i9J0k1L2"
+TOOL: dict[str, Any] = {
+    "type": "function",
+    "function": {"name": "f", "parameters": {"type": "object", "properties": {}}},
+}
+TEXTS = {
+    "plain": ("Summarize {ticket}", ["ticket"]),
+    "undeclared": ("Summarize {ticket} for {customer}", ["ticket"]),
+    "unused": ("Summarize {ticket}", ["ticket", "spare"]),
+    "openai-key": (f"Call with {OPENAI}: {{ticket}}", ["ticket"]),
+    "aws-key": ("Key AKIAABCDEFGHIJKLMNOP {ticket}", ["ticket"]),
+    "github-token": ("Token ghp_" + "a" * 36 + " {ticket}", ["ticket"]),
+    "private-key": ("-----BEGIN PRIVATE KEY-----\n{ticket}", ["ticket"]),
+    "key-and-unused": (f"{OPENAI} {{ticket}}", ["ticket", "spare"]),
+    "attribute-access": ("{ticket.__class__}", ["ticket"]),
+    "positional": ("Hi {0}", None),
+}
+EXTRA: dict[str, dict[str, Any]] = {
+    "typed-ok": {"variables": ["ticket", {"name": "n", "type": "integer", "default": 2}]},
+    "typed-default-wrong": {
+        "variables": ["ticket", {"name": "n", "type": "integer", "default": "2"}]
+    },
+    "typed-unknown-field": {"variables": ["ticket", {"name": "n", "kind": "x", "default": 1}]},
+    "typed-duplicate": {"variables": ["ticket", "n", {"name": "n"}]},
+    "tool-ok": {"tools": [TOOL]},
+    "tool-bad-schema": {
+        "tools": [
+            {**TOOL, "function": {"name": "f", "parameters": {"type": "object", "properties": 3}}}
+        ]
+    },
+    "tool-not-object": {
+        "tools": [{**TOOL, "function": {"name": "f", "parameters": {"type": "array"}}}]
+    },
+    "response-ok": {"responseFormat": {"schema": {"type": "object"}}},
+    "response-bad": {"responseFormat": {"schema": {"type": "object", "minProperties": -1}}},
+    "tool-key-in-description": {
+        "tools": [{**TOOL, "function": {"name": "f", "description": f"use {OPENAI}"}}]
+    },
+    "default-holds-key": {"variables": ["ticket", {"name": "n", "default": OPENAI}]},
+    "description-key": {"description": f"rotated {OPENAI}"},
+}
+
+
+def _specs() -> dict[str, dict[str, Any]]:
+    specs: dict[str, dict[str, Any]] = {}
+    for name, (template, variables) in TEXTS.items():
+        spec: dict[str, Any] = {"prompt": "corpus", "template": template}
+        if variables is not None:
+            spec["variables"] = variables
+        specs[name] = spec
+        specs[f"{name}-mustache"] = {
+            "prompt": "corpus",
+            "templateFormat": "mustache",
+            "template": template.replace("{", "{{").replace("}", "}}"),
+            **({"variables": variables} if variables is not None else {}),
+        }
+    for name, extra in EXTRA.items():
+        uses = "{{ticket}} {{n}}" if "variables" in extra else "{{ticket}}"
+        spec = {"prompt": "corpus", "templateFormat": "mustache", "template": uses}
+        spec["variables"] = ["ticket"]
+        specs[name] = {**spec, **extra}
+    return specs
+
+
+def _operator_verdicts(kubectl: Kubectl, names: list[str]) -> dict[str, tuple[str, list[str]]]:
+    """Per version: its Ready=False message ("" when Valid) and its status.warnings."""
+
+    def probe() -> dict[str, tuple[str, list[str]]] | None:
+        found: dict[str, tuple[str, list[str]]] = {}
+        for item in json.loads(kubectl("get", "promptversions", "-o", "json"))["items"]:
+            ready = condition(item)
+            if ready.get("reason") not in ("Valid", "Invalid"):
+                return None
+            message = ready["message"] if ready["reason"] == "Invalid" else ""
+            found[item["metadata"]["name"]] = (message, item["status"].get("warnings", []))
+        return found if sorted(found) == sorted(names) else None
+
+    return eventually(probe, timeout=90, what="every version checked")
+
+
+def test_lint_and_the_operator_agree_on_a_corpus(
+    prompt: Prompt, kubectl: Kubectl, operator: OperatorProcess, tmp_path: Path
+) -> None:
+    specs = _specs()
+    assert len(specs) >= 30
+    manifests: list[dict[str, Any]] = [
+        {
+            "apiVersion": "promptrelease.io/v1alpha1",
+            "kind": "PromptVersion",
+            "metadata": {"name": f"corpus-{name}"},
+            "spec": spec,
+        }
+        for name, spec in specs.items()
+    ]
+    corpus = tmp_path / "corpus.yaml"
+    corpus.write_text("\n---\n".join(json.dumps(manifest) for manifest in manifests))
+    linted = prompt("lint", str(corpus), "-o", "json", namespaced=False)
+    assert linted.returncode == 1, linted.stderr  # some have errors
+    offline: dict[str, tuple[list[str], list[str]]] = {}
+    for row in json.loads(linted.stdout):
+        errors, warnings = offline.setdefault(row["name"], ([], []))
+        if row["severity"] == "error":
+            errors.append(row["message"])
+        elif row["severity"] == "warning":
+            warnings.append(row["message"])
+
+    kubectl("apply", "-f", str(corpus))
+    live = _operator_verdicts(kubectl, [m["metadata"]["name"] for m in manifests])
+    for name, (message, found) in live.items():
+        errors, expected = offline[name]
+        assert "; ".join(errors) == message, name
+        assert expected == found, name
+    assert sum(1 for message, _ in live.values() if message) >= 10
+    assert sum(1 for _, warnings in live.values() if warnings) >= 8
+    assert sum(1 for message, warnings in live.values() if not message and not warnings) >= 5
