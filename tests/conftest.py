@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kube import Kubectl, OperatorProcess, eventually
+from tests.kube import Kubectl, OperatorProcess, established, eventually
 
 log = logging.getLogger("tests")
 
@@ -160,12 +160,12 @@ CRDS = REPO / "crds"
 def crds(admin_kubectl: Kubectl) -> None:
     """The product's CRDs, installed once and served before any test uses them."""
     admin_kubectl("apply", "--server-side", "--force-conflicts", "-k", str(CRDS))
-    for crd in (
+    established(
+        admin_kubectl,
         "promptversions.promptrelease.io",
         "promptreleases.promptrelease.io",
         "promptevaluations.promptrelease.io",
-    ):
-        admin_kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
+    )
     eventually(
         lambda: "promptreleases" in admin_kubectl("api-resources", "--api-group=promptrelease.io"),
         what="the promptrelease.io kinds in discovery",

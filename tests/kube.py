@@ -165,3 +165,18 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def established(kubectl: Kubectl, *crds: str, timeout: float = 60) -> None:
+    """Wait until each CRD is Established. `kubectl wait` fails outright on a CRD whose status
+    has no conditions yet (just created, on a busy API server): poll the condition instead."""
+
+    def pending() -> list[str]:
+        return [crd for crd in crds if not _established(kubectl.get("crd", crd))]
+
+    eventually(lambda: not pending(), timeout=timeout, what=f"{', '.join(crds)} Established")
+
+
+def _established(crd: dict[str, Any]) -> bool:
+    conditions = crd.get("status", {}).get("conditions") or []
+    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)

@@ -35,6 +35,16 @@ def _kubectl(kubectl: Path, env: dict[str, str], *args: str) -> str:
     ).stdout
 
 
+def _established(kubectl: Path, env: dict[str, str], crd: str) -> None:
+    """`kubectl wait` fails outright on a CRD whose status has no conditions yet: poll."""
+    path = '{.status.conditions[?(@.type=="Established")].status}'
+    deadline = time.monotonic() + 60
+    while _kubectl(kubectl, env, "get", crd, "-o", f"jsonpath={path}").strip() != "True":
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{crd} was not Established within 60 s")
+        time.sleep(0.2)
+
+
 def _run(argv: list[str], env: dict[str, str]) -> str:
     return subprocess.run(argv, env=env, check=True, capture_output=True, text=True).stdout
 
@@ -142,14 +152,7 @@ def main(argv: list[str]) -> int:
         print("installing the CRDs ...", flush=True)
         _kubectl(kubectl, env, "apply", "--server-side", "-k", str(REPO / "crds"))
         for crd in ("promptversions", "promptreleases"):
-            _kubectl(
-                kubectl,
-                env,
-                "wait",
-                "--for=condition=Established",
-                f"crd/{crd}.promptrelease.io",
-                "--timeout=60s",
-            )
+            _established(kubectl, env, f"crd/{crd}.promptrelease.io")
 
         _install_policies(kubectl, env, args.governance)
 

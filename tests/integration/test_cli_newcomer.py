@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from tests.integration.conftest import Prompt
-from tests.kube import Kubectl
+from tests.kube import Kubectl, established
 from tests.prompts import API, apply, release, version
 
 pytestmark = pytest.mark.integration
@@ -45,8 +45,7 @@ def test_diff_says_removed_and_added(prompt: Prompt, kubectl: Kubectl, crds: Non
 def test_approve_refuses_before_creating_an_approval_that_counts_for_nothing(
     prompt: Prompt, kubectl: Kubectl, crds: None
 ) -> None:
-    for crd in ("promptpolicies.promptrelease.io", "promptapprovals.promptrelease.io"):
-        kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
+    established(kubectl, "promptpolicies.promptrelease.io", "promptapprovals.promptrelease.io")
     apply(kubectl, version("summarizer-v1"), release("summarizer-v1"))
     approve = ("approve", "summarizer", "-l", "production", "--version", "summarizer-v1")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Cluster
-from tests.kube import Kubectl, KubectlError, eventually
+from tests.kube import Kubectl, KubectlError, established, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -44,12 +44,7 @@ spec:
 @pytest.fixture(scope="module")
 def widget_crd(admin_kubectl: Kubectl) -> None:
     admin_kubectl.apply(WIDGET_CRD)
-    admin_kubectl(
-        "wait",
-        "--for=condition=Established",
-        "crd/widgets.harness.promptrelease.io",
-        "--timeout=60s",
-    )
+    established(admin_kubectl, "widgets.harness.promptrelease.io")
     # The new kind is served once discovery lists it.
     eventually(
         lambda: (

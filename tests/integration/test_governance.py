@@ -20,7 +20,7 @@ import pytest
 
 from tests.chart import CHART, helm, objects, template
 from tests.integration.conftest import Prompt
-from tests.kube import Kubectl, OperatorProcess, eventually
+from tests.kube import Kubectl, OperatorProcess, established, eventually
 from tests.prompts import API, apply, condition, ready, release, released, version, wait_reason
 
 pytestmark = pytest.mark.integration
@@ -87,8 +87,9 @@ def _unstamped(admin: Kubectl) -> bool:
 @pytest.fixture(scope="module")
 def governance(admin_kubectl: Kubectl, crds: None) -> Iterator[str]:
     """The chart with the one flag (and its roles), applied to the cluster; its name."""
-    for crd in ("promptpolicies.promptrelease.io", "promptapprovals.promptrelease.io"):
-        admin_kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
+    established(
+        admin_kubectl, "promptpolicies.promptrelease.io", "promptapprovals.promptrelease.io"
+    )
     admin_kubectl.run("create", "namespace", INSTALL_NS, check=False)
     rendered = template(
         "governance.enabled=true",

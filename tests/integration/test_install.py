@@ -28,7 +28,7 @@ from tests.chart import (
     template,
 )
 from tests.controlplane.binaries import ensure_binaries
-from tests.kube import Kubectl, OperatorProcess, _free_port, eventually
+from tests.kube import Kubectl, OperatorProcess, _free_port, established, eventually
 from tests.prompts import apply, release, released, version, wait_reason
 
 pytestmark = pytest.mark.integration
@@ -394,7 +394,7 @@ def test_a_standby_replica_takes_over_when_the_active_one_dies(
     run_operator: Callable[..., OperatorProcess],
 ) -> None:
     admin_kubectl("apply", "--server-side", "-f", str(PEERING_CRDS))
-    admin_kubectl("wait", "--for=condition=Established", "crd/kopfpeerings.kopf.dev")
+    established(admin_kubectl, "kopfpeerings.kopf.dev")
     kubectl.apply("apiVersion: kopf.dev/v1\nkind: KopfPeering\nmetadata: {name: pro}\n")
     peering = ["--peering", "pro", "--peering-lifetime", "6"]
     active = run_operator(*peering, "--priority", "100")
