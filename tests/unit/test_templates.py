@@ -6,7 +6,6 @@ import pytest
 
 from prompt_release.core.templates import (
     TemplateError,
-    check_variables,
     placeholders,
     render_text,
 )
@@ -45,14 +44,6 @@ def test_jinja2_syntax_error_names_the_line() -> None:
 def test_unknown_format() -> None:
     with pytest.raises(TemplateError, match="unknown templateFormat"):
         placeholders("x", "handlebars")
-
-
-def test_check_variables_names_missing_and_unexpected() -> None:
-    check_variables(["a", "b"], {"a": 1, "b": 2})
-    with pytest.raises(
-        TemplateError, match=r"missing variable\(s\): b.*unexpected variable\(s\): c"
-    ):
-        check_variables(["a", "b"], {"a": 1, "c": 3})
 
 
 def test_render_both_formats() -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from prompt_release import GROUP
 from prompt_release.core import configmap
@@ -53,7 +53,7 @@ class Owner:
     label: str
 
     @classmethod
-    def of(cls, body: Mapping[str, Any]) -> Owner:
+    def of(cls, body: Mapping[str, Any]) -> Self:
         meta, spec = body.get("metadata") or {}, body.get("spec") or {}
         return cls(
             namespace=str(meta.get("namespace", "")),

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prompt_release import API_VERSION
+from prompt_release.core.chain import Owner
 from prompt_release.core.configmap import OPERATOR
 
 PREFIX = "notifications.promptrelease.io/subscribe."
@@ -216,25 +217,8 @@ def _waiting(status: Mapping[str, Any]) -> list[Transition]:
 
 
 @dataclass(frozen=True)
-class Subject:
-    """The release a transition happened to."""
-
-    namespace: str
-    name: str
-    uid: str
-    prompt: str
-    label: str
-
-    @classmethod
-    def of(cls, body: Mapping[str, Any]) -> Subject:
-        meta, spec = body.get("metadata") or {}, body.get("spec") or {}
-        return cls(
-            str(meta.get("namespace") or ""),
-            str(meta.get("name") or ""),
-            str(meta.get("uid") or ""),
-            str(spec.get("prompt") or ""),
-            str(spec.get("label") or ""),
-        )
+class Subject(Owner):
+    """The release a transition happened to: the identity its history chain names."""
 
     @property
     def source(self) -> str:

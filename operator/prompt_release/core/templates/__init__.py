@@ -32,7 +32,7 @@ Safety rules (see docs/bad-input.md):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from prompt_release.core.templates import fstring, jinja, mustache
@@ -63,7 +63,6 @@ __all__ = [
     "PORTABLE_FORMATS",
     "MustacheTag",
     "TemplateError",
-    "check_variables",
     "checked_placeholders",
     "is_portable",
     "mustache_data",
@@ -127,20 +126,6 @@ def checked_placeholders(text: str, template_format: str = F_STRING) -> set[str]
     if refused:
         raise TemplateError("; ".join(refused))
     return names
-
-
-def check_variables(declared: Iterable[str], given: Mapping[str, Any]) -> None:
-    """Refuse missing and unexpected variables, naming them all."""
-    wanted = set(declared)
-    missing = sorted(wanted - set(given))
-    unexpected = sorted(set(given) - wanted)
-    problems = []
-    if missing:
-        problems.append("missing variable(s): " + ", ".join(missing))
-    if unexpected:
-        problems.append("unexpected variable(s): " + ", ".join(unexpected))
-    if problems:
-        raise TemplateError(f"{'; '.join(problems)} (declared: {', '.join(sorted(wanted))})")
 
 
 def render_text(text: str, template_format: str, variables: Mapping[str, Any]) -> str:
