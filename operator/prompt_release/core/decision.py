@@ -25,6 +25,7 @@ from prompt_release.core import (
     rollout,
 )
 from prompt_release.core import release as release_core
+from prompt_release.core.analysis import Reading
 from prompt_release.core.canary_jobs import JobState
 from prompt_release.core.fights import DRIFT_REASONS, FOUGHT, Fight, FightPolicy
 from prompt_release.core.fights import decide as decide_fight
@@ -73,6 +74,8 @@ class Observed:
     """Records (ControllerRevisions) of sealed entries an earlier pass could not write."""
     promotion: promotion.Inputs | None = None
     """For a release with spec.promotion: the `from` release, the versions and the evidence."""
+    reading: Reading | None = None
+    """The Prometheus measurement the shell took for the canary's analysis step (if due)."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,7 @@ def decide(observed: Observed, now: Now) -> Decision:
         observed.job,
         now.text,
         gate=observed.gate,
+        reading=observed.reading,
     )
     plan, fight, wait = _fight(release, split.plan, observed, now.monotonic)
     plan = report(plan, release, observed.version, observed.gate, now.text)

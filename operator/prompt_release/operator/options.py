@@ -32,3 +32,7 @@ class Options:
     rather than parsed: see docs/performance.md for what it saves and costs."""
     fight_policy: FightPolicy = field(default_factory=FightPolicy)
     """How hand edits of a ConfigMap are reverted once another writer keeps making them."""
+    prometheus_url: str | None = None
+    """The Prometheus canary analyses query (None: their measurements are inconclusive)."""
+    prometheus_timeout: float = 5.0
+    """Seconds one analysis query may take before its measurement is inconclusive."""

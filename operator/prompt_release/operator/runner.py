@@ -72,6 +72,19 @@ def _add_run(run: argparse.ArgumentParser) -> None:
         help="serve Prometheus metrics on this port (/metrics)",
     )
     run.add_argument(
+        "--prometheus-url",
+        default=None,
+        metavar="URL",
+        help="the Prometheus canary analyses query, e.g. http://prometheus.monitoring:9090",
+    )
+    run.add_argument(
+        "--prometheus-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long one analysis query may take; slower is inconclusive (default 5)",
+    )
+    run.add_argument(
         "--liveness", default=None, help="health endpoint, e.g. http://0.0.0.0:8080/healthz"
     )
     run.add_argument(
@@ -131,7 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     # The API server stores objects nested up to 10,000 deep (in free-form model.parameters);
     # reading one must not stop the watch (json's RecursionError), so validation can refuse it.
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 3 * API_SERVER_MAX_JSON_DEPTH))
-    options = Options(peering_lifetime=args.peering_lifetime, compact_stores=args.compact_stores)
+    options = Options(
+        peering_lifetime=args.peering_lifetime,
+        compact_stores=args.compact_stores,
+        prometheus_url=args.prometheus_url,
+        prometheus_timeout=args.prometheus_timeout,
+    )
     if args.metrics_port:
         metrics.serve(args.metrics_port)
     priority = args.priority if args.priority is not None else random.randint(1, 1_000_000)
