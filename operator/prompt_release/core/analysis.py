@@ -88,20 +88,18 @@ class PrometheusSpec:
     def condition(self) -> Condition:
         return analysis_condition.parse(self.success_condition)
 
-    def problem(self) -> str | None:
+    def problem(self, known: tuple[str, ...] = PLACEHOLDERS) -> str | None:
         """Why this analysis can't run (a condition that doesn't parse, an unknown
         placeholder), else None."""
         try:
             self.condition()
         except ConditionError as error:
             return f"successCondition {self.success_condition!r} doesn't parse: {error}"
-        unknown = sorted(
-            {name for name in _PLACEHOLDER.findall(self.query) if name not in PLACEHOLDERS}
-        )
+        unknown = sorted({name for name in _PLACEHOLDER.findall(self.query) if name not in known})
         if unknown:
             return (
                 f"query: unknown placeholder {{{{{unknown[0]}}}}} (known: "
-                + ", ".join(f"{{{{{name}}}}}" for name in PLACEHOLDERS)
+                + ", ".join(f"{{{{{name}}}}}" for name in known)
                 + ")"
             )
         return None
@@ -173,20 +171,20 @@ def read_answer(step: int, content_hash: str, at: str, code: int, text: str) -> 
     if not isinstance(answer, dict):
         return Reading(step, content_hash, at, reason=QUERY_ERROR, message=f"HTTP {code}")
     if answer.get("status") != "success":
-        said = f"{answer.get('errorType', 'error')}: {answer.get('error', '')}".strip()
-        return Reading(step, content_hash, at, reason=QUERY_ERROR, message=said[:512])
+        words = f"{answer.get('errorType', 'error')}: {answer.get('error', '')}".strip()
+        return Reading(step, content_hash, at, reason=QUERY_ERROR, message=words[:512])
     data = answer.get("data") or {}
     kind, result = data.get("resultType"), data.get("result")
     if kind == "scalar" and isinstance(result, list) and len(result) == 2:
         return _number(step, content_hash, at, result[1])
     if kind != "vector" or not isinstance(result, list):
-        said = f"the query returned a {kind}, not an instant vector or a scalar"
-        return Reading(step, content_hash, at, reason=QUERY_ERROR, message=said)
+        words = f"the query returned a {kind}, not an instant vector or a scalar"
+        return Reading(step, content_hash, at, reason=QUERY_ERROR, message=words)
     if not result:
         return Reading(step, content_hash, at, reason=NO_SERIES, message="no series")
     if len(result) > 1:
-        said = f"{len(result)} series: aggregate the query to one (sum, avg, max ...)"
-        return Reading(step, content_hash, at, reason=SEVERAL_SERIES, message=said)
+        words = f"{len(result)} series: aggregate the query to one (sum, avg, max ...)"
+        return Reading(step, content_hash, at, reason=SEVERAL_SERIES, message=words)
     return _number(step, content_hash, at, (result[0].get("value") or [None, None])[1])
 
 
@@ -215,32 +213,33 @@ def judge(
     """Add the reading to the step's record (when it is this step's and due), then the
     analysis's verdict; the record's counts and phase are brought up to date."""
     if reading is not None and is_due(record, spec, now):
-        _add(record, spec, reading)
+        add(record, spec, reading)
     counts = {key: int(record.get(key) or 0) for key in ("successful", "failed", "inconclusive")}
     record.update(counts)
     last = (record.get("measurements") or [{}])[-1]
-    said = _said(last)
+    told = said(last)
     tally = (
         f"{counts['successful']} successful, {counts['failed']} failed, "
         f"{counts['inconclusive']} inconclusive of {spec.count}"
     )
     if counts["failed"] > spec.failure_limit:
         verdict = Verdict(
-            FAILED, f"{tally}; the last: {said} (successCondition {spec.success_condition})"
+            FAILED, f"{tally}; the last: {told} (successCondition {spec.success_condition})"
         )
     elif counts["inconclusive"] > spec.inconclusive_limit:
-        verdict = Verdict(INCONCLUSIVE, f"{tally}; the last: {said}")
+        verdict = Verdict(INCONCLUSIVE, f"{tally}; the last: {told}")
     elif counts["successful"] + counts["failed"] >= spec.count:
-        verdict = Verdict(SUCCESSFUL, f"{tally}; the last: {said}")
+        verdict = Verdict(SUCCESSFUL, f"{tally}; the last: {told}")
     else:
         due = next_at(record, spec)
         wait = 0.0 if due is None else max(0.0, (due - _time(now)).total_seconds())
-        verdict = Verdict(RUNNING, f"{tally}" + (f"; the last: {said}" if last else ""), wait)
+        verdict = Verdict(RUNNING, f"{tally}" + (f"; the last: {told}" if last else ""), wait)
     record["phase"] = verdict.phase
     return verdict
 
 
-def _add(record: dict[str, Any], spec: PrometheusSpec, reading: Reading) -> None:
+def add(record: dict[str, Any], spec: PrometheusSpec, reading: Reading) -> None:
+    """Count the reading and keep it among the record's last measurements."""
     measurement: dict[str, Any] = {"at": reading.at}
     if reading.value is not None:
         met = spec.condition()(reading.value)
@@ -259,7 +258,7 @@ def _add(record: dict[str, Any], spec: PrometheusSpec, reading: Reading) -> None
     record["measurements"] = [*(record.get("measurements") or ()), measurement][-KEPT:]
 
 
-def _said(measurement: Mapping[str, Any]) -> str:
+def said(measurement: Mapping[str, Any]) -> str:
     if not measurement:
         return "none yet"
     if measurement.get("phase") == INCONCLUSIVE:

@@ -283,6 +283,43 @@ class CanaryStatus(ApiModel):
     )
 
 
+class Verification(ApiModel):
+    """Watch a new revision with a Prometheus query for a while after it goes live."""
+
+    duration: str = Field(
+        max_length=16,
+        pattern=DURATION,
+        description="How long the window lasts from the moment the revision goes live.",
+    )
+    prometheus: PrometheusAnalysis = Field(
+        description="The query and its limits, as a canary analysis's; count is the least "
+        "number of conclusive measurements the window needs to pass. {{canary.*}} placeholders "
+        "are refused (there is no canary)."
+    )
+
+
+class VerificationStatus(ApiModel):
+    """The verification window of the live revision (or of the last one verified)."""
+
+    revision: int
+    version: str
+    hash: str
+    started_at: str
+    ends_at: str
+    phase: Literal["Running", "Successful", "Failed", "Inconclusive"]
+    message: str | None = None
+    query: str | None = None
+    successful: int | None = None
+    failed: int | None = None
+    inconclusive: int | None = None
+    measurements: list[Measurement] | None = Field(
+        default=None, max_length=10, json_schema_extra={"x-kubernetes-list-type": "atomic"}
+    )
+    rolled_back_by: int | None = Field(
+        default=None, description="The revision that restored the previous one, if any."
+    )
+
+
 class AnalysisSummary(ApiModel):
     """How one Prometheus analysis step of a canary went."""
 

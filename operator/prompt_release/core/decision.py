@@ -23,6 +23,7 @@ from prompt_release.core import (
     promotion,
     recovery,
     rollout,
+    verification,
 )
 from prompt_release.core import release as release_core
 from prompt_release.core.analysis import Reading
@@ -127,8 +128,13 @@ def decide(observed: Observed, now: Now) -> Decision:
         observed.body, release, observed.version, observed.promotion, observed.gate, now.text
     )
     plan = _plan(release, choice, observed, stable_existing, now.text)
+    invalid = verification.invalid(body)
+    if invalid is not None:
+        plan = release_core.refuse(release, now.text, verification.INVALID_VERIFICATION, invalid)
+    verify_wake = None
     if plan.ready:
         plan = _roll_out(release, plan, stable_existing, observed, now.text)
+        plan, verify_wake = _verify(release, body, plan, stable_existing, observed, now.text)
     split = canary_plan.plan(
         release,
         body,
@@ -164,6 +170,7 @@ def decide(observed: Observed, now: Now) -> Decision:
             None if split.wake_in is None else split.wake_in + WAKE_MARGIN,
             POLL_SECONDS if split.poll else None,
             None if choice is None else choice.wait,
+            None if verify_wake is None else verify_wake + WAKE_MARGIN,
         ),
         ready=ready,
         planned_status=plan.status,
@@ -311,6 +318,38 @@ def _roll_out(
             for workload in assessment.stamps
         ],
     )
+
+
+def _verify(
+    release: ReleaseView,
+    body: Mapping[str, Any],
+    plan: ReleasePlan,
+    existing: Mapping[str, Any] | None,
+    observed: Observed,
+    now: str,
+) -> tuple[ReleasePlan, float | None]:
+    """spec.rollout.verification's window over the live revision; a failed one brings the
+    previous revision back with rollbackOnFailure, the window kept in the failed entry."""
+    found = verification.assess(release, body, plan.status, observed.reading, now)
+    if found.state is None:
+        return plan, None
+    plan = replace(plan, status={**plan.status, "verification": found.state})
+    plan = replace(plan, events=[*plan.events, *found.events])
+    if not (found.failed and release.rollback_on_failure and observed.previous is not None):
+        return plan, found.wake_in
+    live = replace(release, status=ReleaseStatusView(plan.status))
+    rolled = release_core.roll_back(
+        live, observed.previous, existing, now, found.failed, observed.rivals
+    )
+    if not rolled.ready:
+        return replace(rolled, events=[*plan.events, *rolled.events]), None
+    state = {**found.state, "rolledBackBy": rolled.status["revision"]}
+    history = [
+        {**entry, "verification": state} if entry.get("revision") == state["revision"] else entry
+        for entry in rolled.status.get("history") or ()
+    ]
+    status = {**rolled.status, "history": history, "verification": state}
+    return replace(rolled, status=status, events=[*plan.events, *rolled.events]), 0.0
 
 
 def _fight(

@@ -29,6 +29,7 @@ from prompt_release.core import (
     promotion,
     promotion_gates,
     rollout,
+    verification,
 )
 from prompt_release.core import release as release_core
 from prompt_release.core.canary_jobs import JobState
@@ -235,7 +236,7 @@ class ReleaseReconciler:
         """Take the canary analysis's measurement when one is due (on this worker, bounded
         by the query timeout): the pass judges it."""
         at = now_text()
-        query = canary_steps.due(observed.body, at)
+        query = canary_steps.due(observed.body, at) or verification.due(observed.body, at)
         if query is None:
             return observed
         if self.prometheus is None:
