@@ -127,10 +127,7 @@ def decide(observed: Observed, now: Now) -> Decision:
     choice = promotion.choose(
         observed.body, release, observed.version, observed.promotion, observed.gate, now.text
     )
-    plan = _plan(release, choice, observed, stable_existing, now.text)
-    invalid = verification.invalid(body)
-    if invalid is not None:
-        plan = release_core.refuse(release, now.text, verification.INVALID_VERIFICATION, invalid)
+    plan = _plan(release, body, choice, observed, stable_existing, now.text)
     verify_wake = None
     if plan.ready:
         plan = _roll_out(release, plan, stable_existing, observed, now.text)
@@ -179,13 +176,18 @@ def decide(observed: Observed, now: Now) -> Decision:
 
 def _plan(
     release: ReleaseView,
+    body: Mapping[str, Any],
     choice: promotion.Choice | None,
     observed: Observed,
     existing: Mapping[str, Any] | None,
     now: str,
 ) -> ReleasePlan:
     """The stable plan: spec.version, or what spec.promotion chose (held: the live revision
-    stays, nothing is written but the status)."""
+    stays, nothing is written but the status); refused while spec.rollout.verification can't
+    run."""
+    invalid = verification.invalid(body)
+    if invalid is not None:
+        return release_core.refuse(release, now, verification.INVALID_VERIFICATION, invalid)
     if choice is None:
         return release_core.plan(
             release, observed.version, existing, now, observed.gate, observed.rivals

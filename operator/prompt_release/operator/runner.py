@@ -71,19 +71,7 @@ def _add_run(run: argparse.ArgumentParser) -> None:
         default=None,
         help="serve Prometheus metrics on this port (/metrics)",
     )
-    run.add_argument(
-        "--prometheus-url",
-        default=None,
-        metavar="URL",
-        help="the Prometheus canary analyses query, e.g. http://prometheus.monitoring:9090",
-    )
-    run.add_argument(
-        "--prometheus-timeout",
-        type=float,
-        default=5.0,
-        metavar="SECONDS",
-        help="how long one analysis query may take; slower is inconclusive (default 5)",
-    )
+    _add_prometheus(run)
     run.add_argument(
         "--liveness", default=None, help="health endpoint, e.g. http://0.0.0.0:8080/healthz"
     )
@@ -94,6 +82,23 @@ def _add_run(run: argparse.ArgumentParser) -> None:
         help="keep watched prompt objects and ConfigMaps as JSON bytes (less memory; default)",
     )
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+
+def _add_prometheus(run: argparse.ArgumentParser) -> None:
+    run.add_argument(
+        "--prometheus-url",
+        default=None,
+        metavar="URL",
+        help="the Prometheus canary analyses and verification windows query, "
+        "e.g. http://prometheus.monitoring:9090",
+    )
+    run.add_argument(
+        "--prometheus-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long one analysis query may take; slower is inconclusive (default 5)",
+    )
 
 
 def _add_cleanup(cleanup: argparse.ArgumentParser) -> None:
