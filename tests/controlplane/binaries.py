@@ -1,10 +1,11 @@
 """Find or build the binaries of the local control plane and of the tests.
 
 etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok (fake nodes and
-kubelet), helm, kstatus and actionlint are built from the Go modules beside this file and cached
-outside the repository, keyed by each module's go.mod/go.sum and the Go toolchain, so they are
-rebuilt only when a pin changes. A folder named by ``KUBEBUILDER_ASSETS`` (as setup-envtest makes
-it) is used first: whatever it holds is taken as is and only what it lacks is built.
+kubelet), helm, kstatus, actionlint and prometheus are built from the Go modules
+beside this file and cached outside the repository, keyed by each module's go.mod/go.sum and the
+Go toolchain, so they are rebuilt only when a pin changes. A folder named by
+``KUBEBUILDER_ASSETS`` (as setup-envtest makes it) is used first: whatever it holds is taken as
+is and only what it lacks is built.
 
 Builds say what they build, from which pin, why and how long it took, through `report` (a log
 warning unless the caller, such as the test session, routes it to a terminal).
@@ -112,7 +113,12 @@ ACTIONLINT = GoModule(
     source="github.com/rhysd/actionlint",
     packages={"actionlint": "github.com/rhysd/actionlint/cmd/actionlint"},
 )
-MODULES = (ETCD, KUBERNETES, KWOK, HELM, KSTATUS, ACTIONLINT)
+PROMETHEUS = GoModule(
+    folder="prometheus",
+    source="github.com/prometheus/prometheus",
+    packages={"prometheus": "github.com/prometheus/prometheus/cmd/prometheus"},
+)
+MODULES = (ETCD, KUBERNETES, KWOK, HELM, KSTATUS, ACTIONLINT, PROMETHEUS)
 CONTROL_PLANE = (
     "etcd",
     "kube-apiserver",
