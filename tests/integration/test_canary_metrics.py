@@ -36,12 +36,17 @@ from tests.prompts import apply, condition, release, released, version
 pytestmark = pytest.mark.integration
 
 THRESHOLD = 0.1
+# Scoped to the test's namespace (the scrape targets' label): every test releases the same
+# content, so the same hashes, and a test's series stay in the [10s] window of the next one.
 ERROR_RATE = (
-    'sum(rate(promptrelease_responses_total{{prompt="{prompt}",label="{label}",'
-    'hash="{hash}",outcome="error"}}[10s])) / '
-    'sum(rate(promptrelease_responses_total{{prompt="{prompt}",label="{label}",hash="{hash}"}}[10s]))'
+    'sum(rate(promptrelease_responses_total{{namespace="{namespace}",prompt="{prompt}",'
+    'label="{label}",hash="{hash}",outcome="error"}}[10s])) / '
+    'sum(rate(promptrelease_responses_total{{namespace="{namespace}",prompt="{prompt}",'
+    'label="{label}",hash="{hash}"}}[10s]))'
 )
-QUERY = ERROR_RATE.format(prompt="{{prompt}}", label="{{label}}", hash="{{canary.hash}}")
+QUERY = ERROR_RATE.format(
+    namespace="{{namespace}}", prompt="{{prompt}}", label="{{label}}", hash="{{canary.hash}}"
+)
 
 
 def analysis_step(**extra: Any) -> dict[str, Any]:
@@ -95,7 +100,9 @@ def test_a_canary_whose_error_rate_exceeds_the_condition_aborts_with_stable_unto
     run_operator("--prometheus-url", prometheus.url, "--metrics-port", str(metrics_port))
     first, stable, v2_hash = v1_live_with_v2_ready(kubectl)
     workloads(errors={"stable": 0.01, "canary": 0.5})
-    promql = ERROR_RATE.format(prompt="summarizer", label="production", hash=v2_hash)
+    promql = ERROR_RATE.format(
+        namespace=kubectl.namespace, prompt="summarizer", label="production", hash=v2_hash
+    )
     stop = threading.Event()
     crossed = first_crossing(prometheus, promql, stop)
 

@@ -18,7 +18,9 @@ from tests.prompts import apply, release, released, version
 
 pytestmark = pytest.mark.integration
 
-QUERY = ERROR_RATE.format(prompt="{{prompt}}", label="{{label}}", hash="{{stable.hash}}")
+QUERY = ERROR_RATE.format(
+    namespace="{{namespace}}", prompt="{{prompt}}", label="{{label}}", hash="{{stable.hash}}"
+)
 
 
 def verification(**extra: Any) -> dict[str, Any]:
