@@ -51,6 +51,7 @@ class GoModule:
     source: str  # the upstream module whose pinned version the binaries are
     packages: dict[str, str]  # binary name -> Go main package
     ldflags: str = "-s -w"
+    tags: str = ""  # Go build tags
 
     @property
     def path(self) -> Path:
@@ -117,6 +118,9 @@ PROMETHEUS = GoModule(
     folder="prometheus",
     source="github.com/prometheus/prometheus",
     packages={"prometheus": "github.com/prometheus/prometheus/cmd/prometheus"},
+    # Static and file discovery only (the tests' scrape targets): no cloud or Kubernetes SDKs
+    # to compile, as Prometheus's own plugins/ build tags allow.
+    tags="remove_all_sd",
 )
 MODULES = (ETCD, KUBERNETES, KWOK, HELM, KSTATUS, ACTIONLINT, PROMETHEUS)
 CONTROL_PLANE = (
@@ -155,6 +159,8 @@ def cache_key(module: GoModule) -> str:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     digest.update(_go_version().encode())
     digest.update(repr(sorted(module.packages.items())).encode())
+    if module.tags:
+        digest.update(f"tags={module.tags}".encode())
     return f"{module.folder}-{digest.hexdigest()[:16]}"
 
 
@@ -188,8 +194,9 @@ def _build(module: GoModule, target: Path) -> None:
                 )
                 step = time.monotonic()
                 output = str(staging / name)
+                tags = ["-tags", module.tags] if module.tags else []
                 result = subprocess.run(
-                    ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", output, package],
+                    ["go", "build", "-trimpath", *tags, "-ldflags", ldflags, "-o", output, package],
                     cwd=module.path,
                     env=_go_env(),
                     capture_output=True,
