@@ -18,10 +18,14 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.kube import Kubectl, OperatorProcess, established, eventually
+
+if TYPE_CHECKING:
+    from tests.controlplane.prometheus_server import LocalPrometheus
 
 log = logging.getLogger("tests")
 
@@ -79,8 +83,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
     from tests.controlplane import binaries
 
+    if any("prometheus" in getattr(item, "fixturenames", ()) for item in session.items):
+        names: tuple[str, ...] = (*binaries.CONTROL_PLANE, "prometheus")
+    else:
+        names = binaries.CONTROL_PLANE
     try:
-        absent = binaries.missing()
+        absent = binaries.missing(names)
         if not absent:
             return
         binaries.report(
@@ -88,7 +96,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             "building them from Go modules once (several minutes on 2 cores; "
             "later runs start in seconds)."
         )
-        binaries.ensure_binaries()
+        binaries.ensure_binaries(names)
     except (RuntimeError, subprocess.CalledProcessError) as error:
         # The tests that need the cluster fail with this same error, with the rest running.
         binaries.report(f"could not build the local control plane: {error}")
@@ -129,6 +137,28 @@ def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
             plane.keep_logs = plane.keep_logs or request.session.testsfailed > 0
     else:
         pytest.exit(f"unknown PROMPT_RELEASE_BACKEND={backend!r} (local, existing, kind)", 2)
+
+
+@pytest.fixture(scope="session")
+def prometheus(request: pytest.FixtureRequest) -> Iterator[LocalPrometheus]:
+    """A real Prometheus (built from tests/controlplane/prometheus), scraping the targets a
+    test gives it with `scrape()`; one per session."""
+    from tests.controlplane.prometheus_server import running_prometheus
+
+    keep = _truthy("KEEP_CONTROL_PLANE_LOGS") or _truthy("CI")
+    with running_prometheus(keep=keep) as server:
+        _SUMMARY.append(
+            f"local Prometheus {server.version} at {server.url}, started in "
+            f"{server.startup_seconds:.1f} s"
+        )
+        yield server
+        server.scrape([])
+
+
+@pytest.fixture
+def summary() -> Callable[[str], None]:
+    """Add a line to the figures printed at the end of the session."""
+    return _SUMMARY.append
 
 
 @pytest.fixture(scope="session")

@@ -61,6 +61,7 @@ func MetricsText(prompts ...*MountedPrompt) string {
 			fmt.Fprintf(&b, "%s{%s} %d\n", SelectionsMetric, labels("prompt", current.Name, "label", current.Label, "variant", s.Variant, "version", s.Version, "hash", s.Hash), s.Count)
 		}
 	}
+	b.WriteString(exposition(prompts...))
 	return b.String()
 }
 

@@ -88,6 +88,7 @@ type MountedPrompt struct {
 	reloads       int
 	failedReloads int
 	counts        map[[3]string]int
+	outcomes      *Outcomes
 }
 
 // Mount reads and verifies the prompt in directory. It fails when prompt.json is missing, of
@@ -100,7 +101,7 @@ func Mount(directory string, options Options) (*MountedPrompt, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	m := &MountedPrompt{Directory: directory, options: options, logger: logger, counts: map[[3]string]int{}}
+	m := &MountedPrompt{Directory: directory, options: options, logger: logger, counts: map[[3]string]int{}, outcomes: &Outcomes{}}
 	m.marker = m.readMarker()
 	stable, err := LoadPayload(directory, !options.SkipVerify)
 	if err != nil {

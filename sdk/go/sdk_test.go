@@ -1,8 +1,13 @@
 package promptrelease
 
 import (
+	"errors"
+	"math"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestNothingOutsideTheDataIsReachable(t *testing.T) {
@@ -89,5 +94,67 @@ func TestTypedVariablesToolsAndResponseFormat(t *testing.T) {
 	out, err := prompt.Render(map[string]any{"ticket": "t", "count": 4})
 	if err != nil || !regexp.MustCompile(`^4 bullets for guest, score 0, urgent=false: t$`).MatchString(out) {
 		t.Fatalf("%q %v", out, err)
+	}
+}
+
+func TestOutcomesPerVariantVersionAndHash(t *testing.T) {
+	var files map[string]any
+	for _, c := range cases(t, "payloads.json") {
+		if c["name"] == "canary" {
+			files = c["files"].(map[string]any)
+		}
+	}
+	root := t.TempDir()
+	layOut(t, root, 0, files)
+	mounted, err := Mount(root, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stable, candidate := mounted.Current(), mounted.Candidate()
+	score := 0.25
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(mounted.Record(stable, Outcome{Latency: 300 * time.Millisecond}))
+	must(mounted.Record(candidate, Outcome{Error: true, Latency: 1500 * time.Millisecond, InputTokens: 120, OutputTokens: 40, Feedback: &score}))
+	must(mounted.Track(candidate, func(call *Call) error { call.Tokens(10, 5); call.Cost(0.5); return nil }))
+	if err := mounted.Track(candidate, func(*Call) error { return errors.New("the model timed out") }); err == nil {
+		t.Fatal("Track lost work's error")
+	}
+	text := MetricsText(mounted)
+	c := labels("prompt", "kit-reload", "label", "production", "variant", "canary", "version", candidate.Version, "hash", candidate.Hash)
+	for _, want := range []string{
+		`promptrelease_responses_total{` + c + `,outcome="error"} 2`,
+		`promptrelease_responses_total{` + c + `,outcome="success"} 1`,
+		`promptrelease_tokens_total{` + c + `,type="input"} 130`,
+		`promptrelease_response_duration_seconds_bucket{` + c + `,le="+Inf"} 3`,
+		`promptrelease_response_duration_seconds_bucket{` + c + `,le="0.08"} 2`,
+		`promptrelease_feedback_score_count{` + c + `} 1`,
+		`# TYPE promptrelease_response_duration_seconds histogram`,
+		`variant="stable",version="` + stable.Version,
+	} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("no %s in\n%s", want, text)
+		}
+	}
+	if err := mounted.Record(stable, Outcome{Cost: math.NaN()}); err == nil || !strings.Contains(err.Error(), "cost must be a finite number") {
+		t.Fatalf("a NaN cost: %v", err)
+	}
+	other := *stable
+	other.Name = "translator"
+	if err := mounted.Record(&other, Outcome{}); err == nil || !strings.Contains(err.Error(), "is not this prompt") {
+		t.Fatalf("another prompt's outcome: %v", err)
+	}
+	bounded := &Outcomes{}
+	for n := 0; n < MaxVersions+2; n++ {
+		p := *candidate
+		p.Version = "v" + strconv.Itoa(n)
+		must(bounded.Record(&p, Outcome{}))
+	}
+	if len(bounded.tallies) != MaxVersions || bounded.Evicted != 2 || bounded.tallies[0].version != "v2" {
+		t.Fatalf("%d kept, %d evicted, oldest %s", len(bounded.tallies), bounded.Evicted, bounded.tallies[0].version)
 	}
 }

@@ -4,7 +4,8 @@ Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok wi
 (built on first use), installs the CRDs and the default admission policies of manifests/install
 (who released it, deletion protection; with `--governance`, `make dev GOVERNANCE=1`, also
 manifests/governance: the PromptPolicy and two-person-rule policies and the people's roles),
-runs the operator, applies manifests/examples, shows
+starts a Prometheus (the canary analyses' and verification windows' `--prometheus-url`), runs
+the operator, applies manifests/examples, shows
 `kubectl get prompts` and the example Deployment's pods Running (kwok plays their kubelet: no
 container really starts). It then keeps running until Ctrl-C, which stops everything.
 `.dev/kubeconfig` and `.dev/bin` (kubectl and the `kubectl prompt` plugin) serve a second
@@ -24,6 +25,7 @@ import time
 from pathlib import Path
 
 from tests.controlplane.cluster import running_control_plane
+from tests.controlplane.prometheus_server import running_prometheus
 
 REPO = Path(__file__).resolve().parents[2]
 DEV = REPO / ".dev"
@@ -135,7 +137,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
-    with running_control_plane(keep_logs=True) as plane:
+    with running_control_plane(keep_logs=True) as plane, running_prometheus(keep=True) as metrics:
         DEV.mkdir(exist_ok=True)
         (DEV / "bin").mkdir(exist_ok=True)
         shutil.copy(plane.kubeconfig, DEV / "kubeconfig")
@@ -158,7 +160,10 @@ def main(argv: list[str]) -> int:
 
         operator_log = (plane.logs / "operator.log").open("wb")
         operator = subprocess.Popen(
-            [sys.executable, "-m", "prompt_release.operator", "run", "--all-namespaces"],
+            [
+                *(sys.executable, "-m", "prompt_release.operator", "run", "--all-namespaces"),
+                *("--prometheus-url", metrics.url),
+            ],
             env=env,
             stdout=operator_log,
             stderr=subprocess.STDOUT,
@@ -177,6 +182,8 @@ def main(argv: list[str]) -> int:
                 "  kubectl get prompts,deployments,pods -n prompts-demo\n"
                 "  kubectl prompt history ticket-summarizer -n prompts-demo\n"
                 f"  logs: {plane.logs}\n"
+                f"  Prometheus (canary analyses query it; scrape targets: {metrics.folder}/"
+                f"targets.json): {metrics.url}\n"
                 "Ctrl-C stops everything.",
                 flush=True,
             )

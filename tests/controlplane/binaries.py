@@ -1,10 +1,11 @@
 """Find or build the binaries of the local control plane and of the tests.
 
 etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok (fake nodes and
-kubelet), helm, kstatus and actionlint are built from the Go modules beside this file and cached
-outside the repository, keyed by each module's go.mod/go.sum and the Go toolchain, so they are
-rebuilt only when a pin changes. A folder named by ``KUBEBUILDER_ASSETS`` (as setup-envtest makes
-it) is used first: whatever it holds is taken as is and only what it lacks is built.
+kubelet), helm, kstatus, actionlint and prometheus are built from the Go modules
+beside this file and cached outside the repository, keyed by each module's go.mod/go.sum and the
+Go toolchain, so they are rebuilt only when a pin changes. A folder named by
+``KUBEBUILDER_ASSETS`` (as setup-envtest makes it) is used first: whatever it holds is taken as
+is and only what it lacks is built.
 
 Builds say what they build, from which pin, why and how long it took, through `report` (a log
 warning unless the caller, such as the test session, routes it to a terminal).
@@ -50,6 +51,7 @@ class GoModule:
     source: str  # the upstream module whose pinned version the binaries are
     packages: dict[str, str]  # binary name -> Go main package
     ldflags: str = "-s -w"
+    tags: str = ""  # Go build tags
 
     @property
     def path(self) -> Path:
@@ -112,7 +114,15 @@ ACTIONLINT = GoModule(
     source="github.com/rhysd/actionlint",
     packages={"actionlint": "github.com/rhysd/actionlint/cmd/actionlint"},
 )
-MODULES = (ETCD, KUBERNETES, KWOK, HELM, KSTATUS, ACTIONLINT)
+PROMETHEUS = GoModule(
+    folder="prometheus",
+    source="github.com/prometheus/prometheus",
+    packages={"prometheus": "github.com/prometheus/prometheus/cmd/prometheus"},
+    # Static and file discovery only (the tests' scrape targets): no cloud or Kubernetes SDKs
+    # to compile, as Prometheus's own plugins/ build tags allow.
+    tags="remove_all_sd",
+)
+MODULES = (ETCD, KUBERNETES, KWOK, HELM, KSTATUS, ACTIONLINT, PROMETHEUS)
 CONTROL_PLANE = (
     "etcd",
     "kube-apiserver",
@@ -149,6 +159,8 @@ def cache_key(module: GoModule) -> str:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     digest.update(_go_version().encode())
     digest.update(repr(sorted(module.packages.items())).encode())
+    if module.tags:
+        digest.update(f"tags={module.tags}".encode())
     return f"{module.folder}-{digest.hexdigest()[:16]}"
 
 
@@ -182,8 +194,9 @@ def _build(module: GoModule, target: Path) -> None:
                 )
                 step = time.monotonic()
                 output = str(staging / name)
+                tags = ["-tags", module.tags] if module.tags else []
                 result = subprocess.run(
-                    ["go", "build", "-trimpath", "-ldflags", ldflags, "-o", output, package],
+                    ["go", "build", "-trimpath", *tags, "-ldflags", ldflags, "-o", output, package],
                     cwd=module.path,
                     env=_go_env(),
                     capture_output=True,

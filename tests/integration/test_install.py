@@ -54,6 +54,7 @@ GOVERNANCE_POLICIES = GOVERNANCE / "policies.yaml"
             "notifications.sinks.audit.secret.name=webhooks",
             "notifications.sinks.audit.secret.key=audit",
         ],
+        ["prometheus.url=http://prometheus.monitoring:9090", "prometheus.timeout=3"],
     ],
 )
 def test_helm_lint_passes(values: list[str]) -> None:
@@ -68,6 +69,20 @@ def test_values_schema_refuses_bad_values() -> None:
         template("watchNamespaces={Not_A_Namespace}")
     with pytest.raises(RuntimeError, match="notifications"):
         template("notifications.sinks.audit.url=ftp://x")
+    with pytest.raises(RuntimeError, match="prometheus"):
+        template("prometheus.url=ftp://prometheus")
+
+
+def test_the_prometheus_url_reaches_the_operators_flags() -> None:
+    rendered = template("prometheus.url=http://prometheus.monitoring:9090", "prometheus.timeout=3")
+    deployment = next(o for o in objects(rendered) if o["kind"] == "Deployment")
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--prometheus-url=http://prometheus.monitoring:9090" in args
+    assert "--prometheus-timeout=3" in args
+    default = next(o for o in objects(template()) if o["kind"] == "Deployment")
+    assert not any(
+        "prometheus" in a for a in default["spec"]["template"]["spec"]["containers"][0]["args"]
+    )
 
 
 @pytest.mark.parametrize(

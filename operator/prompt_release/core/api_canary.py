@@ -57,13 +57,74 @@ class JobTemplate(ApiModel):
     )
 
 
-class CanaryAnalysis(ApiModel):
-    """An evaluation gate: a Job of the user's; it completing moves on, failing aborts."""
+class PrometheusAnalysis(ApiModel):
+    """Measure the canary with a PromQL query, as Argo Rollouts' prometheus provider does."""
 
-    job_template: JobTemplate = Field(
+    query: str = Field(
+        min_length=1,
+        max_length=4096,
+        description="An instant query returning one number. {{prompt}}, {{label}}, "
+        "{{namespace}}, {{release}}, {{stable.version}}, {{stable.hash}}, {{canary.version}} "
+        "and {{canary.hash}} are replaced before it is sent.",
+    )
+    success_condition: str = Field(
+        min_length=1,
+        max_length=512,
+        description="A measurement succeeds when this holds, e.g. `result < 0.05`: result (or "
+        "result[0]), numbers, <, <=, >, >=, ==, !=, and/&&, or/||, not/!, parentheses.",
+    )
+    interval: str | None = Field(
+        default=None,
+        max_length=16,
+        pattern=DURATION,
+        description="Time between measurements (30s when unset).",
+    )
+    count: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description="Conclusive measurements (successful or failed) the analysis takes "
+        "(1 when unset).",
+    )
+    failure_limit: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="Failed measurements tolerated; one more aborts the canary (0 when unset).",
+    )
+    inconclusive_limit: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="Inconclusive measurements tolerated (no series, several, NaN, a query "
+        "error, Prometheus unreachable); one more pauses the canary for a human (0 when unset).",
+    )
+
+
+class CanaryAnalysis(ApiModel):
+    """An evaluation gate: a Job of the user's (it completing moves on, failing aborts), or
+    Prometheus measurements of the live canary (failing aborts, inconclusive pauses)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "has(self.jobTemplate) != has(self.prometheus)",
+                    "message": "an analysis is exactly one of jobTemplate and prometheus",
+                }
+            ]
+        }
+    )
+
+    job_template: JobTemplate | None = Field(
+        default=None,
         description="The Job to run. It gets the release's ConfigMap mounted at "
         "/etc/prompt-canary (canary.json holds the candidate) and PROMPT_CANARY_VERSION, "
-        "PROMPT_CANARY_HASH in its environment."
+        "PROMPT_CANARY_HASH in its environment.",
+    )
+    prometheus: PrometheusAnalysis | None = Field(
+        default=None,
+        description="Query the operator's Prometheus (--prometheus-url) every interval.",
     )
 
 
@@ -122,6 +183,20 @@ class CanarySpec(ApiModel):
     )
 
 
+class Measurement(ApiModel):
+    """One Prometheus measurement of an analysis step."""
+
+    at: str
+    phase: Literal["Successful", "Failed", "Inconclusive"]
+    value: str | None = Field(default=None, description="The query's value, as Prometheus said.")
+    reason: str | None = Field(
+        default=None,
+        description="Why it is inconclusive: PrometheusUnreachable, QueryError, NoSeries, "
+        "SeveralSeries, NotANumber.",
+    )
+    message: str | None = None
+
+
 class CanaryStepStatus(ApiModel):
     """A step of the canary as it ran."""
 
@@ -131,6 +206,19 @@ class CanaryStepStatus(ApiModel):
     finished_at: str | None = None
     job: str | None = Field(default=None, description="The analysis Job.")
     message: str | None = None
+    query: str | None = Field(default=None, description="The Prometheus query, as sent.")
+    phase: Literal["Running", "Successful", "Failed", "Inconclusive"] | None = Field(
+        default=None, description="A Prometheus analysis's verdict so far."
+    )
+    successful: int | None = Field(default=None, description="Successful measurements.")
+    failed: int | None = Field(default=None, description="Failed measurements.")
+    inconclusive: int | None = Field(default=None, description="Inconclusive measurements.")
+    measurements: list[Measurement] | None = Field(
+        default=None,
+        max_length=10,
+        description="The last 10 measurements, oldest first.",
+        json_schema_extra={"x-kubernetes-list-type": "atomic"},
+    )
 
 
 class CanaryStatus(ApiModel):
@@ -195,9 +283,63 @@ class CanaryStatus(ApiModel):
     )
 
 
+class Verification(ApiModel):
+    """Watch a new revision with a Prometheus query for a while after it goes live."""
+
+    duration: str = Field(
+        max_length=16,
+        pattern=DURATION,
+        description="How long the window lasts from the moment the revision goes live.",
+    )
+    prometheus: PrometheusAnalysis = Field(
+        description="The query and its limits, as a canary analysis's; count is the least "
+        "number of conclusive measurements the window needs to pass. {{canary.*}} placeholders "
+        "are refused (there is no canary)."
+    )
+
+
+class VerificationStatus(ApiModel):
+    """The verification window of the live revision (or of the last one verified)."""
+
+    revision: int
+    version: str
+    hash: str
+    started_at: str
+    ends_at: str
+    phase: Literal["Running", "Successful", "Failed", "Inconclusive"]
+    message: str | None = None
+    query: str | None = None
+    successful: int | None = None
+    failed: int | None = None
+    inconclusive: int | None = None
+    measurements: list[Measurement] | None = Field(
+        default=None, max_length=10, json_schema_extra={"x-kubernetes-list-type": "atomic"}
+    )
+    rolled_back_by: int | None = Field(
+        default=None, description="The revision that restored the previous one, if any."
+    )
+
+
+class AnalysisSummary(ApiModel):
+    """How one Prometheus analysis step of a canary went."""
+
+    step: int
+    phase: str
+    successful: int = 0
+    failed: int = 0
+    inconclusive: int = 0
+    last_value: str | None = None
+
+
 class CanaryOrigin(ApiModel):
     """A revision that was a canary before it was promoted."""
 
     weight: float | None = Field(default=None, description="Its weight when promoted.")
     step: int | None = None
     started_at: str | None = None
+    analyses: list[AnalysisSummary] | None = Field(
+        default=None,
+        max_length=64,
+        description="Its Prometheus analyses' verdicts and counts.",
+        json_schema_extra={"x-kubernetes-list-type": "atomic"},
+    )

@@ -8,7 +8,14 @@ from typing import Any, Literal
 from pydantic import Field
 from pydantic.config import JsonDict
 
-from prompt_release.core.api_canary import DURATION, CanaryOrigin, CanarySpec, CanaryStatus
+from prompt_release.core.api_canary import (
+    DURATION,
+    CanaryOrigin,
+    CanarySpec,
+    CanaryStatus,
+    Verification,
+    VerificationStatus,
+)
 from prompt_release.core.api_common import ApiModel, Condition, Hash, ObjectName, PromptName
 from prompt_release.core.api_policy import ApprovalState
 from prompt_release.core.history import DEFAULT_HISTORY_LIMIT
@@ -26,7 +33,13 @@ class RolloutSpec(ApiModel):
     rollback_on_failure: bool | None = Field(
         default=None,
         description="When a Restart consumer fails to roll out (progress deadline exceeded), "
-        "bring back the previous revision as a new one. Off when unset.",
+        "or the verification window fails, bring back the previous revision as a new one. "
+        "Off when unset.",
+    )
+    verification: Verification | None = Field(
+        default=None,
+        description="After a new revision goes live (without a canary), measure it with a "
+        "Prometheus query for a while; a failed window rolls back with rollbackOnFailure.",
     )
 
 
@@ -225,6 +238,10 @@ class HistoryEntry(ApiModel):
     rollout_failed: str | None = Field(
         default=None, description="Why this revision failed to roll out, when it did."
     )
+    verification: VerificationStatus | None = Field(
+        default=None,
+        description="The verification window that failed this revision, with its measurements.",
+    )
     canary: CanaryOrigin | None = Field(
         default=None, description="It was promoted from a canary: at which weight."
     )
@@ -347,4 +364,7 @@ class PromptReleaseStatus(ApiModel):
     )
     promotion: PromotionStatus | None = Field(
         default=None, description="spec.promotion: the candidate and its gates."
+    )
+    verification: VerificationStatus | None = Field(
+        default=None, description="spec.rollout.verification: the window of the live revision."
     )

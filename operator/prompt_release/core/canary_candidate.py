@@ -12,7 +12,15 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from prompt_release.core import canary, canary_steps, conditions, configmap, governance, payload
+from prompt_release.core import (
+    analysis,
+    canary,
+    canary_steps,
+    conditions,
+    configmap,
+    governance,
+    payload,
+)
 from prompt_release.core import release as release_core
 from prompt_release.core.canary_jobs import JobState
 from prompt_release.core.canary_pass import CanaryPass
@@ -47,6 +55,9 @@ def run(
 ) -> str | None:
     """spec.canary is set: start, carry on, or hold the canary; the canary.json to serve."""
     computed, refused = _resolve(work, spec, candidate)
+    problem = spec.problem()
+    if refused is None and problem is not None:
+        refused = (analysis.INVALID_ANALYSIS, problem)
     if refused is not None or candidate is None or computed is None:
         _refused(work, before, refused or ("VersionNotFound", "no candidate"))
         return live_text

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prompt_release.core import governance
+from prompt_release.core.analysis import Reading
 from prompt_release.core.release import Event, ReleasePlan
 from prompt_release.core.views import ReleaseView
 
@@ -31,6 +32,8 @@ class CanaryPass:
     them."""
     held: governance.HeldError | None = None
     """The candidate waits for approval, or was rejected (summary kind "held")."""
+    reading: Reading | None = None
+    """The Prometheus measurement the shell took for this pass (an analysis step's)."""
 
     def say(self, kind: str, reason: str, message: str) -> None:
         self.events.append(Event(kind, reason, message))

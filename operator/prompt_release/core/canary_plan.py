@@ -37,7 +37,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from prompt_release.core import canary, canary_candidate, conditions, configmap, governance
+from prompt_release.core import (
+    analysis,
+    canary,
+    canary_candidate,
+    conditions,
+    configmap,
+    governance,
+)
+from prompt_release.core.analysis import Reading
 from prompt_release.core.canary_jobs import JobState
 from prompt_release.core.canary_pass import CanaryPass
 from prompt_release.core.canary_spec import (
@@ -93,6 +101,7 @@ def plan(
     job: JobState | None,
     now: str,
     gate: governance.Gate | None = None,
+    reading: Reading | None = None,
 ) -> CanaryPlan:
     """The stable plan with the canary's part added (see the module's docstring); `gate`
     holds the candidate back until it is approved, when a PromptPolicy says so."""
@@ -100,7 +109,7 @@ def plan(
         return CanaryPlan(stable)  # the stable version is refused: the canary waits as it is
     spec = CanarySpec.of(body)
     before: dict[str, Any] | None = dict(release.status.raw.get("canary") or {}) or None
-    work = CanaryPass(release, stable, now, dict(stable.status))
+    work = CanaryPass(release, stable, now, dict(stable.status), reading=reading)
     if stable.config_map is not None:
         work.stable_data = dict(stable.config_map["data"])
     else:
@@ -144,6 +153,9 @@ def _mark_promotion(work: CanaryPass, before: Mapping[str, Any] | None) -> None:
             for key in ("weight", "step", "startedAt")
             if before.get(key) is not None
         }
+        analyses = analysis.summary(before.get("steps"))
+        if analyses:
+            origin["analyses"] = analyses
         history[0]["canary"] = origin
         status["history"] = history
     work.say(

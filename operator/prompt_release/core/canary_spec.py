@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prompt_release.core import canary, governance
+from prompt_release.core.analysis import PrometheusSpec
 
 # status.canary.phase
 PROGRESSING, PAUSED, COMPLETED, ABORTED, PROMOTED = (
@@ -64,14 +65,18 @@ class Step:
     weight: float | None = None
     duration: float | None = None
     job_template: Mapping[str, Any] | None = None
+    prometheus: PrometheusSpec | None = None
 
     @classmethod
     def of(cls, index: int, raw: Mapping[str, Any]) -> Step:
         if raw.get("setWeight") is not None:
             return cls(index, SET_WEIGHT, weight=float(raw["setWeight"]))
         if raw.get("analysis") is not None:
-            template = (raw.get("analysis") or {}).get("jobTemplate") or {}
-            return cls(index, ANALYSIS, job_template=template)
+            analysis = raw.get("analysis") or {}
+            if isinstance(analysis.get("prometheus"), Mapping):
+                spec = PrometheusSpec.of(analysis["prometheus"], parse_duration)
+                return cls(index, ANALYSIS, prometheus=spec)
+            return cls(index, ANALYSIS, job_template=analysis.get("jobTemplate") or {})
         pause = raw.get("pause") or {}
         duration = pause.get("duration")
         return cls(index, PAUSE, duration=None if duration is None else parse_duration(duration))
@@ -110,3 +115,11 @@ class CanarySpec:
                 json.dumps(raw, sort_keys=True, separators=(",", ":")).encode()
             ).hexdigest()[:16],
         )
+
+    def problem(self) -> str | None:
+        """Why a step can't run as written (a Prometheus analysis that doesn't parse)."""
+        for step in self.steps:
+            found = None if step.prometheus is None else step.prometheus.problem()
+            if found is not None:
+                return f"spec.canary.steps[{step.index}].analysis.prometheus: {found}"
+        return None

@@ -7,9 +7,10 @@ across operator restarts.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
-from prompt_release.core import canary
+from prompt_release.core import analysis, canary
 from prompt_release.core.canary_jobs import (
     JOB_COMPLETE,
     JOB_RUNNING,
@@ -140,6 +141,8 @@ def _one_step(
         state["resumesAt"] = _text(ends)
         work.wake((ends - now).total_seconds())
         return PROGRESSING, f"{where}: paused until {_text(ends)}"
+    if step.prometheus is not None:
+        return _prometheus(work, spec, state, step, record, canary_live, where, was)
     stop, message = _analysis(work, state, step, record, job, canary_live, where)
     return (PROGRESSING, message) if stop else None
 
@@ -205,3 +208,74 @@ def _analysis(
     state.update(phase=ABORTED, reason=ANALYSIS_FAILED, message=why)
     work.say(WARNING, ANALYSIS_FAILED, f"Canary {state['version']} aborted: {why}")
     return True, why
+
+
+def _prometheus(
+    work: CanaryPass,
+    spec: CanarySpec,
+    state: dict[str, Any],
+    step: Step,
+    record: dict[str, Any],
+    canary_live: bool,
+    where: str,
+    was: tuple[Any, Any],
+) -> tuple[str, str] | None:
+    """One look at a Prometheus analysis step: None once it passed, else (phase, message)."""
+    assert step.prometheus is not None
+    if not canary_live:
+        work.wake(1)
+        return PROGRESSING, f"{where}: analysis waits for canary.json to be live"
+    record["query"] = step.prometheus.render(analysis.context(work.release, work.status, state))
+    reading = work.reading
+    if reading is not None and (reading.step, reading.hash) != (step.index, state["hash"]):
+        reading = None  # taken for another step or candidate: not this one's measurement
+    verdict = analysis.judge(record, step.prometheus, reading, work.now)
+    told = f"Canary {state['version']}: {where}: analysis {verdict.phase.lower()}"
+    if verdict.phase == analysis.SUCCESSFUL:
+        record["message"] = verdict.message
+        work.say(NORMAL, ANALYSIS_PASSED, f"{told}: {verdict.message}")
+        return None
+    if verdict.phase == analysis.FAILED:
+        why = f"{where}: analysis failed: {verdict.message}"
+        record.update(finishedAt=work.now, message=why)
+        state.update(phase=ABORTED, reason=ANALYSIS_FAILED, message=why)
+        work.say(WARNING, ANALYSIS_FAILED, f"Canary {state['version']} aborted: {why}")
+        return PROGRESSING, why
+    if verdict.phase == analysis.INCONCLUSIVE:
+        record["message"] = verdict.message
+        if spec.resume_step is not None and spec.resume_step >= step.index:
+            record["message"] = f"{verdict.message}; passed by a human (resumeStep)"
+            return None
+        message = (
+            f"{where}: analysis inconclusive ({verdict.message}): paused until a human "
+            "resumes (kubectl prompt canary resume), promotes or aborts the canary"
+        )
+        if was != (PAUSED, step.index):
+            work.say(
+                WARNING, analysis.ANALYSIS_INCONCLUSIVE, f"Canary {state['version']}: {message}"
+            )
+        return PAUSED, message
+    work.wake(verdict.wait or 0.0)
+    return PROGRESSING, f"{where}: analysis measuring: {verdict.message}"
+
+
+def due(body: Mapping[str, Any], now: str) -> analysis.Query | None:
+    """The Prometheus query the shell should send for this release's next pass, if a
+    measurement of the canary's current analysis step is due now."""
+    spec = CanarySpec.of(body)
+    status = body.get("status") or {}
+    state = status.get("canary") or {}
+    if spec is None or state.get("phase") != PROGRESSING or not state.get("hash"):
+        return None
+    index = int(state.get("step") or 0)
+    if index >= len(spec.steps) or spec.steps[index].prometheus is None:
+        return None
+    prometheus = spec.steps[index].prometheus
+    assert prometheus is not None
+    records = [r for r in state.get("steps") or () if r.get("index") == index]
+    record = records[-1] if records else {}
+    if not record.get("query") or record.get("finishedAt") or prometheus.problem() is not None:
+        return None  # the step isn't measuring yet (canary.json not live), or is over
+    if not analysis.is_due(record, prometheus, now):
+        return None
+    return analysis.Query(index, str(state["hash"]), str(record["query"]))

@@ -4,13 +4,14 @@ Every history entry carries `digest`, and from the second revision on `previousD
 
     digest = "sha256:" + hex(SHA-256(canonical_json({
         "release": {"namespace": ..., "name": ..., "uid": ...},
-        "entry": the entry without "digest" and "rolloutFailed",   # previousDigest included
+        "entry": the entry without "digest", "rolloutFailed" and "verification",
     })))
 
 canonical_json is RFC 8785 (`core/canonical.py`), as for content hashes. `previousDigest` is the
 digest of the entry of revision N-1 of the same release (same uid), so rewriting or dropping one
-entry breaks every link after it. `rolloutFailed` is left out: the operator adds it to an entry
-later, when that revision fails to roll out.
+entry breaks every link after it (previousDigest is part of the entry). `rolloutFailed` and
+`verification` are left out: the operator adds them to an entry later, when that revision fails
+to roll out or fails its verification window.
 
 Each sealed entry is also written as an apps/v1 ControllerRevision (`record`): its `data` is
 immutable at the API server, it has no owner (deleting the release doesn't remove it), and it is
@@ -34,7 +35,7 @@ from prompt_release.core.evaluation import evidence_problem
 FORMAT = 1
 DIGEST = "digest"
 PREVIOUS = "previousDigest"
-UNSEALED = ("digest", "rolloutFailed")
+UNSEALED = ("digest", "rolloutFailed", "verification")
 """Fields of an entry outside its digest: the digest itself, and what is added later."""
 RELEASE_LABEL = f"{GROUP}/release"
 RELEASE_UID_LABEL = f"{GROUP}/release-uid"

@@ -23,8 +23,10 @@ from prompt_release.core import (
     promotion,
     recovery,
     rollout,
+    verification,
 )
 from prompt_release.core import release as release_core
+from prompt_release.core.analysis import Reading
 from prompt_release.core.canary_jobs import JobState
 from prompt_release.core.fights import DRIFT_REASONS, FOUGHT, Fight, FightPolicy
 from prompt_release.core.fights import decide as decide_fight
@@ -73,6 +75,8 @@ class Observed:
     """Records (ControllerRevisions) of sealed entries an earlier pass could not write."""
     promotion: promotion.Inputs | None = None
     """For a release with spec.promotion: the `from` release, the versions and the evidence."""
+    reading: Reading | None = None
+    """The Prometheus measurement the shell took for the canary's analysis step (if due)."""
 
 
 @dataclass(frozen=True)
@@ -123,9 +127,11 @@ def decide(observed: Observed, now: Now) -> Decision:
     choice = promotion.choose(
         observed.body, release, observed.version, observed.promotion, observed.gate, now.text
     )
-    plan = _plan(release, choice, observed, stable_existing, now.text)
+    plan = _plan(release, body, choice, observed, stable_existing, now.text)
+    verify_wake = None
     if plan.ready:
         plan = _roll_out(release, plan, stable_existing, observed, now.text)
+        plan, verify_wake = _verify(release, body, plan, stable_existing, observed, now.text)
     split = canary_plan.plan(
         release,
         body,
@@ -135,6 +141,7 @@ def decide(observed: Observed, now: Now) -> Decision:
         observed.job,
         now.text,
         gate=observed.gate,
+        reading=observed.reading,
     )
     plan, fight, wait = _fight(release, split.plan, observed, now.monotonic)
     plan = report(plan, release, observed.version, observed.gate, now.text)
@@ -160,6 +167,7 @@ def decide(observed: Observed, now: Now) -> Decision:
             None if split.wake_in is None else split.wake_in + WAKE_MARGIN,
             POLL_SECONDS if split.poll else None,
             None if choice is None else choice.wait,
+            None if verify_wake is None else verify_wake + WAKE_MARGIN,
         ),
         ready=ready,
         planned_status=plan.status,
@@ -168,13 +176,18 @@ def decide(observed: Observed, now: Now) -> Decision:
 
 def _plan(
     release: ReleaseView,
+    body: Mapping[str, Any],
     choice: promotion.Choice | None,
     observed: Observed,
     existing: Mapping[str, Any] | None,
     now: str,
 ) -> ReleasePlan:
     """The stable plan: spec.version, or what spec.promotion chose (held: the live revision
-    stays, nothing is written but the status)."""
+    stays, nothing is written but the status); refused while spec.rollout.verification can't
+    run."""
+    invalid = verification.invalid(body)
+    if invalid is not None:
+        return release_core.refuse(release, now, verification.INVALID_VERIFICATION, invalid)
     if choice is None:
         return release_core.plan(
             release, observed.version, existing, now, observed.gate, observed.rivals
@@ -307,6 +320,38 @@ def _roll_out(
             for workload in assessment.stamps
         ],
     )
+
+
+def _verify(
+    release: ReleaseView,
+    body: Mapping[str, Any],
+    plan: ReleasePlan,
+    existing: Mapping[str, Any] | None,
+    observed: Observed,
+    now: str,
+) -> tuple[ReleasePlan, float | None]:
+    """spec.rollout.verification's window over the live revision; a failed one brings the
+    previous revision back with rollbackOnFailure, the window kept in the failed entry."""
+    found = verification.assess(release, body, plan.status, observed.reading, now)
+    if found.state is None:
+        return plan, None
+    plan = replace(plan, status={**plan.status, "verification": found.state})
+    plan = replace(plan, events=[*plan.events, *found.events])
+    if not (found.failed and release.rollback_on_failure and observed.previous is not None):
+        return plan, found.wake_in
+    live = replace(release, status=ReleaseStatusView(plan.status))
+    rolled = release_core.roll_back(
+        live, observed.previous, existing, now, found.failed, observed.rivals
+    )
+    if not rolled.ready:
+        return replace(rolled, events=[*plan.events, *rolled.events]), None
+    state = {**found.state, "rolledBackBy": rolled.status["revision"]}
+    history = [
+        {**entry, "verification": state} if entry.get("revision") == state["revision"] else entry
+        for entry in rolled.status.get("history") or ()
+    ]
+    status = {**rolled.status, "history": history, "verification": state}
+    return replace(rolled, status=status, events=[*plan.events, *rolled.events]), 0.0
 
 
 def _fight(

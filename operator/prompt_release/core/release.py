@@ -338,6 +338,11 @@ def _events(
     return []
 
 
+def refuse(release: ReleaseView, now: str, reason: str, message: str) -> ReleasePlan:
+    """A pass refused for a cause found outside `plan` (a spec part that can't run)."""
+    return _refusal(release, now, _RefusedError(reason, message))
+
+
 def _refusal(
     release: ReleaseView,
     now: str,

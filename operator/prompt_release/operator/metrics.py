@@ -29,6 +29,13 @@ ROLLBACKS = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+ANALYSIS_QUERIES = Counter(
+    "promptrelease_analysis_queries",
+    "Prometheus queries of canary analyses, by what came back (Measured, or the inconclusive "
+    "reason: PrometheusUnreachable, QueryError, NoSeries, SeveralSeries, NotANumber).",
+    ["result"],
+    registry=REGISTRY,
+)
 DURATION = Histogram(
     "promptrelease_reconcile_duration_seconds",
     "How long one reconcile takes, reads and writes included.",

@@ -38,3 +38,7 @@ class Options:
     notification_workers: int = 4
     """Releases whose notifications are delivered at once (each waits at most its sink's
     timeout on a receiver that hangs)."""
+    prometheus_url: str | None = None
+    """The Prometheus canary analyses query (None: their measurements are inconclusive)."""
+    prometheus_timeout: float = 5.0
+    """Seconds one analysis query may take before its measurement is inconclusive."""

@@ -77,6 +77,7 @@ def _add_run(run: argparse.ArgumentParser) -> None:
         default=None,
         help="serve Prometheus metrics on this port (/metrics)",
     )
+    _add_prometheus(run)
     run.add_argument(
         "--liveness", default=None, help="health endpoint, e.g. http://0.0.0.0:8080/healthz"
     )
@@ -94,6 +95,23 @@ def _add_run(run: argparse.ArgumentParser) -> None:
         "without it no notifications are delivered",
     )
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+
+def _add_prometheus(run: argparse.ArgumentParser) -> None:
+    run.add_argument(
+        "--prometheus-url",
+        default=None,
+        metavar="URL",
+        help="the Prometheus canary analyses and verification windows query, "
+        "e.g. http://prometheus.monitoring:9090",
+    )
+    run.add_argument(
+        "--prometheus-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long one analysis query may take; slower is inconclusive (default 5)",
+    )
 
 
 def _add_cleanup(cleanup: argparse.ArgumentParser) -> None:
@@ -180,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         peering_lifetime=args.peering_lifetime,
         compact_stores=args.compact_stores,
         notifications=notifications,
+        prometheus_url=args.prometheus_url,
+        prometheus_timeout=args.prometheus_timeout,
     )
     if args.metrics_port:
         metrics.serve(args.metrics_port)

@@ -14,6 +14,10 @@ stable prompt or the candidate, sticky per key (see `core/canary.py`), and its
 `tracing_attributes()` say which (`promptrelease.variant`: stable or canary). `render()` and
 `current` always serve the stable prompt.
 
+`record()`, `track()` and `feedback()` count what happened with each response (success or
+error, latency, tokens, cost, a feedback score) per variant, version and hash, for Prometheus
+and the canary analyses that query it (see `sdk/outcomes.py`).
+
 The kubelet updates a mounted ConfigMap by writing a new timestamped folder and swapping the
 `..data` symlink. `MountedPrompt` notices the swap (one `readlink` at most every
 `check_interval` seconds, on access: no background polling), reloads, verifies the payload's
@@ -35,6 +39,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -46,10 +51,13 @@ from prompt_release.core.templates import TemplateError, checked_placeholders, r
 from prompt_release.core.variables import Variable, VariableError, bind
 from prompt_release.sdk import output as outputs
 from prompt_release.sdk.info import info, metrics_text, serve_info
+from prompt_release.sdk.outcomes import Call, Outcomes
 from prompt_release.sdk.output import OutputError
 
 __all__ = [
+    "Call",
     "MountedPrompt",
+    "Outcomes",
     "OutputError",
     "PayloadError",
     "Prompt",
@@ -255,6 +263,7 @@ class MountedPrompt:
         self.failed_reloads = 0
         self._counts: dict[tuple[str, str, str], int] = {}
         self._counts_lock = threading.Lock()
+        self.outcomes = Outcomes()
 
     def _first_load(self) -> _Served:
         """The stable prompt must load (no last good yet: raise); a bad canary.json only
@@ -308,6 +317,46 @@ class MountedPrompt:
         """How many times select() chose each (variant, version, hash) in this process."""
         with self._counts_lock:
             return dict(self._counts)
+
+    def record(
+        self,
+        chosen: Prompt,
+        *,
+        success: bool = True,
+        latency: float | None = None,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        cost: float | None = None,
+        feedback: float | None = None,
+    ) -> None:
+        """One response served from `chosen` (what `select()` or `current` returned): its
+        outcome and whichever numbers are known. ValueError for a negative or non-finite one."""
+        self.outcomes.record(
+            self._own(chosen),
+            success=success,
+            latency=latency,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cost=cost,
+            feedback=feedback,
+        )
+
+    def track(self, chosen: Prompt) -> AbstractContextManager[Call]:
+        """Time one response served from `chosen`; an exception in the block is an error."""
+        return self.outcomes.track(self._own(chosen))
+
+    def feedback(self, chosen: Prompt, score: float) -> None:
+        """A feedback score for a response served from `chosen`, given after it was recorded."""
+        self.outcomes.feedback(self._own(chosen), score)
+
+    def _own(self, chosen: Prompt) -> Prompt:
+        """`chosen`, unless it is another prompt's (its numbers would land under this one)."""
+        stable = self._served.stable
+        if (chosen.name, chosen.label) != (stable.name, stable.label):
+            raise ValueError(
+                f"{chosen.name}/{chosen.label} is not this prompt ({stable.name}/{stable.label})"
+            )
+        return chosen
 
     @property
     def name(self) -> str:

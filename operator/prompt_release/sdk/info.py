@@ -14,6 +14,9 @@ A release running a canary adds `promptrelease_prompt_selections_total{variant=.
 requests `select()` gave the stable version and the candidate, e.g.
 
     sum by (variant) (rate(promptrelease_prompt_selections_total[5m]))
+
+The outcomes a workload records (`MountedPrompt.record`, `track`, `feedback`) follow: responses
+by outcome, their duration, tokens, cost and feedback (see `outcomes.py`).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import threading
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
+
+from prompt_release.sdk import outcomes as outcome_metrics
 
 METRIC = "promptrelease_prompt_info"
 SELECTIONS = "promptrelease_prompt_selections_total"
@@ -93,6 +98,12 @@ def metrics_text(*prompts: Served) -> str:
                 }
                 labels = ",".join(f'{key}="{_escape(value)}"' for key, value in entry.items())
                 lines.append(f"{SELECTIONS}{{{labels}}} {count}")
+    samples: list[str] = []
+    for prompt in prompts:
+        tally = getattr(prompt, "outcomes", None)
+        if isinstance(tally, outcome_metrics.Outcomes):
+            samples += outcome_metrics.exposition(prompt.name, prompt.label, tally, _escape)
+    lines += outcome_metrics.families(samples)
     return "\n".join(lines) + "\n"
 
 

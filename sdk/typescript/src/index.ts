@@ -16,6 +16,8 @@ export type { ErrorKind } from "./errors.js";
 export { info, metricsText, serveInfo, METRIC, SELECTIONS } from "./info.js";
 export type { Info, Served } from "./info.js";
 export { MountedPrompt, loadCanary, loadPayload } from "./mounted.js";
+export { Call, Outcomes, DURATION_BUCKETS, MAX_VERSIONS } from "./outcomes.js";
+export type { Chosen, Outcome, Tally } from "./outcomes.js";
 export type { Logger, MountedPromptOptions, Selection } from "./mounted.js";
 export {
   BUCKETS,

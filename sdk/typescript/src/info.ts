@@ -4,6 +4,7 @@
  */
 import { type Server, createServer } from "node:http";
 import type { Selection } from "./mounted.js";
+import { type Outcomes, exposition, families } from "./outcomes.js";
 
 export const METRIC = "promptrelease_prompt_info";
 export const SELECTIONS = "promptrelease_prompt_selections_total";
@@ -16,6 +17,7 @@ export interface Served {
   readonly hash: string;
   readonly revision: number;
   selections?: () => Selection[];
+  readonly outcomes?: Outcomes;
 }
 
 export interface Info {
@@ -39,7 +41,8 @@ function labels(entry: Record<string, unknown>): string {
     .join(",");
 }
 
-/** Prometheus text exposition: one info sample per prompt, and select()'s counts. */
+/** Prometheus text exposition: one info sample per prompt, select()'s counts, and the
+ * outcomes recorded with record(), track() and feedback(). */
 export function metricsText(...prompts: Served[]): string {
   const lines = [`# HELP ${METRIC} The prompt this process serves now (always 1).`, `# TYPE ${METRIC} gauge`];
   for (const entry of info(...prompts).prompts) lines.push(`${METRIC}{${labels(entry)}} 1`);
@@ -56,6 +59,10 @@ export function metricsText(...prompts: Served[]): string {
       }
     }
   }
+  const samples = prompts.flatMap((prompt) =>
+    prompt.outcomes ? exposition(prompt.name, prompt.label, prompt.outcomes, escape) : [],
+  );
+  lines.push(...families(samples));
   return lines.join("\n") + "\n";
 }
 

@@ -10,6 +10,7 @@
 import { readFileSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { PayloadError } from "./errors.js";
+import { type Call, type Outcome, Outcomes } from "./outcomes.js";
 import {
   type Attributes,
   CANARY_FILE,
@@ -100,6 +101,8 @@ export class MountedPrompt {
   private served: Served;
   private checkedAt: number;
   private readonly counts = new Map<string, Selection>();
+  /** What happened with each response (record, track, feedback), for metricsText. */
+  readonly outcomes = new Outcomes();
 
   /** Throws PayloadError when prompt.json is missing, of an unknown format, or fails its hash
    * check. A bad canary.json only means no canary: everyone gets the stable prompt. */
@@ -148,6 +151,30 @@ export class MountedPrompt {
     const entry = this.counts.get(id);
     if (entry) entry.count += 1;
     else this.counts.set(id, { variant: chosen.variant as Variant, version: chosen.version, hash: chosen.hash, count: 1 });
+    return chosen;
+  }
+
+  /** One response served from `chosen` (what select() or current returned): its outcome and
+   * whichever numbers are known. RangeError for a negative or non-finite one. */
+  record(chosen: Prompt, outcome: Outcome = {}): void {
+    this.outcomes.record(this.own(chosen), outcome);
+  }
+
+  /** Time one response served from `chosen`; a throw or a rejection records an error. */
+  track<T>(chosen: Prompt, work: (call: Call) => T | Promise<T>): Promise<T> {
+    return this.outcomes.track(this.own(chosen), work);
+  }
+
+  /** A feedback score for a response served from `chosen`, given after it was recorded. */
+  feedback(chosen: Prompt, score: number): void {
+    this.outcomes.feedback(this.own(chosen), score);
+  }
+
+  private own(chosen: Prompt): Prompt {
+    const stable = this.served.stable;
+    if (chosen.name !== stable.name || chosen.label !== stable.label) {
+      throw new RangeError(`${chosen.name}/${chosen.label} is not this prompt (${stable.name}/${stable.label})`);
+    }
     return chosen;
   }
 

@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { MountedPrompt, RenderError, info, metricsText, parsePayload, renderMustache } from "../src/index.js";
+import { MountedPrompt, Outcomes, RenderError, info, metricsText, parsePayload, renderMustache } from "../src/index.js";
 import { type Case, cases, layOut } from "./kit.js";
 
 const quiet = { warn: () => undefined, info: () => undefined };
@@ -49,6 +49,48 @@ describe("MountedPrompt", () => {
     assert.match(text, new RegExp(`promptrelease_prompt_selections_total\\{prompt="kit-reload",label="production",variant="canary",version="kit-reload-v3",hash="sha256:[0-9a-f]{64}"\\} ${canary.length}`));
     assert.deepEqual(info(prompt).prompts[0]?.version, "kit-reload-v2");
     assert.equal(prompt.render({ customer: "Ada", ticket: "t" }), "v2: Answer Ada about: t");
+  });
+
+  it("records outcomes per variant, version and hash, bounded, and exposes them", async () => {
+    const root = mkdtempSync(join(tmpdir(), "prompt-sdk-"));
+    layOut(root, 0, payload("canary").files);
+    const prompt = new MountedPrompt(root, { logger: quiet });
+    const stable = prompt.current;
+    const candidate = prompt.candidate;
+    assert.ok(candidate !== null);
+    prompt.record(stable, { latency: 0.3 });
+    prompt.record(candidate, { success: false, latency: 1.5, inputTokens: 120, outputTokens: 40 });
+    await prompt.track(candidate, (call) => {
+      call.tokens(10, 5);
+      call.cost(0.5);
+    });
+    await assert.rejects(
+      prompt.track(candidate, async () => {
+        throw new Error("the model timed out");
+      }),
+      /timed out/,
+    );
+    prompt.feedback(candidate, 0.25);
+    const text = metricsText(prompt);
+    const base = (variant: string, version: string, hash: string) =>
+      `prompt="kit-reload",label="production",variant="${variant}",version="${version}",hash="${hash}"`;
+    const c = base("canary", candidate.version, candidate.hash);
+    assert.ok(text.includes(`promptrelease_responses_total{${base("stable", stable.version, stable.hash)},outcome="success"} 1`), text);
+    assert.ok(text.includes(`promptrelease_responses_total{${c},outcome="error"} 2`), text);
+    assert.ok(text.includes(`promptrelease_responses_total{${c},outcome="success"} 1`), text);
+    assert.ok(text.includes(`promptrelease_tokens_total{${c},type="input"} 130`), text);
+    assert.ok(text.includes(`promptrelease_response_duration_seconds_bucket{${c},le="+Inf"} 3`), text);
+    assert.ok(text.includes(`promptrelease_feedback_score_count{${c}} 1`), text);
+    assert.ok(text.includes("# TYPE promptrelease_response_duration_seconds histogram"), text);
+    assert.throws(() => prompt.record(stable, { latency: -1 }), /latency must be a finite number >= 0/);
+    assert.throws(() => prompt.record(stable, { inputTokens: 1.5 }), /inputTokens must be a whole number/);
+    assert.throws(() => prompt.feedback(stable, Number.NaN), /feedback must be a finite number/);
+    const outcomes = new Outcomes(2);
+    for (const version of ["v1", "v2", "v3"]) {
+      outcomes.record({ name: "p", label: "l", version, hash: `h-${version}`, variant: "canary" });
+    }
+    assert.deepEqual(outcomes.snapshot().map((t) => t.version), ["v2", "v3"]);
+    assert.equal(outcomes.evicted, 1);
   });
 
   it("refuses to start without a prompt.json", () => {

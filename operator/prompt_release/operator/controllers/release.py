@@ -21,6 +21,7 @@ from prompt_release import RELEASE_PLURAL, VERSION_PLURAL
 from prompt_release.core import (
     canary_jobs,
     canary_spec,
+    canary_steps,
     claims,
     conditions,
     configmap,
@@ -29,6 +30,7 @@ from prompt_release.core import (
     promotion,
     promotion_gates,
     rollout,
+    verification,
 )
 from prompt_release.core import release as release_core
 from prompt_release.core.canary_jobs import JobState
@@ -38,7 +40,7 @@ from prompt_release.core.fights import Fight
 from prompt_release.core.governance import Gate
 from prompt_release.core.views import ReleaseView, VersionView, release_name
 from prompt_release.kube import ApiError, is_status
-from prompt_release.operator import metrics
+from prompt_release.operator import metrics, prometheus
 from prompt_release.operator.clock import now_text
 from prompt_release.operator.controllers.shell import Shell
 from prompt_release.operator.options import Options
@@ -86,6 +88,11 @@ class ReleaseReconciler:
         self.unmanaged: dict[Key, Mapping[str, Any]] = {}
         # History records a pass could not write: owed, and written by the next pass.
         self.owed: dict[Key, list[dict[str, Any]]] = {}
+        self.prometheus = (
+            None
+            if options.prometheus_url is None
+            else prometheus.Prometheus(options.prometheus_url, options.prometheus_timeout)
+        )
 
     # -- on the loop ------------------------------------------------------------------------
 
@@ -197,7 +204,7 @@ class ReleaseReconciler:
             self.forget(key)
             return Result()
         with metrics.reconciling("PromptRelease") as outcome:
-            observed = self._confirm_absent(observed)
+            observed = self._measure(self._confirm_absent(observed))
             chosen = decision.decide(observed, Now(now_text(), time.monotonic()))
             if chosen.stale:
                 return Result(retry=True)
@@ -225,6 +232,17 @@ class ReleaseReconciler:
             if found is not None:
                 observed = replace(observed, candidate=VersionView.of(found))
         return observed
+
+    def _measure(self, observed: Observed) -> Observed:
+        """Take the canary analysis's measurement when one is due (on this worker, bounded
+        by the query timeout): the pass judges it."""
+        at = now_text()
+        query = canary_steps.due(observed.body, at) or verification.due(observed.body, at)
+        if query is None:
+            return observed
+        if self.prometheus is None:
+            return replace(observed, reading=prometheus.unconfigured(query, at))
+        return replace(observed, reading=self.prometheus.measure(query, at))
 
     def forget(self, key: Key) -> None:
         """A release is gone: drop what this process kept of it."""

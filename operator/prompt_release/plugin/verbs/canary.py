@@ -182,4 +182,13 @@ def _status(args: argparse.Namespace, body: Mapping[str, Any]) -> int:
     )
     if state.get("message"):
         print(f"\n{state['message']}")
+    for record in state.get("steps") or ():
+        if record.get("query"):  # a Prometheus analysis: its verdict and last measurements
+            taken = record.get("measurements") or ()
+            values = ", ".join(str(m.get("value", m.get("reason"))) for m in taken[-5:])
+            print(
+                f"analysis step {int(record['index']) + 1}: {record.get('phase')}, "
+                f"{record.get('successful', 0)} successful, {record.get('failed', 0)} failed, "
+                f"{record.get('inconclusive', 0)} inconclusive; last: {values or 'none yet'}"
+            )
     return OK
