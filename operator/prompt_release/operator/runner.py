@@ -149,18 +149,31 @@ def load_notifications(path: str | None) -> NotifyConfig | None:
     return parse(loaded or {}, own_namespace())
 
 
+def _cleanup(args: argparse.Namespace) -> int:
+    from prompt_release.kube import OPERATOR_AGENT, Kube
+    from prompt_release.operator.cleanup import cleanup
+
+    kube = Kube.connect(args.kubeconfig, args.context, 30, OPERATOR_AGENT, retries=1)
+    cleanup(kube, None if args.all_namespaces else args.namespace)
+    return 0
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("kubernetes", "kopf.objects", "aiohttp"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     if args.command == "version":
         print(__version__)
         return 0
     if args.command == "cleanup":
-        from prompt_release.kube import OPERATOR_AGENT, Kube
-        from prompt_release.operator.cleanup import cleanup
-
-        kube = Kube.connect(args.kubeconfig, args.context, 30, OPERATOR_AGENT, retries=1)
-        cleanup(kube, None if args.all_namespaces else args.namespace)
-        return 0
+        return _cleanup(args)
     import random
 
     from prompt_release.connection import ConfigError
@@ -179,13 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     from prompt_release.operator.manager import Manager
     from prompt_release.operator.options import Options
 
-    logging.basicConfig(
-        level=getattr(logging, args.log_level),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("kubernetes").setLevel(logging.WARNING)
-    logging.getLogger("kopf.objects").setLevel(logging.WARNING)
-    logging.getLogger("aiohttp").setLevel(logging.WARNING)
+    _configure_logging(args.log_level)
     # The API server stores objects nested up to 10,000 deep (in free-form model.parameters);
     # reading one must not stop the watch (json's RecursionError), so validation can refuse it.
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 3 * API_SERVER_MAX_JSON_DEPTH))
