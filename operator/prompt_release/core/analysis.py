@@ -131,18 +131,23 @@ class Reading:
     message: str = ""
 
 
-def context(release: Any, status: Mapping[str, Any], state: Mapping[str, Any]) -> dict[str, str]:
-    """The values of the placeholders: the release, its stable revision and the candidate."""
-    return {
+def context(
+    release: Any, status: Mapping[str, Any], state: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """The values of the placeholders: the release, its stable revision and, for a canary
+    (`state`), the candidate."""
+    values = {
         "prompt": str(release.prompt),
         "label": str(release.label),
         "namespace": str(release.namespace),
         "release": str(release.name),
         "stable.version": str(status.get("version") or ""),
         "stable.hash": str(status.get("hash") or ""),
-        "canary.version": str(state.get("version") or ""),
-        "canary.hash": str(state.get("hash") or ""),
     }
+    if state is not None:
+        values["canary.version"] = str(state.get("version") or "")
+        values["canary.hash"] = str(state.get("hash") or "")
+    return values
 
 
 def _time(text: str) -> dt.datetime:

@@ -91,14 +91,6 @@ def _verified(status: Mapping[str, Any]) -> bool:
 def _start(
     release: Any, status: Mapping[str, Any], spec: VerificationSpec, now: str
 ) -> dict[str, Any]:
-    context = {
-        "prompt": str(release.prompt),
-        "label": str(release.label),
-        "namespace": str(release.namespace),
-        "release": str(release.name),
-        "stable.version": str(status.get("version") or ""),
-        "stable.hash": str(status.get("hash") or ""),
-    }
     ends = _time(now) + dt.timedelta(seconds=spec.duration)
     return {
         "revision": int(status["revision"]),
@@ -107,7 +99,7 @@ def _start(
         "startedAt": now,
         "endsAt": _text(ends),
         "phase": analysis.RUNNING,
-        "query": spec.prometheus.render(context),
+        "query": spec.prometheus.render(analysis.context(release, status)),
     }
 
 

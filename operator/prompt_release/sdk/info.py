@@ -33,20 +33,8 @@ METRIC = "promptrelease_prompt_info"
 SELECTIONS = "promptrelease_prompt_selections_total"
 
 
-class Served(Protocol):
+class Served(outcome_metrics.Identified, Protocol):
     """A Prompt or a MountedPrompt: anything that says what it serves."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def label(self) -> str: ...
-
-    @property
-    def version(self) -> str: ...
-
-    @property
-    def hash(self) -> str: ...
 
     @property
     def revision(self) -> int: ...

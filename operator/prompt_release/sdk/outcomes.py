@@ -52,8 +52,8 @@ MAX_VERSIONS = 16
 """(variant, version, hash) sets kept per prompt; more than a process serves between restarts."""
 
 
-class Chosen(Protocol):
-    """A Prompt: what `select()` or `current` returned."""
+class Identified(Protocol):
+    """What names a served prompt in metrics: its prompt, label, version and hash."""
 
     @property
     def name(self) -> str: ...
@@ -66,6 +66,10 @@ class Chosen(Protocol):
 
     @property
     def hash(self) -> str: ...
+
+
+class Chosen(Identified, Protocol):
+    """A Prompt: what `select()` or `current` returned."""
 
     @property
     def variant(self) -> str | None: ...
