@@ -6,7 +6,6 @@ import (
 	"math"
 	"reflect"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -255,36 +254,13 @@ func RenderMustache(text string, variables map[string]any) (string, error) {
 	return out, nil
 }
 
-// CheckVariables refuses missing and unexpected variables, naming them all.
+// CheckVariables refuses missing and unexpected plain-named variables, naming them all: the
+// typed binding's check with every name required and of any type.
 func CheckVariables(declared []string, given map[string]any) error {
-	wanted := map[string]bool{}
-	for _, name := range declared {
-		wanted[name] = true
+	variables := make([]Variable, len(declared))
+	for i, name := range declared {
+		variables[i] = Variable{Name: name, Required: true}
 	}
-	var missing, unexpected, all []string
-	for name := range wanted {
-		all = append(all, name)
-		if _, ok := given[name]; !ok {
-			missing = append(missing, name)
-		}
-	}
-	for name := range given {
-		if !wanted[name] {
-			unexpected = append(unexpected, name)
-		}
-	}
-	sort.Strings(missing)
-	sort.Strings(unexpected)
-	sort.Strings(all)
-	var problems []string
-	if len(missing) > 0 {
-		problems = append(problems, "missing variable(s): "+strings.Join(missing, ", "))
-	}
-	if len(unexpected) > 0 {
-		problems = append(problems, "unexpected variable(s): "+strings.Join(unexpected, ", "))
-	}
-	if len(problems) > 0 {
-		return renderError(KindVariables, "%s (declared: %s)", strings.Join(problems, "; "), strings.Join(all, ", "))
-	}
-	return nil
+	_, err := BindVariables(variables, given)
+	return err
 }

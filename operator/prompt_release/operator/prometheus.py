@@ -42,14 +42,8 @@ class Prometheus:
         except urllib.error.HTTPError as error:  # 400/422/503 carry Prometheus's JSON error
             code, text = error.code, error.read(MAX_ANSWER).decode("utf-8", "replace")
         except (OSError, ValueError) as error:  # refused, unreachable, timed out, a bad URL
-            metrics.ANALYSIS_QUERIES.labels(analysis.UNREACHABLE).inc()
-            return Reading(
-                query.step,
-                query.hash,
-                at,
-                reason=analysis.UNREACHABLE,
-                message=f"{self.url}: {getattr(error, 'reason', None) or error}"[:512],
-            )
+            why = f"{self.url}: {getattr(error, 'reason', None) or error}"
+            return _unreachable(query, at, why[:512])
         reading = analysis.read_answer(query.step, query.hash, at, code, text)
         metrics.ANALYSIS_QUERIES.labels(reading.reason or "Measured").inc()
         return reading
@@ -57,11 +51,11 @@ class Prometheus:
 
 def unconfigured(query: Query, at: str) -> Reading:
     """The reading of an analysis on an operator started without --prometheus-url."""
+    message = "the operator has no Prometheus to ask (start it with --prometheus-url)"
+    return _unreachable(query, at, message)
+
+
+def _unreachable(query: Query, at: str, message: str) -> Reading:
+    """An inconclusive reading: no Prometheus answered. Counted like every query."""
     metrics.ANALYSIS_QUERIES.labels(analysis.UNREACHABLE).inc()
-    return Reading(
-        query.step,
-        query.hash,
-        at,
-        reason=analysis.UNREACHABLE,
-        message="the operator has no Prometheus to ask (start it with --prometheus-url)",
-    )
+    return Reading(query.step, query.hash, at, reason=analysis.UNREACHABLE, message=message)

@@ -146,16 +146,3 @@ export function renderMustache(text: string, variables: Record<string, unknown>)
   return writer.render(text, new JsonContext(data), {});
 }
 
-/** Refuse missing and unexpected variables, naming them all. */
-export function checkVariables(declared: readonly string[], given: Record<string, unknown>): void {
-  const wanted = new Set(declared);
-  const names = Object.keys(given);
-  const missing = [...wanted].filter((name) => !(name in given)).sort();
-  const unexpected = names.filter((name) => !wanted.has(name)).sort();
-  const problems: string[] = [];
-  if (missing.length) problems.push(`missing variable(s): ${missing.join(", ")}`);
-  if (unexpected.length) problems.push(`unexpected variable(s): ${unexpected.join(", ")}`);
-  if (problems.length) {
-    throw new RenderError("variables", `${problems.join("; ")} (declared: ${[...wanted].sort().join(", ")})`);
-  }
-}
