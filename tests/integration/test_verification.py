@@ -1,4 +1,4 @@
-"""spec.rollout.verification on the real control plane with a real Prometheus: a plain release
+"""spec.verification on the real control plane with a real Prometheus: a plain release
 that regresses during its window rolls back by itself, the measurements in its history."""
 
 from __future__ import annotations
@@ -33,10 +33,7 @@ def verification(**extra: Any) -> dict[str, Any]:
         "inconclusiveLimit": 10,  # no series until the new revision's first scrapes
         **extra,
     }
-    return {
-        "rollbackOnFailure": True,
-        "verification": {"duration": "40s", "prometheus": prometheus},
-    }
+    return {"duration": "40s", "prometheus": prometheus}
 
 
 def test_a_release_that_regresses_in_its_window_rolls_back_with_the_measurements_in_history(
@@ -48,7 +45,10 @@ def test_a_release_that_regresses_in_its_window_rolls_back_with_the_measurements
 ) -> None:
     run_operator("--prometheus-url", prometheus.url)
     apply(kubectl, version("summarizer-v1"), version("summarizer-v2"))
-    apply(kubectl, release("summarizer-v1", rollout=verification()))
+    apply(
+        kubectl,
+        release("summarizer-v1", rollout={"rollbackOnFailure": True}, verification=verification()),
+    )
     released(kubectl, NAME, 1)
     first = data(kubectl)
     workloads(errors={"summarizer-v1": 0.0, "summarizer-v2": 0.5})

@@ -1,4 +1,4 @@
-"""spec.rollout.verification through `decide`, pass after pass: a window of Prometheus
+"""spec.verification through `decide`, pass after pass: a window of Prometheus
 measurements after a new revision goes live; a failed one rolls back with rollbackOnFailure."""
 
 from __future__ import annotations
@@ -21,12 +21,9 @@ class Window:
 
     def __init__(self, rollback: bool = True, **prometheus: Any) -> None:
         check = {"query": QUERY, "successCondition": "result < 0.1", "interval": "10s"}
-        rollout: dict[str, Any] = {
-            "verification": {"duration": "60s", "prometheus": {**check, **prometheus}}
-        }
-        if rollback:
-            rollout["rollbackOnFailure"] = True
-        self.body = release("p-v1", rollout=rollout)
+        window = {"duration": "60s", "prometheus": {**check, **prometheus}}
+        rollout = {"rollbackOnFailure": True} if rollback else {}
+        self.body = release("p-v1", rollout=rollout, verification=window)
         self.versions = {n: VersionView.of(version(n)) for n in ("p-v1", "p-v2")}
         self.clock = START
         self.config_map: dict[str, Any] | None = None

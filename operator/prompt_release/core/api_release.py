@@ -36,11 +36,6 @@ class RolloutSpec(ApiModel):
         "or the verification window fails, bring back the previous revision as a new one. "
         "Off when unset.",
     )
-    verification: Verification | None = Field(
-        default=None,
-        description="After a new revision goes live (without a canary), measure it with a "
-        "Prometheus query for a while; a failed window rolls back with rollbackOnFailure.",
-    )
 
 
 IMMUTABLE_PROMPT: JsonDict = {
@@ -134,6 +129,12 @@ class PromptReleaseSpec(ApiModel):
     )
     rollout: RolloutSpec | None = Field(
         default=None, description="How workloads pick up a new revision (see Rollout)."
+    )
+    verification: Verification | None = Field(
+        default=None,
+        description="After a new revision goes live (without a canary), measure it with a "
+        "Prometheus query for a while; a failed window rolls back with "
+        "spec.rollout.rollbackOnFailure.",
     )
     canary: CanarySpec | None = Field(
         default=None,
@@ -366,5 +367,5 @@ class PromptReleaseStatus(ApiModel):
         default=None, description="spec.promotion: the candidate and its gates."
     )
     verification: VerificationStatus | None = Field(
-        default=None, description="spec.rollout.verification: the window of the live revision."
+        default=None, description="spec.verification: the window of the live revision."
     )

@@ -183,7 +183,7 @@ def _plan(
     now: str,
 ) -> ReleasePlan:
     """The stable plan: spec.version, or what spec.promotion chose (held: the live revision
-    stays, nothing is written but the status); refused while spec.rollout.verification can't
+    stays, nothing is written but the status); refused while spec.verification can't
     run."""
     invalid = verification.invalid(body)
     if invalid is not None:
@@ -330,7 +330,7 @@ def _verify(
     observed: Observed,
     now: str,
 ) -> tuple[ReleasePlan, float | None]:
-    """spec.rollout.verification's window over the live revision; a failed one brings the
+    """spec.verification's window over the live revision; a failed one brings the
     previous revision back with rollbackOnFailure, the window kept in the failed entry."""
     found = verification.assess(release, body, plan.status, observed.reading, now)
     if found.state is None:

@@ -1,4 +1,4 @@
-"""spec.rollout.verification: a window after a new revision goes live (without a canary) in
+"""spec.verification: a window after a new revision goes live (without a canary) in
 which a Prometheus query watches it, as a canary analysis watches a candidate.
 
 Pure. `due()` tells the shell which query to send; `assess()` adds the reading to
@@ -44,7 +44,7 @@ class VerificationSpec:
 
     @classmethod
     def of(cls, body: Mapping[str, Any]) -> VerificationSpec | None:
-        raw = ((body.get("spec") or {}).get("rollout") or {}).get("verification")
+        raw = (body.get("spec") or {}).get("verification")
         if not isinstance(raw, Mapping) or not isinstance(raw.get("prometheus"), Mapping):
             return None
         return cls(
@@ -54,11 +54,11 @@ class VerificationSpec:
 
     def problem(self) -> str | None:
         found = self.prometheus.problem(PLACEHOLDERS)
-        return None if found is None else f"spec.rollout.verification.prometheus: {found}"
+        return None if found is None else f"spec.verification.prometheus: {found}"
 
 
 def invalid(body: Mapping[str, Any]) -> str | None:
-    """Why spec.rollout.verification can't run (the release is refused), else None."""
+    """Why spec.verification can't run (the release is refused), else None."""
     spec = VerificationSpec.of(body)
     return None if spec is None else spec.problem()
 
