@@ -62,6 +62,19 @@ def is_status(error: BaseException, *codes: int) -> bool:
     return isinstance(error, ApiError) and error.status in codes
 
 
+def namespace_terminating(error: BaseException) -> bool:
+    """The write was refused because its namespace is being deleted: the objects it would touch
+    are going with the namespace, so there is nothing to retry."""
+    if not is_status(error, 403):
+        return False
+    try:
+        details = json.loads(cast(ApiError, error).body).get("details") or {}
+    except (ValueError, AttributeError):
+        return False
+    causes = details.get("causes") or []
+    return any(cause.get("reason") == "NamespaceTerminating" for cause in causes)
+
+
 def merge_patch_of(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON merge patch (RFC 7386) turning `old` into `new`: a key `new` lacks is null, at
     any depth of objects; lists are replaced whole."""

@@ -7,6 +7,7 @@ from collections.abc import Hashable
 
 import pytest
 
+from prompt_release.kube import ApiError
 from prompt_release.operator.runtime.controller import Controller, Result
 from prompt_release.operator.runtime.queue import Backoff, ShutDownError, WorkQueue
 
@@ -79,12 +80,15 @@ def test_a_shut_down_queue_releases_its_waiting_workers() -> None:
 class Recorder:
     """A reconciler that notes how many passes of each key run at once."""
 
-    def __init__(self, results: list[Result] | None = None, fail: int = 0) -> None:
+    def __init__(
+        self, results: list[Result] | None = None, fail: int = 0, error: Exception | None = None
+    ) -> None:
         self.running: dict[Hashable, int] = {}
         self.most = 0
         self.passes: list[Hashable] = []
         self.results = results or []
         self.fail = fail
+        self.error = error or RuntimeError("boom")
 
     def gather(self, key: Hashable) -> Hashable:
         return key
@@ -99,7 +103,7 @@ class Recorder:
         self.passes.append(key)
         if self.fail:
             self.fail -= 1
-            raise RuntimeError("boom")
+            raise self.error
         return self.results.pop(0) if self.results else Result()
 
 
@@ -152,3 +156,34 @@ def test_a_pass_asking_to_come_back_is_run_again_after_the_delay() -> None:
     recorder = run(scenario())
     assert isinstance(recorder, Recorder)
     assert recorder.passes == ["a", "a"]
+
+
+def test_a_pass_refused_because_its_namespace_is_going_is_dropped_not_retried() -> None:
+    terminating = ApiError(
+        403,
+        "Forbidden",
+        '{"kind":"Status","reason":"Forbidden","details":{"name":"p","kind":"configmaps",'
+        '"causes":[{"reason":"NamespaceTerminating","field":"metadata.namespace"}]},"code":403}',
+    )
+
+    async def scenario() -> Recorder:
+        recorder = Recorder(fail=5, error=terminating)
+        controller: Controller[str] = Controller("c", recorder, 1, Backoff(base=0.01, cap=0.05))
+        controller.start()
+        controller.queue.add("a")
+        await asyncio.sleep(0.2)
+        await controller.stop()
+        return recorder
+
+    recorder = run(scenario())
+    assert isinstance(recorder, Recorder)
+    assert recorder.passes == ["a"]
+
+
+def test_only_a_namespace_termination_counts_as_one() -> None:
+    from prompt_release.kube import namespace_terminating
+
+    rbac = ApiError(403, "Forbidden", '{"kind":"Status","reason":"Forbidden","code":403}')
+    assert not namespace_terminating(rbac)
+    assert not namespace_terminating(ApiError(403, "Forbidden", "not json"))
+    assert not namespace_terminating(RuntimeError("boom"))

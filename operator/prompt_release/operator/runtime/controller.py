@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+from prompt_release.kube import namespace_terminating
 from prompt_release.operator.runtime.queue import Backoff, ShutDownError, WorkQueue
 
 log = logging.getLogger("prompt_release")
@@ -84,6 +85,10 @@ class Controller(Generic[K]):
             except asyncio.CancelledError:
                 raise
             except Exception as error:
+                if namespace_terminating(error):
+                    log.debug("%s %s: namespace terminating, pass dropped", self.name, key)
+                    self.queue.forget(key)
+                    continue
                 delay = self.queue.add_rate_limited(key)
                 log.warning("%s %s: pass failed, again in %.2fs: %s", self.name, key, delay, error)
             else:

@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from prompt_release.kube import namespace_terminating
 from prompt_release.operator.clock import now_text
 
 log = logging.getLogger("prompt_release")
@@ -60,4 +61,7 @@ class EventRecorder:
         try:
             self._post(str(body["metadata"]["namespace"]), body)
         except Exception as error:
-            log.warning("Event %s not posted: %s", reason, error)
+            if namespace_terminating(error):
+                log.debug("Event %s not posted: its namespace is being deleted", reason)
+            else:
+                log.warning("Event %s not posted: %s", reason, error)
