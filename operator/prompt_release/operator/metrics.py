@@ -86,10 +86,17 @@ class _LiveReleases(Collector):
             "The revision live now, per release.",
             labels=["namespace", "release", "prompt", "label"],
         )
-        for (namespace, name), (prompt, label, _, live) in sorted(known.items()):
+        readiness = GaugeMetricFamily(
+            "promptrelease_release_ready",
+            "1 when the release's Ready condition is True, else 0 (False or Unknown), per release.",
+            labels=["namespace", "release", "prompt", "label"],
+        )
+        for (namespace, name), (prompt, label, state, live) in sorted(known.items()):
+            readiness.add_metric([namespace, name, prompt, label], float(state == "true"))
             if live is not None:
                 revision.add_metric([namespace, name, prompt, label], float(live))
         yield revision
+        yield readiness
 
 
 LIVE_RELEASES = _LiveReleases()
