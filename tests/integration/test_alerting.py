@@ -24,7 +24,9 @@ from tests.prompts import apply, condition, release, released, version
 pytestmark = pytest.mark.integration
 
 ALERTS = {
-    "PromptReleaseNotReady",
+    "PromptReleaseStalled",
+    "PromptCanaryAborted",
+    "PromptReleaseVerificationFailed",
     "PromptReleaseRolledBack",
     "PromptReleaseOperatorErrors",
     "PromptCanaryAnalysisInconclusive",
@@ -60,7 +62,7 @@ def firing(prometheus: LocalPrometheus, name: str, **labels: str) -> dict[str, A
     return None
 
 
-def test_the_charts_alerts_fire_on_a_release_that_is_not_ready_and_on_failing_responses(
+def test_the_charts_alerts_fire_on_a_stalled_release_and_on_failing_responses(
     kubectl: Kubectl,
     run_operator: Callable[..., OperatorProcess],
     prometheus: LocalPrometheus,
@@ -81,13 +83,13 @@ def test_the_charts_alerts_fire_on_a_release_that_is_not_ready_and_on_failing_re
     targets = workloads(errors={"stable": 0.5})
     prometheus.scrape([*targets, f"127.0.0.1:{metrics_port}"], namespace=kubectl.namespace or "")
 
-    not_ready = eventually(
-        lambda: firing(prometheus, "PromptReleaseNotReady", release="summarizer-staging"),
+    stalled = eventually(
+        lambda: firing(prometheus, "PromptReleaseStalled", release="summarizer-staging"),
         timeout=60,
-        what="PromptReleaseNotReady to fire for summarizer-staging",
+        what="PromptReleaseStalled to fire for summarizer-staging",
     )
-    assert not_ready["labels"]["label"] == "staging"
-    assert "summarizer-staging is not Ready" in not_ready["annotations"]["summary"]
+    assert stalled["labels"]["label"] == "staging"
+    assert "summarizer-staging is stalled" in stalled["annotations"]["summary"]
     failing = eventually(
         lambda: firing(prometheus, "PromptVersionErrorRateHigh", version="summarizer-v1"),
         timeout=60,
@@ -96,7 +98,7 @@ def test_the_charts_alerts_fire_on_a_release_that_is_not_ready_and_on_failing_re
     assert failing["labels"]["label"] == "production"
     assert failing["labels"]["severity"] == "critical"
     assert re.search(r"fails \d+(\.\d+)?% of its responses", failing["annotations"]["summary"])
-    assert firing(prometheus, "PromptReleaseNotReady", release="summarizer-production") is None
+    assert firing(prometheus, "PromptReleaseStalled", release="summarizer-production") is None
 
     for group in prometheus.api("rules")["groups"]:
         for rule in group["rules"]:
@@ -161,6 +163,8 @@ def test_every_dashboard_query_is_answered_by_prometheus_and_the_error_ratio_is_
         lambda: drawn("Live revision and readiness per release"), timeout=30, what="releases"
     )
     assert any(s["metric"].get("release") == "summarizer-production" for s in live)
+    (age,) = eventually(lambda: drawn("Age of the live revision"), timeout=30, what="age")
+    assert 0 <= float(age["value"][1]) < 600
 
 
 def test_the_alerts_and_the_dashboard_are_off_by_default() -> None:
