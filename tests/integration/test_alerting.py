@@ -30,6 +30,7 @@ ALERTS = {
     "PromptReleaseRolledBack",
     "PromptReleaseOperatorErrors",
     "PromptCanaryAnalysisInconclusive",
+    "PromptNotificationsFailing",
     "PromptVersionErrorRateHigh",
 }
 

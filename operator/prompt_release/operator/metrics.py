@@ -39,6 +39,13 @@ ANALYSIS_QUERIES = Counter(
     ["result"],
     registry=REGISTRY,
 )
+NOTIFICATIONS = Counter(
+    "promptrelease_notifications",
+    "Webhook deliveries by sink and outcome (Delivered, WebhookRejected, WebhookUnreachable, "
+    "WebhookSecretMissing); a failed one is retried with backoff.",
+    ["sink", "result"],
+    registry=REGISTRY,
+)
 DURATION = Histogram(
     "promptrelease_reconcile_duration_seconds",
     "How long one reconcile takes, reads and writes included.",

@@ -27,6 +27,7 @@ from prompt_release.core.notify import Subject, Subscriptions, Transition
 from prompt_release.core.notify_config import NotifyConfig, Sink
 from prompt_release.core.notify_ledger import Ledger
 from prompt_release.kube import ApiError, is_status
+from prompt_release.operator import metrics
 from prompt_release.operator.controllers.shell import Shell
 from prompt_release.operator.runtime import webhook
 from prompt_release.operator.runtime.controller import Result
@@ -34,6 +35,7 @@ from prompt_release.operator.runtime.informer import Key
 
 log = logging.getLogger("prompt_release")
 
+DELIVERED = "Delivered"
 REJECTED = "WebhookRejected"
 UNREACHABLE = "WebhookUnreachable"
 SECRET_MISSING = "WebhookSecretMissing"
@@ -231,6 +233,15 @@ class NotificationReconciler:
         return ledger, existing, None
 
     def _send(self, subject: Subject, sink: Sink, transition: Transition) -> None:
+        """Deliver one transition, counted by its outcome (`promptrelease_notifications_total`)."""
+        try:
+            self._post_event(subject, sink, transition)
+        except DeliveryError as error:
+            metrics.NOTIFICATIONS.labels(sink.name, error.reason).inc()
+            raise
+        metrics.NOTIFICATIONS.labels(sink.name, DELIVERED).inc()
+
+    def _post_event(self, subject: Subject, sink: Sink, transition: Transition) -> None:
         key = self._key(sink)
         sent = notify_ledger.time_text(dt.datetime.now(dt.UTC))
         payload = notify.encode(notify.cloud_event(subject, transition, sent))
