@@ -19,6 +19,7 @@ from prompt_release.core import (
     chain,
     claims,
     conditions,
+    consumer_gate,
     governance,
     promotion,
     recovery,
@@ -128,6 +129,8 @@ def decide(observed: Observed, now: Now) -> Decision:
         observed.body, release, observed.version, observed.promotion, observed.gate, now.text
     )
     plan = _plan(release, body, choice, observed, stable_existing, now.text)
+    target = observed.version if choice is None else choice.version
+    plan = consumer_gate.apply(release, plan, target, observed.consumers, stable_existing, now.text)
     verify_wake = None
     if plan.ready:
         plan = _roll_out(release, plan, stable_existing, observed, now.text)
@@ -142,6 +145,7 @@ def decide(observed: Observed, now: Now) -> Decision:
         now.text,
         gate=observed.gate,
         reading=observed.reading,
+        consumers=observed.consumers,
     )
     plan, fight, wait = _fight(release, split.plan, observed, now.monotonic)
     plan = report(plan, release, observed.version, observed.gate, now.text)
