@@ -144,6 +144,15 @@ def test_decide_keeps_the_last_good_revision_while_a_consumer_is_incompatible() 
     assert goes.status["consumers"]["passed"] is True
 
 
+def test_a_release_without_consumers_lists_none() -> None:
+    rel, config_map = live(release(), version())
+    assert "consumers" not in rel["status"]
+    moved = {**rel, "spec": {**rel["spec"], "version": "p-v2"}}
+    seen = Observed(body=moved, version=VersionView.of(needs_y()), config_map=config_map)
+    goes = decide(seen, NOW)
+    assert goes.ready and goes.status is not None and "consumers" not in goes.status
+
+
 def test_decide_never_holds_the_live_revision_back() -> None:
     rel, config_map = live(release(), version())
     api = workload("api", {SUPPLIES_VARIABLES: "other"})

@@ -34,6 +34,9 @@ def apply(
     the ConfigMap as it is (a revision it serves that the status lacks isn't a move)."""
     if not plan.ready or target is None or plan.status.get("version") != target.name:
         return plan
+    if not workloads:  # nothing to check, nothing to list
+        status = {k: v for k, v in plan.status.items() if k != "consumers"}
+        return plan if status == plan.status else replace(plan, status=status)
     release = recovery.with_unrecorded(release, existing)
     content_hash = str(plan.status.get("hash") or target.content_hash or "")
     verdict = consumers.check(target.name, content_hash, target.spec, workloads)
