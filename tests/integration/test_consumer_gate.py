@@ -173,3 +173,24 @@ def test_warn_releases_an_incompatible_version_and_says_so(
         return any(e["reason"] == "ConsumerIncompatible" for e in events)
 
     eventually(warned, what="a ConsumerIncompatible Event")
+
+
+def test_promote_checks_the_version_against_the_target_consumers(
+    kubectl: Kubectl, operator: OperatorProcess, prompt: Prompt
+) -> None:
+    apply(
+        kubectl,
+        version("summarizer-v1"),
+        version("summarizer-v2", **V2),
+        consumer("api", {SUPPLIES_VARIABLES: "ticket"}),
+    )
+    apply(kubectl, release("summarizer-v1"), release("summarizer-v2", label="staging"))
+    released(kubectl, NAME, 1)
+    released(kubectl, "summarizer-staging", 1)
+    promote = ["promote", "summarizer", "--from", "staging", "--to", "production"]
+    checked = prompt(*promote, "--check")
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert "Deployment api" in checked.stdout and "Incompatible" in checked.stdout
+    assert "customer" in checked.stdout
+    assert kubectl.get("promptrelease", NAME)["spec"]["version"] == "summarizer-v1"
+    eventually(lambda: "1 ok" in prompt("status").stdout, what="CONSUMERS: 1 ok in status")

@@ -87,6 +87,9 @@ def check(on: Cluster, target: ReleaseView, version: VersionView) -> consumers.V
 
 
 def show(verdict: consumers.Verdict, target: str) -> None:
+    """The check as a table (nothing when no workload uses the ConfigMap)."""
+    if not verdict.consumers:
+        return
     print(f"consumers of {target} (consumer contract gate):")
     rows = [
         {
@@ -96,7 +99,4 @@ def show(verdict: consumers.Verdict, target: str) -> None:
         }
         for c in verdict.consumers
     ]
-    if rows:
-        table(rows, ["WORKLOAD", "STATE", ""])
-    else:
-        print("  no workload uses its ConfigMap")
+    table(rows, ["WORKLOAD", "STATE", ""])

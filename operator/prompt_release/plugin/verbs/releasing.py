@@ -152,7 +152,7 @@ def _consumers_refuse(
     verdict = consumer_check(on, view, on.version(str(source.status.version)))
     if verdict is None:
         return False
-    if args.dry_run != "client":
+    if args.dry_run != "client" and args.output == "table":
         show_consumers(verdict, name)
     return not verdict.passed and view.consumer_check != WARN
 
