@@ -4,6 +4,7 @@ can't use stays off (ConfigMap byte-identical) until the Deployment declares wha
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -87,8 +88,10 @@ def test_a_missing_variable_holds_the_release_until_the_deployment_supplies_it(
     assert shown.returncode == 0, shown.stderr
     assert "ConsumerIncompatible" in shown.stdout
 
+    started = time.monotonic()
     annotate(kubectl, "api", {SUPPLIES_VARIABLES: "ticket,customer"})
     live = released(kubectl, NAME, 2)
+    print(f"\nannotation declared -> revision 2 Ready: {time.monotonic() - started:.1f} s")
     assert live["status"]["version"] == "summarizer-v2"
     assert live["status"]["consumers"]["passed"] is True
     assert json.loads(data(kubectl)["prompt.json"])["version"] == "summarizer-v2"
