@@ -4,7 +4,7 @@ A plan that would make a new revision live is refused with `ConsumerIncompatible
 consumer can't use the version (the ConfigMap stays exactly as it was); a plan that keeps the
 live revision records how its consumers fare and blocks nothing. Either way
 `status.consumers` says which workloads were checked, which declare nothing (unchecked) and
-what each incompatible one lacks.
+what each incompatible one lacks (absent while no workload uses the ConfigMap).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from prompt_release.core.release import ReleasePlan
 from prompt_release.core.views import ReleaseView, VersionView
 from prompt_release.core.workloads import Workload
 
-ENFORCE, WARN = "Enforce", "Warn"
+WARN = "Warn"
+"""spec.consumerCheck that releases an incompatible version with a Warning (Enforce: held)."""
 
 
 def apply(

@@ -149,6 +149,8 @@ def _consumers_refuse(
         if target is not None
         else ReleaseView.of({"metadata": {"name": name}})
     )
+    if view.status.serves(str(source.status.version), str(source.status.hash)):
+        return False  # nothing moves: the live revision is never held back
     verdict = consumer_check(on, view, on.version(str(source.status.version)))
     if verdict is None:
         return False
