@@ -290,3 +290,44 @@ func TestATamperedPayloadIsRefusedAtStart(t *testing.T) {
 	}
 	t.Fatal("no tampered-template case in the kit")
 }
+
+func TestConsumers(t *testing.T) {
+	payloads := map[string]map[string]any{}
+	for _, c := range cases(t, "payloads.json") {
+		payloads[c["name"].(string)] = c["files"].(map[string]any)
+	}
+	for _, c := range cases(t, "consumers.json") {
+		t.Run(c["name"].(string), func(t *testing.T) {
+			expect := c["expect"].(map[string]any)
+			if format, ok := c["responseFormat"].(map[string]any); ok {
+				hash, err := ResponseFormatHash(format)
+				if err != nil || hash != expect["hash"] {
+					t.Fatalf("hash %s (%v), want %s", hash, err, expect["hash"])
+				}
+				return
+			}
+			prompt, err := ParsePayload([]byte(payloads[c["payload"].(string)]["prompt.json"].(string)), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var supplies []string
+			if listed, ok := c["supplies"].([]any); ok {
+				supplies = []string{}
+				for _, name := range listed {
+					supplies = append(supplies, name.(string))
+				}
+			}
+			found, err := ConsumerAnnotations(prompt, supplies)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{}
+			for key, value := range expect["annotations"].(map[string]any) {
+				want[key] = value.(string)
+			}
+			if !reflect.DeepEqual(found, want) {
+				t.Fatalf("annotations\n got %v\nwant %v", found, want)
+			}
+		})
+	}
+}

@@ -194,6 +194,8 @@ class ReleaseView:
     status: ReleaseStatusView
     rollout_strategy: str = "HotReload"
     rollback_on_failure: bool = False
+    consumer_check: str = "Enforce"
+    """spec.consumerCheck: Enforce (a consumer's contract blocks a move) or Warn."""
     managed_fields: Sequence[Mapping[str, Any]] = ()
     creation_timestamp: str | None = None
     deleting: bool = False
@@ -225,6 +227,7 @@ class ReleaseView:
             status=ReleaseStatusView(body.get("status") or {}),
             rollout_strategy=str(rollout.get("strategy") or "HotReload"),
             rollback_on_failure=bool(rollout.get("rollbackOnFailure")),
+            consumer_check=str(spec.get("consumerCheck") or "Enforce"),
             managed_fields=list(meta.get("managedFields") or ()),
             creation_timestamp=meta.get("creationTimestamp"),
             deleting=bool(meta.get("deletionTimestamp")),

@@ -10,10 +10,12 @@ import {
   PayloadError,
   PromptError,
   canonicalJson,
+  consumerAnnotations,
   contentHash,
   isPortable,
   parseCanary,
   parsePayload,
+  responseFormatHash,
   withoutNullMembers,
 } from "../src/index.js";
 import { type Case, cases, layOut } from "./kit.js";
@@ -136,4 +138,18 @@ describe("reloads.json", () => {
     layOut(root, 0, tampered.files);
     assert.throws(() => new MountedPrompt(root), (error: unknown) => error instanceof PayloadError && error.kind === "hash");
   });
+});
+
+describe("consumers.json", () => {
+  const payloads = new Map<string, Case>(cases("payloads.json").map((c: Case) => [c.name, c]));
+  for (const c of cases("consumers.json")) {
+    it(c.name, () => {
+      if ("responseFormat" in c) {
+        assert.equal(responseFormatHash(c.responseFormat), c.expect.hash);
+        return;
+      }
+      const prompt = parsePayload(payloads.get(c.payload).files["prompt.json"]);
+      assert.deepEqual(consumerAnnotations(prompt, c.supplies), c.expect.annotations);
+    });
+  }
 });
