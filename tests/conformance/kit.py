@@ -23,6 +23,7 @@ from prompt_release.core.payload import Payload, PayloadError
 from prompt_release.core.templates import TemplateError, is_portable
 from prompt_release.sdk import RenderError, parse_canary, parse_payload
 from prompt_release.sdk.consumer import consumer_annotations
+from tests.conformance.outcomes import outcome_cases
 from tests.conformance.scenario import SPECS, Captured
 
 KIT = Path(__file__).resolve().parents[2] / "conformance"
@@ -33,6 +34,7 @@ FILES = (
     "assignments.json",
     "reloads.json",
     "consumers.json",
+    "outcomes.json",
 )
 KEY_COUNT = 10_000
 KEY_PREFIX = "user-"
@@ -436,6 +438,7 @@ def build(captured: Captured) -> dict[str, Any]:
         "assignments.json": {"cases": assignments},
         "reloads.json": {"cases": reload_cases},
         "consumers.json": {"cases": consumer_cases(payload_files, hashes)},
+        "outcomes.json": {"cases": outcome_cases(payload_files)},
     }
 
 

@@ -24,6 +24,7 @@ from prompt_release.sdk import MountedPrompt, RenderError, parse_payload
 from prompt_release.sdk.consumer import consumer_annotations
 from tests.conformance import kit
 from tests.conformance.kit import expected_payload
+from tests.conformance.outcomes import python_samples
 
 KIT = kit.load()
 
@@ -152,3 +153,12 @@ def test_consumers(case: dict[str, Any]) -> None:
     prompt = parse_payload(files["files"]["prompt.json"])
     found = consumer_annotations(prompt, case.get("supplies"))
     assert found == case["expect"]["annotations"]
+
+
+@pytest.mark.parametrize("case", _cases("outcomes.json"))
+def test_outcomes(case: dict[str, Any]) -> None:
+    files = next(c for c in KIT["payloads.json"]["cases"] if c["name"] == case["payload"])
+    found = python_samples({"prompt.json": files["files"]["prompt.json"]}, case["steps"])
+    expected = case["expect"]["samples"]
+    assert [(s["name"], s["labels"]) for s in found] == [(s["name"], s["labels"]) for s in expected]
+    assert [s["value"] for s in found] == pytest.approx([s["value"] for s in expected])
