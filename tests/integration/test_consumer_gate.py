@@ -46,18 +46,18 @@ def refused(kubectl: Kubectl) -> dict[str, Any]:
     return wait_reason(kubectl, NAME, "ConsumerIncompatible")
 
 
+def v1_live(kubectl: Kubectl, *consumers: dict[str, Any], **spec: Any) -> None:
+    """summarizer-v1 live as revision 1, summarizer-v2 (needing `customer`) there to move to,
+    beside these consumers."""
+    apply(kubectl, version("summarizer-v1"), version("summarizer-v2", **V2), *consumers)
+    apply(kubectl, release("summarizer-v1", **spec))
+    released(kubectl, NAME, 1)
+
+
 def test_a_missing_variable_holds_the_release_until_the_deployment_supplies_it(
     kubectl: Kubectl, operator: OperatorProcess, prompt: Prompt
 ) -> None:
-    apply(
-        kubectl,
-        version("summarizer-v1"),
-        version("summarizer-v2", **V2),
-        consumer("api", {SUPPLIES_VARIABLES: "ticket"}),
-        consumer("worker"),
-    )
-    apply(kubectl, release("summarizer-v1"))
-    released(kubectl, NAME, 1)
+    v1_live(kubectl, consumer("api", {SUPPLIES_VARIABLES: "ticket"}), consumer("worker"))
     eventually(
         lambda: (
             kubectl.get("promptrelease", NAME)["status"].get("consumers", {}).get("unchecked")
@@ -135,14 +135,7 @@ def test_a_response_format_the_consumer_does_not_accept_holds_the_release(
 def test_a_canary_candidate_passes_the_same_gate(
     kubectl: Kubectl, operator: OperatorProcess
 ) -> None:
-    apply(
-        kubectl,
-        version("summarizer-v1"),
-        version("summarizer-v2", **V2),
-        consumer("api", {SUPPLIES_VARIABLES: "ticket"}),
-    )
-    apply(kubectl, release("summarizer-v1"))
-    released(kubectl, NAME, 1)
+    v1_live(kubectl, consumer("api", {SUPPLIES_VARIABLES: "ticket"}))
     before = kubectl.get("configmap", NAME)
 
     patch_canary(kubectl, {"version": "summarizer-v2", "weight": 20})
@@ -159,14 +152,7 @@ def test_a_canary_candidate_passes_the_same_gate(
 def test_warn_releases_an_incompatible_version_and_says_so(
     kubectl: Kubectl, operator: OperatorProcess
 ) -> None:
-    apply(
-        kubectl,
-        version("summarizer-v1"),
-        version("summarizer-v2", **V2),
-        consumer("api", {SUPPLIES_VARIABLES: "ticket"}),
-    )
-    apply(kubectl, release("summarizer-v1", consumerCheck="Warn"))
-    released(kubectl, NAME, 1)
+    v1_live(kubectl, consumer("api", {SUPPLIES_VARIABLES: "ticket"}), consumerCheck="Warn")
     apply(kubectl, release("summarizer-v2", consumerCheck="Warn"))
     live = released(kubectl, NAME, 2)
     assert live["status"]["consumers"]["incompatible"] == ["Deployment api"]
