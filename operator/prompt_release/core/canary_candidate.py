@@ -71,6 +71,10 @@ def run(
     if not verdict.passed:
         _refused(work, before, (consumers.CONSUMER_INCOMPATIBLE, verdict.message()))
         return live_text
+    lint_refusal = governance.refused_warnings(gate, candidate)
+    if lint_refusal is not None:
+        _refused(work, before, (governance.LINT_REFUSED, lint_refusal))
+        return live_text
     try:
         approvers = governance.approved_by(
             None if gate is None else gate.for_canary(), spec.version, computed
