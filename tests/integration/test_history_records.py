@@ -127,6 +127,11 @@ def test_identity_is_stamped_by_default_and_the_history_outlives_deletion(
     assert kept[1]["data"]["entry"] == history[0]
     verified = prompt("verify", "summarizer", "-l", "production")
     assert verified.returncode == 0, verified.stdout + verified.stderr
+    by_name = prompt("verify", RELEASE, "-o", "json")  # the release's name, as the design has it
+    assert by_name.returncode == 0, by_name.stdout + by_name.stderr
+    assert json.loads(by_name.stdout) == json.loads(
+        prompt("verify", "summarizer", "-l", "production", "-o", "json").stdout
+    )
     # The records can't be rewritten nor removed by the namespace's own admin
     name = kept[0]["metadata"]["name"]
     forged = nadia("patch", "controllerrevision", name, "--type=merge", "-p", '{"data": {}}')

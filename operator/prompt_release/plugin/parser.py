@@ -141,7 +141,7 @@ def _reading_verbs(verbs: Verbs) -> None:
         "check the history chain against its records (exit 1 when rewritten or missing)",
         cmd_verify,
     )
-    sub.add_argument("prompt")
+    sub.add_argument("prompt", help="a prompt (every label, or -l), or a PromptRelease's name")
     sub.add_argument("-l", "--label", help="only this label")
     sub = verbs.add("diff", "compare two PromptVersions (exit 1 when they differ)", cmd_diff)
     sub.add_argument("version_a", metavar="VERSION_A")

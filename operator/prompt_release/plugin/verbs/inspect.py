@@ -232,7 +232,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
     each promotion rested on still proves it; exit 1 on a rewritten, missing or unproven
     entry."""
     on = cluster(args)
-    releases, records = _with_records(on, args.prompt, args.label)
+    prompt, label = args.prompt, args.label
+    named = None if label else on.find_release(prompt)
+    if named is not None:  # `verify RELEASE`: that release's prompt and label
+        prompt, label = named.prompt, named.label
+    releases, records = _with_records(on, prompt, label)
     bodies = [on.get(RELEASE_PLURAL, release.name) for release in releases]
     report = chain.verify(bodies, records)
     if any((row.entry.get("promotion") or {}).get("evidence") for row in report.rows):
