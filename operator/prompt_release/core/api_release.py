@@ -17,6 +17,7 @@ from prompt_release.core.api_canary import (
     VerificationStatus,
 )
 from prompt_release.core.api_common import ApiModel, Condition, Hash, ObjectName, PromptName
+from prompt_release.core.api_evaluation_jobs import EvaluationSpec, EvaluationStatus
 from prompt_release.core.api_policy import ApprovalState
 from prompt_release.core.history import DEFAULT_HISTORY_LIMIT
 
@@ -144,6 +145,11 @@ class PromptReleaseSpec(ApiModel):
         default=None,
         description="Gates a new version must pass here: soaked on another label, with "
         "evidence (see docs/evaluation.md).",
+    )
+    evaluation: EvaluationSpec | None = Field(
+        default=None,
+        description="The operator runs a paired evaluation Job for a candidate waiting for "
+        "evidence (see docs/evaluation.md); its thresholds are evidence rules.",
     )
 
 
@@ -325,7 +331,14 @@ class PromotionStatus(ApiModel):
     )
     candidate: str | None = Field(default=None, description="The version waiting, if any.")
     candidate_hash: str | None = None
-    state: Literal["UpToDate", "Soaking", "AwaitingEvidence", "AwaitingApproval", "Promoted"]
+    state: Literal[
+        "UpToDate",
+        "Soaking",
+        "AwaitingEvidence",
+        "AwaitingApproval",
+        "Promoted",
+        "EvaluationFailed",
+    ]
     soaked_since: str | None = None
     soak_ends_at: str | None = None
     gates: list[PromotionGate] | None = Field(
@@ -368,4 +381,7 @@ class PromptReleaseStatus(ApiModel):
     )
     verification: VerificationStatus | None = Field(
         default=None, description="spec.verification: the window of the live revision."
+    )
+    evaluation: EvaluationStatus | None = Field(
+        default=None, description="spec.evaluation: the evaluation Job of the moment."
     )

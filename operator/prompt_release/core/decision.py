@@ -19,6 +19,7 @@ from prompt_release.core import (
     chain,
     claims,
     conditions,
+    evaluation_jobs,
     governance,
     promotion,
     recovery,
@@ -77,6 +78,8 @@ class Observed:
     """For a release with spec.promotion: the `from` release, the versions and the evidence."""
     reading: Reading | None = None
     """The Prometheus measurement the shell took for the canary's analysis step (if due)."""
+    evaluation: evaluation_jobs.Inputs | None = None
+    """For a release with spec.evaluation: its evaluation Jobs and the live version's results."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,8 @@ class Decision:
     record_first: dict[str, Any] | None = None
     """A status that records a revision the ConfigMap serves, written before it moves on."""
     create_jobs: list[dict[str, Any]] = field(default_factory=list)
+    create_evaluation: list[dict[str, Any]] = field(default_factory=list)
+    """spec.evaluation's run: its ConfigMap and Job (`core/evaluation_jobs.py`)."""
     config_map: dict[str, Any] | None = None
     remove_stale_config_maps: bool = False
     stamps: list[tuple[Workload, dict[str, Any]]] = field(default_factory=list)
@@ -146,12 +151,14 @@ def decide(observed: Observed, now: Now) -> Decision:
     plan, fight, wait = _fight(release, split.plan, observed, now.monotonic)
     plan = report(plan, release, observed.version, observed.gate, now.text)
     plan = _promotion_report(plan, choice, stored, now.text)
+    plan, evaluation = _evaluation_report(plan, release, observed, now.text)
     record_first, plan, status_changed, records = _to_write(observed, stored, release, plan)
     waiting = (canary_spec.CANARY_PROGRESSING, canary_spec.CANARY_PAUSED)
     ready = plan.ready or conditions.ready_of(plan.status).get("reason") in waiting
     return Decision(
         record_first=record_first,
         create_jobs=split.create_jobs,
+        create_evaluation=evaluation.create,
         config_map=plan.config_map,
         remove_stale_config_maps=plan.ready
         and release.status.config_map != release.config_map_name
@@ -214,6 +221,27 @@ def _promotion_report(
         return replace(plan, status=status)
     status, events = promotion.finish(choice, stored, plan.status, now)
     return replace(plan, status=status, events=[*plan.events, *events])
+
+
+def _evaluation_report(
+    plan: ReleasePlan, release: ReleaseView, observed: Observed, now: str
+) -> tuple[ReleasePlan, evaluation_jobs.Outcome]:
+    """spec.evaluation's run for the candidate the promotion waits for (or what is live)."""
+    versions = (
+        observed.version,
+        None if observed.promotion is None else observed.promotion.candidate,
+    )
+    outcome = evaluation_jobs.plan(
+        release,
+        observed.body,
+        plan.status.get("promotion"),
+        versions,
+        observed.config_map,
+        observed.evaluation,
+        now,
+    )
+    status = evaluation_jobs.report(plan.status, outcome, release, now)
+    return replace(plan, status=status, events=[*plan.events, *outcome.events]), outcome
 
 
 def _to_write(

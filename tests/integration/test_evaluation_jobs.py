@@ -1,0 +1,219 @@
+"""spec.evaluation on the real API server: the operator runs one paired evaluation Job for the
+candidate spec.promotion waits for, its result (recorded as the evaluator's ServiceAccount
+would) opens the evidence gate, and a Job that fails leaves what is live as it was.
+
+kwok runs no containers: the test records the PromptEvaluation itself, impersonating the Job's
+ServiceAccount, and a Job fails through kwok's exit-code annotation on its pod template.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from prompt_release.core.evaluation import dataset_hash
+from tests.integration.conftest import Prompt
+from tests.integration.test_promotion import CASES, hash_of
+from tests.kube import Kubectl, OperatorProcess, eventually
+from tests.prompts import API, apply, condition, release, released, version, wait_reason
+
+pytestmark = pytest.mark.integration
+
+PRODUCTION, STAGING = "summarizer-production", "summarizer-staging"
+EVALUATOR = "evaluator"
+
+
+def evaluation(exit_code: int | None = None) -> dict[str, Any]:
+    """spec.evaluation: a judge Job (kwok: runs until the test records, or exits with
+    `exit_code`), inline cases, paired thresholds."""
+    annotations = {} if exit_code is None else {"kwok.promptrelease.io/exit-code": str(exit_code)}
+    pod = {
+        "metadata": {"annotations": annotations},
+        "spec": {"containers": [{"name": "judge", "image": "example.com/judge:1.4.0"}]},
+    }
+    return {
+        "jobTemplate": {"spec": {"template": pod}},
+        "serviceAccountName": EVALUATOR,
+        "dataset": {"name": "tickets", "cases": CASES},
+        "minScore": 0.8,
+        "maxRegression": 0.05,
+        "deadline": "2m",
+    }
+
+
+@pytest.fixture
+def evaluator(kubectl: Kubectl, namespace: str) -> Callable[..., Any]:
+    """The evaluator's ServiceAccount, allowed what the chart's prompt-evaluator role allows;
+    kubectl impersonating it."""
+    kubectl("create", "serviceaccount", EVALUATOR)
+    kubectl(
+        "create",
+        "role",
+        "prompt-evaluator",
+        "--verb=create,get,list",
+        "--resource=promptevaluations.promptrelease.io",
+    )
+    account = f"{namespace}:{EVALUATOR}"
+    kubectl(
+        "create", "rolebinding", EVALUATOR, "--role=prompt-evaluator", f"--serviceaccount={account}"
+    )
+
+    def run(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return kubectl.run(f"--as=system:serviceaccount:{account}", *args, input=input, check=False)
+
+    return run
+
+
+def staged(kubectl: Kubectl, exit_code: int | None = None) -> None:
+    """staging and production at v1; staging at v2; production asks for v2 behind a 1 s soak
+    and spec.evaluation."""
+    apply(kubectl, version("summarizer-v1"), version("summarizer-v2"))
+    apply(kubectl, release("summarizer-v1", label="staging"), release("summarizer-v1"))
+    released(kubectl, STAGING, 1)
+    released(kubectl, PRODUCTION, 1)
+    apply(kubectl, release("summarizer-v2", label="staging"))
+    released(kubectl, STAGING, 2)
+    promotion = {"from": "staging", "soak": "1s"}
+    apply(kubectl, release("summarizer-v2", promotion=promotion, evaluation=evaluation(exit_code)))
+
+
+def evaluation_jobs(kubectl: Kubectl) -> list[dict[str, Any]]:
+    listed = json.loads(kubectl("get", "jobs", "-l", "promptrelease.io/evaluation", "-o", "json"))
+    return list(listed["items"])
+
+
+def running_job(kubectl: Kubectl) -> dict[str, Any]:
+    name = eventually(
+        lambda: (kubectl.get("promptrelease", PRODUCTION)["status"].get("evaluation") or {}).get(
+            "job"
+        ),
+        what="the evaluation Job in status.evaluation",
+    )
+    return eventually(
+        lambda: next((j for j in evaluation_jobs(kubectl) if j["metadata"]["name"] == name), None),
+        what=f"Job {name}",
+    )
+
+
+def result(version_name: str, content_hash: str, baseline: dict[str, Any]) -> dict[str, Any]:
+    """The PromptEvaluation the judge records (as `kubectl prompt eval record` would)."""
+    return {
+        "apiVersion": API,
+        "kind": "PromptEvaluation",
+        "metadata": {"generateName": f"{version_name}-"},
+        "spec": {
+            "version": version_name,
+            "hash": content_hash,
+            "dataset": {"name": "tickets", "hash": dataset_hash(CASES), "size": len(CASES)},
+            "evaluator": {"name": "judge", "version": "1.4.0"},
+            "score": 0.9,
+            "threshold": 0.8,
+            "passed": True,
+            "baseline": baseline,
+        },
+    }
+
+
+class Writes:
+    """What the operator writes to the release, counted from a watch of it."""
+
+    def __init__(self, kubectl: Kubectl) -> None:
+        argv = [str(kubectl.binary), "-n", str(kubectl.namespace), "get", "promptrelease"]
+        argv += [PRODUCTION, "-w", "--output-watch-events", "-o", "json"]
+        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=kubectl.env)
+
+    def versions(self) -> list[int]:
+        self.process.terminate()
+        out, _ = self.process.communicate(timeout=10)
+        decoder, found, at = json.JSONDecoder(), [], 0
+        while at < len(out.strip()):
+            event, at = decoder.raw_decode(out, at)
+            found.append(int(event["object"]["metadata"]["resourceVersion"]))
+            while at < len(out) and out[at].isspace():
+                at += 1
+        return found
+
+
+def created_since(kubectl: Kubectl, kind: str, since: int) -> list[dict[str, Any]]:
+    listed = json.loads(kubectl("get", kind, "-o", "json"))["items"]
+    return [o for o in listed if int(o["metadata"]["resourceVersion"]) > since]
+
+
+def test_a_paired_evaluation_job_gathers_the_evidence_that_promotes(
+    kubectl: Kubectl,
+    run_operator: Callable[..., OperatorProcess],
+    evaluator: Callable[..., Any],
+) -> None:
+    first = run_operator()
+    staged(kubectl)
+    job = running_job(kubectl)
+    waiting = wait_reason(kubectl, PRODUCTION, "AwaitingEvidence")
+    assert waiting["status"]["version"] == "summarizer-v1"
+    v1, v2 = hash_of(kubectl, "summarizer-v1"), hash_of(kubectl, "summarizer-v2")
+    state = waiting["status"]["evaluation"]
+    assert (state["subject"], state["phase"]) == ("Candidate", "Evaluating")
+    assert (state["hash"], state["baselineHash"]) == (v2, v1)
+    assert job["metadata"]["ownerReferences"][0]["name"] == PRODUCTION
+    pod = job["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == EVALUATOR and job["spec"]["activeDeadlineSeconds"] == 120
+    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+    assert env["PROMPT_CANDIDATE_HASH"] == v2 and env["PROMPT_BASELINE_HASH"] == v1
+    assert env["PROMPT_DATASET_HASH"] == dataset_hash(CASES)
+    assert (env["PROMPT_MIN_SCORE"], env["PROMPT_MAX_REGRESSION"]) == ("0.8", "0.05")
+    mounted = kubectl.get("configmap", job["metadata"]["name"])["data"]
+    live = kubectl.get("configmap", PRODUCTION)["data"]["prompt.json"]
+    assert mounted["baseline.json"] == live  # the live content, frozen for the run
+    assert json.loads(mounted["candidate.json"])["hash"] == v2
+    assert [json.loads(line) for line in mounted["cases.json"].splitlines()] == CASES
+
+    first.stop()  # a restart never starts a second run for the same candidate
+    run_operator()
+    time.sleep(2)
+    assert [j["metadata"]["name"] for j in evaluation_jobs(kubectl)] == [job["metadata"]["name"]]
+
+    writes = Writes(kubectl)
+    body = result("summarizer-v2", v2, {"version": "summarizer-v1", "hash": v1, "score": 0.92})
+    made = evaluator("create", "-o", "json", "-f", "-", input=json.dumps(body))
+    assert made.returncode == 0, made.stderr
+    recorded_at = int(json.loads(made.stdout)["metadata"]["resourceVersion"])
+    start = time.monotonic()
+    promoted = released(kubectl, PRODUCTION, 2, interval=0.1)
+    took = time.monotonic() - start
+    entry = promoted["status"]["history"][0]
+    assert entry["version"] == "summarizer-v2"
+    assert entry["promotion"]["evidence"][0]["baselineScore"] == 0.92
+    assert promoted["status"]["evaluation"]["phase"] == "Passed"
+    time.sleep(2)  # what the operator writes once promoted, counted too
+    status_writes = [v for v in writes.versions() if v > recorded_at]
+    records = created_since(kubectl, "controllerrevisions", recorded_at)
+    events = created_since(kubectl, "events", recorded_at)
+    print(
+        f"\nevidence recorded -> promoted: {took:.2f} s; operator writes: "
+        f"{len(status_writes)} release status, 1 ConfigMap, {len(records)} history record, "
+        f"{len(events)} Events ({', '.join(sorted(e['reason'] for e in events))})"
+    )
+
+
+def test_a_failed_evaluation_job_says_so_and_keeps_what_is_live(
+    kubectl: Kubectl,
+    operator: OperatorProcess,
+    evaluator: Callable[..., Any],
+    prompt: Prompt,
+) -> None:
+    staged(kubectl, exit_code=1)
+    failed = wait_reason(kubectl, PRODUCTION, "EvaluationFailed")
+    assert condition(failed, "Stalled")["status"] == "True"
+    assert "evaluation Job" in condition(failed)["message"]
+    assert "still serving revision 1 (summarizer-v1)" in condition(failed)["message"]
+    assert failed["status"]["evaluation"]["phase"] == "Failed"
+    assert failed["status"]["promotion"]["state"] == "EvaluationFailed"
+    annotations = kubectl.get("configmap", PRODUCTION)["metadata"]["annotations"]
+    assert annotations["promptrelease.io/version"] == "summarizer-v1"
+    reasons = json.loads(kubectl("get", "events", "-o", "json"))["items"]
+    assert "EvaluationFailed" in {e["reason"] for e in reasons}
+    assert len(evaluation_jobs(kubectl)) == 1  # no retry by itself
