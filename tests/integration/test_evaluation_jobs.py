@@ -17,7 +17,10 @@ from typing import Any
 import pytest
 
 from prompt_release.core.evaluation import dataset_hash
+from prompt_release.core.identity import EVALUATION_REQUESTED_BY
 from tests.integration.conftest import Prompt
+from tests.integration.test_governance import as_user
+from tests.integration.test_history_records import defaults, grant_releases  # noqa: F401
 from tests.integration.test_promotion import CASES, hash_of
 from tests.kube import Kubectl, OperatorProcess, eventually
 from tests.prompts import API, apply, condition, release, released, version, wait_reason
@@ -69,9 +72,11 @@ def evaluator(kubectl: Kubectl, namespace: str) -> Callable[..., Any]:
     return run
 
 
-def staged(kubectl: Kubectl, exit_code: int | None = None) -> None:
+def staged(
+    kubectl: Kubectl, exit_code: int | None = None, by: Callable[..., Any] | None = None
+) -> None:
     """staging and production at v1; staging at v2; production asks for v2 behind a 1 s soak
-    and spec.evaluation."""
+    and spec.evaluation (applied `by` someone else than the admin, if given)."""
     apply(kubectl, version("summarizer-v1"), version("summarizer-v2"))
     apply(kubectl, release("summarizer-v1", label="staging"), release("summarizer-v1"))
     released(kubectl, STAGING, 1)
@@ -79,7 +84,12 @@ def staged(kubectl: Kubectl, exit_code: int | None = None) -> None:
     apply(kubectl, release("summarizer-v2", label="staging"))
     released(kubectl, STAGING, 2)
     promotion = {"from": "staging", "soak": "1s"}
-    apply(kubectl, release("summarizer-v2", promotion=promotion, evaluation=evaluation(exit_code)))
+    target = release("summarizer-v2", promotion=promotion, evaluation=evaluation(exit_code))
+    if by is None:
+        apply(kubectl, target)
+        return
+    done = by("apply", "-f", "-", input=json.dumps(target))
+    assert done.returncode == 0, done.stderr
 
 
 def evaluation_jobs(kubectl: Kubectl) -> list[dict[str, Any]]:
@@ -217,3 +227,34 @@ def test_a_failed_evaluation_job_says_so_and_keeps_what_is_live(
     reasons = json.loads(kubectl("get", "events", "-o", "json"))["items"]
     assert "EvaluationFailed" in {e["reason"] for e in reasons}
     assert len(evaluation_jobs(kubectl)) == 1  # no retry by itself
+
+
+@pytest.fixture
+def people(kubectl: Kubectl) -> tuple[Any, Any]:
+    """eve may release, nadia is also the namespace's admin (she may create Jobs)."""
+    kubectl("create", "rolebinding", "admins", "--clusterrole=admin", "--user=nadia@example.com")
+    grant_releases(kubectl, "eve@example.com", "nadia@example.com")
+    return as_user(kubectl, "eve@example.com"), as_user(kubectl, "nadia@example.com")
+
+
+@pytest.mark.usefixtures("defaults")  # the chart's default policies: identity stamped
+def test_an_evaluation_job_runs_only_for_a_requester_who_could_create_it(
+    kubectl: Kubectl, operator: OperatorProcess, people: tuple[Any, Any]
+) -> None:
+    """eve may release but not create Jobs: the spec.evaluation she sets runs nothing (the
+    release says EvaluationFailed, naming her); a run nadia asks for (she may create Jobs)
+    starts."""
+    eve, nadia = people
+    staged(kubectl, by=eve)
+    annotations = kubectl.get("promptrelease", PRODUCTION)["metadata"]["annotations"]
+    assert annotations[EVALUATION_REQUESTED_BY] == "eve@example.com"
+    refused = wait_reason(kubectl, PRODUCTION, "EvaluationFailed")
+    message = condition(refused)["message"]
+    assert "eve@example.com set spec.evaluation or asked for this run and may not" in message
+    assert evaluation_jobs(kubectl) == []
+    asked = nadia("annotate", "promptrelease", PRODUCTION, "promptrelease.io/evaluate=1")
+    assert asked.returncode == 0, asked.stderr
+    annotations = kubectl.get("promptrelease", PRODUCTION)["metadata"]["annotations"]
+    assert annotations[EVALUATION_REQUESTED_BY] == "nadia@example.com"
+    eventually(lambda: evaluation_jobs(kubectl), what="the evaluation Job nadia asked for")
+    wait_reason(kubectl, PRODUCTION, "AwaitingEvidence")
