@@ -209,7 +209,7 @@ def test_a_paired_evaluation_job_gathers_the_evidence_that_promotes(
     )
 
 
-def test_a_failed_evaluation_job_says_so_and_keeps_what_is_live(
+def test_a_failed_evaluation_job_says_so_keeps_what_is_live_and_runs_again_on_request(
     kubectl: Kubectl,
     operator: OperatorProcess,
     evaluator: Callable[..., Any],
@@ -227,6 +227,24 @@ def test_a_failed_evaluation_job_says_so_and_keeps_what_is_live(
     reasons = json.loads(kubectl("get", "events", "-o", "json"))["items"]
     assert "EvaluationFailed" in {e["reason"] for e in reasons}
     assert len(evaluation_jobs(kubectl)) == 1  # no retry by itself
+    shown = prompt("eval", "status", PRODUCTION)
+    assert shown.returncode == 1, shown.stderr
+    assert "Evidence" in shown.stdout and "NO" in shown.stdout and "Failed" in shown.stdout
+
+    fixed = {"spec": {"evaluation": evaluation()}}  # the judge fixed: a run on request
+    kubectl("patch", "promptrelease", PRODUCTION, "--type=merge", "-p", json.dumps(fixed))
+    started = prompt("eval", "run", "summarizer", "-l", "production")
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert "Evaluating" in started.stdout
+    assert len(evaluation_jobs(kubectl)) == 2
+    wait_reason(kubectl, PRODUCTION, "AwaitingEvidence")
+    v1, v2 = hash_of(kubectl, "summarizer-v1"), hash_of(kubectl, "summarizer-v2")
+    body = result("summarizer-v2", v2, {"version": "summarizer-v1", "hash": v1, "score": 0.88})
+    assert evaluator("create", "-f", "-", input=json.dumps(body)).returncode == 0
+    released(kubectl, PRODUCTION, 2)
+    settled = prompt("eval", "status", PRODUCTION)
+    assert settled.returncode == 0, settled.stdout + settled.stderr
+    assert " yes " in settled.stdout  # the result counts
 
 
 @pytest.fixture
