@@ -9,16 +9,20 @@ ServiceAccount, and a Job fails through kwok's exit-code annotation on its pod t
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from prompt_release.core.evaluation import dataset_hash
 from prompt_release.core.identity import EVALUATION_REQUESTED_BY
-from tests.integration.conftest import Prompt
+from tests.integration.conftest import REPO, Prompt
 from tests.integration.test_governance import as_user
 from tests.integration.test_history_records import defaults, grant_releases  # noqa: F401
 from tests.integration.test_promotion import CASES, hash_of
@@ -276,3 +280,52 @@ def test_an_evaluation_job_runs_only_for_a_requester_who_could_create_it(
     assert annotations[EVALUATION_REQUESTED_BY] == "nadia@example.com"
     eventually(lambda: evaluation_jobs(kubectl), what="the evaluation Job nadia asked for")
     wait_reason(kubectl, PRODUCTION, "AwaitingEvidence")
+
+
+def test_the_shipped_evaluator_judges_what_the_operator_mounts(
+    kubectl: Kubectl, operator: OperatorProcess, evaluator: Callable[..., Any], tmp_path: Path
+) -> None:
+    """manifests/examples/evaluation over the examples: the operator starts the Job for v2
+    against v1; judge.py, given exactly what the Job mounts and its environment, records the
+    result that opens production's Evidence gate (its soak still runs)."""
+    examples = REPO / "manifests" / "examples"
+    kubectl("apply", "-f", str(examples / "ticket-summarizer.yaml"))
+    built = yaml.safe_load_all(kubectl("kustomize", str(examples / "evaluation")))
+    objects = [o for o in built if o["kind"] not in ("RoleBinding", "ServiceAccount")]
+    for found in objects:
+        found["metadata"].pop("namespace", None)
+    apply(kubectl, *objects)
+    name = "ticket-summarizer-production"
+    job = eventually(lambda: evaluation_jobs(kubectl), what="the example's evaluation Job")[0]
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["PROMPT_DATASET_FILE"] == "/etc/prompt-dataset/cases.jsonl"
+    mounted = kubectl.get("configmap", job["metadata"]["name"])["data"]
+    dataset = kubectl.get("configmap", "support-tickets")["data"]["cases.jsonl"]
+    files = {
+        "PROMPT_CANDIDATE_FILE": mounted["candidate.json"],
+        "PROMPT_BASELINE_FILE": mounted["baseline.json"],
+        "PROMPT_DATASET_FILE": dataset,
+    }
+    for key, text in files.items():
+        (tmp_path / key).write_text(text)
+        env[key] = str(tmp_path / key)
+    judged = subprocess.run(
+        [sys.executable, str(examples / "evaluation" / "judge.py"), "--print"],
+        env={**os.environ, **env, "PYTHONPATH": str(REPO / "operator")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert judged.returncode == 0, judged.stderr
+    made = evaluator("create", "-f", "-", input=judged.stdout)
+    assert made.returncode == 0, made.stderr
+
+    def gates() -> dict[str, Any] | None:
+        found = kubectl.get("promptrelease", name).get("status", {}).get("promotion") or {}
+        passed = {g["name"]: g["passed"] for g in found.get("gates") or ()}
+        return found if passed == {"Soak": False, "Evidence": True} else None
+
+    found = eventually(gates, what="v2 soaking with the judge's evidence counted")
+    assert found["candidate"] == "ticket-summarizer-v2"
