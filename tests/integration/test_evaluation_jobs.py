@@ -329,3 +329,35 @@ def test_the_shipped_evaluator_judges_what_the_operator_mounts(
 
     found = eventually(gates, what="v2 soaking with the judge's evidence counted")
     assert found["candidate"] == "ticket-summarizer-v2"
+
+
+def test_a_failing_result_of_what_is_live_rolls_back_when_the_release_asks(
+    kubectl: Kubectl, operator: OperatorProcess, evaluator: Callable[..., Any]
+) -> None:
+    """What is live judged again (as a scheduled run records): a failing result newer than the
+    passing one sets Evaluated=False with an Event, and rollbackOnFailure brings v1 back."""
+    apply(kubectl, version("summarizer-v1"), version("summarizer-v2"))
+    apply(kubectl, release("summarizer-v1"))
+    released(kubectl, PRODUCTION, 1)
+    spec = {**evaluation(), "rollbackOnFailure": True}
+    apply(kubectl, release("summarizer-v2", evaluation=spec))
+    released(kubectl, PRODUCTION, 2)
+    v2 = hash_of(kubectl, "summarizer-v2")
+    good = result("summarizer-v2", v2, {})
+    del good["spec"]["baseline"]
+    assert evaluator("create", "-f", "-", input=json.dumps(good)).returncode == 0
+
+    def evaluated(status: str) -> dict[str, Any] | None:
+        found = kubectl.get("promptrelease", PRODUCTION)
+        return found if condition(found, "Evaluated").get("status") == status else None
+
+    eventually(lambda: evaluated("True"), what="Evaluated=True on the passing result")
+    time.sleep(1)  # the failing result is the newer one (creation times are in seconds)
+    bad = json.loads(json.dumps(good))
+    bad["spec"].update(score=0.4, passed=False)
+    assert evaluator("create", "-f", "-", input=json.dumps(bad)).returncode == 0
+    rolled = wait_reason(kubectl, PRODUCTION, "RolledBackOnFailure")
+    assert (rolled["status"]["version"], rolled["status"]["revision"]) == ("summarizer-v1", 3)
+    assert "its evaluation failed" in rolled["status"]["history"][1]["rolloutFailed"]
+    reasons = {e["reason"] for e in json.loads(kubectl("get", "events", "-o", "json"))["items"]}
+    assert {"EvaluationFailed", "RolledBackOnFailure"} <= reasons

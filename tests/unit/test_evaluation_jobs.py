@@ -143,3 +143,81 @@ def test_a_run_request_without_a_candidate_evaluates_what_is_live() -> None:
     state = decided.planned_status["evaluation"]
     assert (state["subject"], state["version"], state["run"]) == ("Live", "p-v1", "1")
     assert "PROMPT_BASELINE_HASH" not in env_of(decided.create_evaluation[1])
+
+
+def live_at_v2(**evaluation_spec: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Production live at p-v2 (revision 2, after p-v1), with spec.evaluation."""
+    first = decide(
+        Observed(body=release(), version=VersionView.of(version()), config_map=None), Now(T0, 0)
+    )
+    assert first.status is not None
+    body = {**release("p-v2"), "status": first.status}
+    second = decide(
+        Observed(body=body, version=VersionView.of(version("p-v2")), config_map=first.config_map),
+        Now(T0, 0),
+    )
+    assert second.status is not None and second.config_map is not None
+    spec = {**release("p-v2")["spec"], "evaluation": {**SPEC, **evaluation_spec}}
+    return {**release("p-v2"), "spec": spec, "status": second.status}, second.config_map
+
+
+def judged(
+    body: Mapping[str, Any], config_map: Mapping[str, Any], *results: EvaluationView
+) -> Decision:
+    return decide(
+        Observed(
+            body=body,
+            version=VersionView.of(version("p-v2")),
+            config_map=config_map,
+            previous=VersionView.of(version("p-v1")),
+            evaluation=evaluation_jobs.Inputs(live_evaluations=results),
+        ),
+        Now(SOAKED, 0),
+    )
+
+
+def result_at(name: str, created: str, score: float) -> EvaluationView:
+    found = evaluation(name=name, score=score, passed=score >= 0.8)
+    return EvaluationView.of(
+        {
+            "metadata": {"name": name, "namespace": "ns", "creationTimestamp": created},
+            "spec": {
+                "version": found.version,
+                "hash": found.hash,
+                "dataset": {"name": "tickets", "hash": found.dataset_hash},
+                "evaluator": {"name": "judge", "version": "1"},
+                "score": score,
+                "passed": found.passed,
+            },
+        }
+    )
+
+
+def test_a_failing_result_of_what_is_live_newer_than_the_passing_one_says_so() -> None:
+    body, config_map = live_at_v2()
+    good = result_at("good", "2026-12-04T09:00:00Z", 0.9)
+    passing = judged(body, config_map, good)
+    assert condition(passing, "Evaluated")["status"] == "True"
+    bad = result_at("bad", "2026-12-04T09:30:00Z", 0.5)
+    failing = judged(body, config_map, good, bad)
+    evaluated = condition(failing, "Evaluated")
+    assert (evaluated["status"], evaluated["reason"]) == ("False", "EvaluationFailed")
+    assert "bad did not pass (score 0.5)" in evaluated["message"]
+    assert "EvaluationFailed" in [e.reason for e in failing.events]
+    assert failing.planned_status["version"] == "p-v2"  # no rollback unless asked
+    again = judged({**body, "status": failing.planned_status}, config_map, good, bad)
+    assert "EvaluationFailed" not in [e.reason for e in again.events]  # told once
+    newer = result_at("newer", "2026-12-04T09:45:00Z", 0.95)
+    assert condition(judged(body, config_map, good, bad, newer), "Evaluated")["status"] == "True"
+
+
+def test_with_rollback_on_failure_a_failing_live_version_gives_way_to_the_previous() -> None:
+    body, config_map = live_at_v2(rollbackOnFailure=True)
+    bad = result_at("bad", "2026-12-04T09:30:00Z", 0.5)
+    rolled = judged(body, config_map, bad)
+    status = rolled.planned_status
+    assert (status["version"], status["revision"]) == ("p-v1", 3)
+    assert "its evaluation failed" in status["history"][1]["rolloutFailed"]
+    reasons = [e.reason for e in rolled.events]
+    assert "EvaluationFailed" in reasons and "RolledBackOnFailure" in reasons
+    assert rolled.config_map is not None

@@ -20,6 +20,7 @@ from prompt_release.core import (
     claims,
     conditions,
     evaluation_jobs,
+    evaluation_live,
     governance,
     promotion,
     recovery,
@@ -137,6 +138,16 @@ def decide(observed: Observed, now: Now) -> Decision:
     if plan.ready:
         plan = _roll_out(release, plan, stable_existing, observed, now.text)
         plan, verify_wake = _verify(release, body, plan, stable_existing, observed, now.text)
+        plan = evaluation_live.roll_back_on_failure(
+            release,
+            body,
+            plan,
+            stable_existing,
+            observed.previous,
+            _live_results(observed),
+            now.text,
+            observed.rivals,
+        )
     split = canary_plan.plan(
         release,
         body,
@@ -241,7 +252,18 @@ def _evaluation_report(
         now,
     )
     status = evaluation_jobs.report(plan.status, outcome, release, now)
-    return replace(plan, status=status, events=[*plan.events, *outcome.events]), outcome
+    previous = release.status.raw.get("conditions")
+    judged = evaluation_live.judge(
+        observed.body, status, _live_results(observed), release.generation, now, previous
+    )
+    status = evaluation_live.with_condition(status, judged)
+    events = [*plan.events, *outcome.events]
+    events += [event for event in judged.events if event not in events]
+    return replace(plan, status=status, events=events), outcome
+
+
+def _live_results(observed: Observed) -> Sequence[Any]:
+    return () if observed.evaluation is None else observed.evaluation.live_evaluations
 
 
 def _to_write(

@@ -25,7 +25,8 @@ RECONCILES = Counter(
 )
 ROLLBACKS = Counter(
     "promptrelease_rollbacks",
-    "Automatic rollbacks by cause (RolloutFailed: a consumer missed its progress deadline).",
+    "Automatic rollbacks by cause (RolloutFailed: a consumer missed its progress deadline or "
+    "the verification window failed; EvaluationFailed: what is live failed its evaluation).",
     ["reason"],
     registry=REGISTRY,
 )
@@ -34,6 +35,12 @@ ANALYSIS_QUERIES = Counter(
     "Prometheus queries of canary analyses, by what came back (Measured, or the inconclusive "
     "reason: PrometheusUnreachable, QueryError, NoSeries, SeveralSeries, NotANumber).",
     ["result"],
+    registry=REGISTRY,
+)
+EVALUATIONS_FAILED = Counter(
+    "promptrelease_evaluations_failed",
+    "Evaluations that failed (spec.evaluation): a candidate's evaluation Job, or a newer result "
+    "of what is live that fails after its last passing one.",
     registry=REGISTRY,
 )
 DURATION = Histogram(

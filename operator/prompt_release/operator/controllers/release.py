@@ -25,6 +25,7 @@ from prompt_release.core import (
     conditions,
     configmap,
     decision,
+    evaluation_jobs,
     identity,
     promotion,
     promotion_gates,
@@ -402,8 +403,11 @@ class ReleaseReconciler:
         for event in chosen.events:
             self.events.event(body, event.type, event.reason, event.message)
         metrics.LIVE_RELEASES.record(release, chosen.planned_status)
+        failed = [e for e in chosen.events if e.reason == evaluation_jobs.EVALUATION_FAILED]
+        metrics.EVALUATIONS_FAILED.inc(len(failed))
         if any(event.reason == release_core.ROLLED_BACK_ON_FAILURE for event in chosen.events):
-            metrics.ROLLBACKS.labels(rollout.ROLLOUT_FAILED).inc()
+            cause = evaluation_jobs.EVALUATION_FAILED if failed else rollout.ROLLOUT_FAILED
+            metrics.ROLLBACKS.labels(cause).inc()
         if chosen.events or chosen.config_map is not None:
             ready = conditions.ready_of(chosen.planned_status)
             log.info(
