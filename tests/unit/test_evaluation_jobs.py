@@ -77,7 +77,7 @@ def env_of(job: Mapping[str, Any]) -> dict[str, str]:
 def test_a_candidate_waiting_for_evidence_gets_one_paired_run_even_while_it_soaks() -> None:
     body, config_map = production()
     decided = at(body, config_map, now=SOAKING)
-    made, job = decided.create_evaluation
+    made, job = decided.evaluation.create
     assert made["kind"] == "ConfigMap" and job["kind"] == "Job"
     assert made["metadata"]["name"] == job["metadata"]["name"]
     assert made["data"]["baseline.json"] == config_map["data"]["prompt.json"]
@@ -92,7 +92,7 @@ def test_a_candidate_waiting_for_evidence_gets_one_paired_run_even_while_it_soak
         "EvaluationStarted"
     ]
     again = at(body, config_map, now=SOAKED)
-    assert again.create_evaluation[1]["metadata"]["name"] == job["metadata"]["name"]
+    assert again.evaluation.create[1]["metadata"]["name"] == job["metadata"]["name"]
 
 
 def test_a_run_in_progress_is_not_started_again() -> None:
@@ -101,7 +101,7 @@ def test_a_run_in_progress_is_not_started_again() -> None:
     name = first.planned_status["evaluation"]["job"]
     body = {**body, "status": first.planned_status}
     running = at(body, config_map, jobs={name: JobState(name, "Running")})
-    assert running.create_evaluation == [] and condition(running)["reason"] == "AwaitingEvidence"
+    assert running.evaluation.create == [] and condition(running)["reason"] == "AwaitingEvidence"
 
 
 def test_a_failed_run_holds_the_candidate_with_evaluation_failed() -> None:
@@ -114,7 +114,7 @@ def test_a_failed_run_holds_the_candidate_with_evaluation_failed() -> None:
     assert (ready["status"], ready["reason"]) == ("False", "EvaluationFailed")
     assert "DeadlineExceeded" in ready["message"] and "still serving revision 1" in ready["message"]
     assert condition(failed, "Stalled")["status"] == "True"
-    assert failed.config_map is None and failed.create_evaluation == []
+    assert failed.config_map is None and failed.evaluation.create == []
     assert failed.planned_status["promotion"]["state"] == "EvaluationFailed"
     assert "EvaluationFailed" in [e.reason for e in failed.events]
     settled = at(
@@ -132,7 +132,7 @@ def test_the_thresholds_of_spec_evaluation_are_evidence_rules() -> None:
     good = evaluation(score=0.89, baseline=baseline)
     promoted = at(body, config_map, evaluations=(good,))
     assert promoted.planned_status["version"] == "p-v2"
-    assert promoted.create_evaluation == []
+    assert promoted.evaluation.create == []
 
 
 def test_a_run_request_without_a_candidate_evaluates_what_is_live() -> None:
@@ -142,7 +142,7 @@ def test_a_run_request_without_a_candidate_evaluates_what_is_live() -> None:
     decided = at(body, config_map)
     state = decided.planned_status["evaluation"]
     assert (state["subject"], state["version"], state["run"]) == ("Live", "p-v1", "1")
-    assert "PROMPT_BASELINE_HASH" not in env_of(decided.create_evaluation[1])
+    assert "PROMPT_BASELINE_HASH" not in env_of(decided.evaluation.create[1])
 
 
 def live_at_v2(**evaluation_spec: Any) -> tuple[dict[str, Any], dict[str, Any]]:

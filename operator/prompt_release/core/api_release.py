@@ -160,6 +160,12 @@ _OLD_CONFIG_MAP = (
 
 PROMPT_RELEASE_RULES: list[dict[str, Any]] = [
     {
+        "rule": "!has(self.spec.evaluation) || !has(self.spec.evaluation.schedule) || "
+        "!has(self.spec.evaluation.dataset) || !has(self.spec.evaluation.dataset.cases)",
+        "message": "spec.evaluation.schedule runs on the dataset's ConfigMap: put the cases in "
+        "dataset.configMap (inline dataset.cases serve a candidate's runs only)",
+    },
+    {
         "rule": "!has(self.spec.promotion) || self.spec.promotion.from != self.spec.label",
         "message": "spec.promotion.from names this release's own label: promote from another "
         "label (e.g. staging)",

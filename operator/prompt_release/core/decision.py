@@ -93,8 +93,8 @@ class Decision:
     record_first: dict[str, Any] | None = None
     """A status that records a revision the ConfigMap serves, written before it moves on."""
     create_jobs: list[dict[str, Any]] = field(default_factory=list)
-    create_evaluation: list[dict[str, Any]] = field(default_factory=list)
-    """spec.evaluation's run: its ConfigMap and Job (`core/evaluation_jobs.py`)."""
+    evaluation: evaluation_jobs.Outcome = field(default_factory=evaluation_jobs.Outcome)
+    """spec.evaluation: a run's ConfigMap and Job, the schedule's CronJob (evaluation_jobs)."""
     config_map: dict[str, Any] | None = None
     remove_stale_config_maps: bool = False
     stamps: list[tuple[Workload, dict[str, Any]]] = field(default_factory=list)
@@ -169,7 +169,7 @@ def decide(observed: Observed, now: Now) -> Decision:
     return Decision(
         record_first=record_first,
         create_jobs=split.create_jobs,
-        create_evaluation=evaluation.create,
+        evaluation=evaluation,
         config_map=plan.config_map,
         remove_stale_config_maps=plan.ready
         and release.status.config_map != release.config_map_name

@@ -21,17 +21,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prompt_release import GROUP
-from prompt_release.core import conditions, evaluation_manifests, payload
+from prompt_release.core import conditions, evaluation_manifests, evaluation_schedule, payload
 from prompt_release.core.canary_jobs import JOB_COMPLETE, JOB_FAILED, JobState
 from prompt_release.core.evaluation import EvaluationView, Requirements, verdict
-from prompt_release.core.evaluation_manifests import Judged, Settings
+from prompt_release.core.evaluation_manifests import CANDIDATE, LIVE, Judged, Settings
+from prompt_release.core.evaluation_schedule import CronState
 from prompt_release.core.hashing import short_hash
 from prompt_release.core.release import NORMAL, WARNING, Event, still_serving
 from prompt_release.core.views import ReleaseView, VersionView
 
 RUN_ANNOTATION = f"{GROUP}/evaluate"
 """Set by `kubectl prompt eval run` (any new value): start a run now."""
-CANDIDATE, LIVE = "Candidate", "Live"
 EVALUATING, PASSED, FAILED = "Evaluating", "Passed", "Failed"
 EVALUATION_STARTED = "EvaluationStarted"
 EVALUATION_FAILED = "EvaluationFailed"
@@ -46,6 +46,8 @@ class Inputs:
     """This release's evaluation Jobs, by name (a creation refused: its failed state)."""
     live_evaluations: Sequence[EvaluationView] = ()
     """The PromptEvaluations of the version live now."""
+    cron_job: CronState | None = None
+    """The CronJob of spec.evaluation.schedule, as it is now."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class Outcome:
     failed: str | None = None
     """The candidate's run failed: why (the release says EvaluationFailed)."""
     events: list[Event] = field(default_factory=list)
+    schedule: evaluation_schedule.Action | None = None
+    """What to do about the schedule's CronJob."""
 
 
 def thresholds(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -123,9 +127,10 @@ def plan(
 ) -> Outcome:
     """The run of this pass: which, whether to start its Job, and where it stands."""
     settings = Settings.of(body)
-    if settings is None:
-        return Outcome()
     inputs = inputs or Inputs()
+    schedule = evaluation_schedule.plan(release, body, inputs.cron_job)
+    if settings is None:
+        return Outcome(schedule=schedule)
     stored = dict(release.status.raw.get("evaluation") or EMPTY)
     run = str((release.annotations or EMPTY).get(RUN_ANNOTATION) or "")
     fresh = bool(run) and run != stored.get("run")
@@ -133,7 +138,7 @@ def plan(
         release, waiting_candidate(promotion), versions, live_payload(config_map), fresh, now
     )
     if judged is None:
-        return Outcome(status=_settled(stored, release, promotion) or None)
+        return Outcome(status=_settled(stored, release, promotion) or None, schedule=schedule)
     same = (stored.get("subject"), stored.get("hash"), stored.get("baselineHash")) == (
         judged.kind,
         judged.hash,
@@ -168,7 +173,7 @@ def plan(
         ]
     events = _events(stored, status, bool(create))
     failed = message if judged.kind == CANDIDATE and phase == FAILED else None
-    return Outcome(create=create, status=status, failed=failed, events=events)
+    return Outcome(create, status, failed, events, schedule)
 
 
 def _phase(

@@ -21,6 +21,7 @@ from prompt_release.core.evaluation import DEFAULT_DATASET_KEY, dataset_hash
 from prompt_release.core.views import ReleaseView
 
 EMPTY: Mapping[str, Any] = {}
+CANDIDATE, LIVE = "Candidate", "Live"
 EVALUATION_LABEL = f"{GROUP}/evaluation"
 """On a run's Job and ConfigMap: `Candidate` or `Live` (what it judges)."""
 BASELINE_ANNOTATION = f"{GROUP}/baseline-hash"
@@ -189,10 +190,16 @@ def _environment(release: ReleaseView, judged: Judged, settings: Settings) -> li
     return [{"name": key, "value": value} for key, value in found.items() if value]
 
 
-def job(release: ReleaseView, name: str, judged: Judged, settings: Settings) -> dict[str, Any]:
-    """The user's template with the run's ConfigMap (and the dataset's) mounted and the
-    PROMPT_* variables in every container; a deadline, no retries and the ServiceAccount of
-    spec.evaluation unless the template says otherwise."""
+def job(
+    release: ReleaseView,
+    name: str,
+    judged: Judged,
+    settings: Settings,
+    source: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The user's template with the run's ConfigMap (or `source`, a ConfigMap volume source)
+    and the dataset's mounted and the PROMPT_* variables in every container; a deadline, no
+    retries and the ServiceAccount of spec.evaluation unless the template says otherwise."""
     template = json.loads(json.dumps(settings.job_template))  # a deep copy
     meta = template.get("metadata") or {}
     spec = dict(template.get("spec") or {})
@@ -204,7 +211,7 @@ def job(release: ReleaseView, name: str, judged: Judged, settings: Settings) -> 
     if settings.service_account:
         pod_spec.setdefault("serviceAccountName", settings.service_account)
     mounts = [{"name": VOLUME, "mountPath": MOUNT_PATH, "readOnly": True}]
-    volumes = [{"name": VOLUME, "configMap": {"name": name}}]
+    volumes = [{"name": VOLUME, "configMap": dict(source or {"name": name})}]
     if settings.dataset.get("configMap") and not isinstance(settings.dataset.get("cases"), list):
         mounts.append({"name": DATASET_VOLUME, "mountPath": DATASET_PATH, "readOnly": True})
         volumes.append(

@@ -11,6 +11,7 @@ from prompt_release.core import version as version_core
 from prompt_release.core.canary_jobs import JobState
 from prompt_release.core.evaluation import EvaluationView
 from prompt_release.core.evaluation_manifests import EVALUATION_LABEL
+from prompt_release.core.evaluation_schedule import CronState
 from prompt_release.core.governance import ApprovalView, PolicyView
 from prompt_release.core.history import version_owners
 from prompt_release.core.views import ReleaseView
@@ -153,6 +154,7 @@ def informers(workload_kinds: Iterable[str], compact: bool = False) -> list[Info
         Informer("versions", trimmed, [_index(versions_by_label)], compact),
         Informer("config_maps", config_map_of, compact=compact),
         Informer("analysis_jobs", JobState.of, [_index(evaluation_jobs_by_release)]),
+        Informer("cron_jobs", CronState.of),
         *(
             Informer(kind, lambda body: None, [_index(workloads_by_config_map)])
             for kind in workload_kinds

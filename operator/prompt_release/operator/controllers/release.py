@@ -265,7 +265,7 @@ class ReleaseReconciler:
         if refused is not None:
             self.refused_jobs[key] = refused
             return Result(requeue_after=0)  # the refusal is what the next pass observes
-        if not self.evaluation.create(key, chosen.create_evaluation, body):
+        if not self.evaluation.carry_out(key, chosen.evaluation, body):
             return Result(requeue_after=0)  # the run's refusal, observed by the next pass
         if chosen.config_map is not None and not self._write_config_map(key, chosen, observed):
             return Result(requeue_after=0)  # what the create met is what the next pass observes
