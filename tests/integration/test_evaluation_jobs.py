@@ -361,3 +361,40 @@ def test_a_failing_result_of_what_is_live_rolls_back_when_the_release_asks(
     assert "its evaluation failed" in rolled["status"]["history"][1]["rolloutFailed"]
     reasons = {e["reason"] for e in json.loads(kubectl("get", "events", "-o", "json"))["items"]}
     assert {"EvaluationFailed", "RolledBackOnFailure"} <= reasons
+
+
+def test_the_schedule_is_a_cron_job_that_follows_spec_evaluation(
+    kubectl: Kubectl, operator: OperatorProcess
+) -> None:
+    """spec.evaluation.schedule: the operator's CronJob mounts what is live and follows the
+    schedule (replaced when it changes, deleted when it goes); inline cases are refused."""
+    apply(kubectl, version("summarizer-v1"))
+    inline = {**evaluation(), "schedule": "0 3 * * *"}
+    refused = kubectl.run(
+        "apply",
+        "-f",
+        "-",
+        input=json.dumps(release("summarizer-v1", evaluation=inline)),
+        check=False,
+    )
+    assert refused.returncode != 0 and "put the cases in dataset.configMap" in refused.stderr
+    spec = {**evaluation(), "schedule": "0 3 * * *", "dataset": {"configMap": "tickets"}}
+    apply(kubectl, release("summarizer-v1", evaluation=spec))
+    released(kubectl, PRODUCTION, 1)
+    name = f"{PRODUCTION}-evaluate"
+    eventually(lambda: kubectl.exists("cronjob", name), what="the schedule's CronJob")
+    cron = kubectl.get("cronjob", name)
+    assert cron["metadata"]["ownerReferences"][0]["name"] == PRODUCTION
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    volumes = {v["name"]: v["configMap"] for v in pod["volumes"]}
+    assert volumes["prompt-evaluation"]["name"] == PRODUCTION
+    assert volumes["prompt-dataset"]["name"] == "tickets"
+    hourly = {"spec": {"evaluation": {"schedule": "@hourly"}}}
+    kubectl("patch", "promptrelease", PRODUCTION, "--type=merge", "-p", json.dumps(hourly))
+    eventually(
+        lambda: kubectl.get("cronjob", name)["spec"]["schedule"] == "@hourly",
+        what="the CronJob on the new schedule",
+    )
+    gone = {"spec": {"evaluation": {"schedule": None}}}
+    kubectl("patch", "promptrelease", PRODUCTION, "--type=merge", "-p", json.dumps(gone))
+    eventually(lambda: not kubectl.exists("cronjob", name), what="the CronJob deleted")

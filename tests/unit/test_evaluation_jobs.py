@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from prompt_release.core import evaluation_jobs, promotion
+from prompt_release.core import evaluation_jobs, evaluation_schedule, promotion
 from prompt_release.core.canary_jobs import JobState
 from prompt_release.core.decision import Decision, Now, Observed, decide
 from prompt_release.core.evaluation import EvaluationView
-from prompt_release.core.views import VersionView
+from prompt_release.core.views import ReleaseView, VersionView
 from tests.unit.test_promotion import T0, evaluation, hash_of, staging
 from tests.unit.test_release_plan import release, version
 
@@ -221,3 +221,24 @@ def test_with_rollback_on_failure_a_failing_live_version_gives_way_to_the_previo
     reasons = [e.reason for e in rolled.events]
     assert "EvaluationFailed" in reasons and "RolledBackOnFailure" in reasons
     assert rolled.config_map is not None
+
+
+def test_a_schedule_is_a_cron_job_created_replaced_and_deleted_with_it() -> None:
+    body, _ = live_at_v2(schedule="0 3 * * *", dataset={"configMap": "tickets"})
+    release_view = ReleaseView.of(body)
+    created = evaluation_schedule.plan(release_view, body, None)
+    assert created is not None and created.verb == "create" and created.body is not None
+    cron = created.body
+    assert cron["spec"]["schedule"] == "0 3 * * *"
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (live,) = [v for v in pod["volumes"] if v["name"] == "prompt-evaluation"]
+    assert live["configMap"]["items"] == [{"key": "prompt.json", "path": "candidate.json"}]
+    assert "PROMPT_CANDIDATE_HASH" not in env_of(cron["spec"]["jobTemplate"])
+    same = evaluation_schedule.CronState.of(cron)
+    assert evaluation_schedule.plan(release_view, body, same) is None
+    body["spec"]["evaluation"]["schedule"] = "@hourly"
+    replaced = evaluation_schedule.plan(release_view, body, same)
+    assert replaced is not None and replaced.verb == "replace"
+    del body["spec"]["evaluation"]["schedule"]
+    deleted = evaluation_schedule.plan(release_view, body, same)
+    assert deleted is not None and deleted.verb == "delete"

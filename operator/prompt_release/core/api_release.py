@@ -161,7 +161,7 @@ _OLD_CONFIG_MAP = (
 PROMPT_RELEASE_RULES: list[dict[str, Any]] = [
     {
         "rule": "!has(self.spec.evaluation) || !has(self.spec.evaluation.schedule) || "
-        "!has(self.spec.evaluation.dataset) || !has(self.spec.evaluation.dataset.cases)",
+        "!has(self.spec.evaluation.dataset) || has(self.spec.evaluation.dataset.configMap)",
         "message": "spec.evaluation.schedule runs on the dataset's ConfigMap: put the cases in "
         "dataset.configMap (inline dataset.cases serve a candidate's runs only)",
     },
