@@ -134,10 +134,10 @@ def result(version_name: str, content_hash: str, baseline: dict[str, Any]) -> di
 
 
 class Writes:
-    """What the operator writes to the release, counted from a watch of it."""
+    """What the operator writes to one object, counted from a watch of it."""
 
-    def __init__(self, kubectl: Kubectl) -> None:
-        argv = [str(kubectl.binary), "-n", str(kubectl.namespace), "get", "promptrelease"]
+    def __init__(self, kubectl: Kubectl, kind: str) -> None:
+        argv = [str(kubectl.binary), "-n", str(kubectl.namespace), "get", kind]
         argv += [PRODUCTION, "-w", "--output-watch-events", "-o", "json"]
         self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=kubectl.env)
 
@@ -190,7 +190,8 @@ def test_a_paired_evaluation_job_gathers_the_evidence_that_promotes(
     time.sleep(2)
     assert [j["metadata"]["name"] for j in evaluation_jobs(kubectl)] == [job["metadata"]["name"]]
 
-    writes = Writes(kubectl)
+    writes, config_map_writes = Writes(kubectl, "promptrelease"), Writes(kubectl, "configmap")
+    time.sleep(1)  # both watches started
     body = result("summarizer-v2", v2, {"version": "summarizer-v1", "hash": v1, "score": 0.92})
     made = evaluator("create", "-o", "json", "-f", "-", input=json.dumps(body))
     assert made.returncode == 0, made.stderr
@@ -204,11 +205,13 @@ def test_a_paired_evaluation_job_gathers_the_evidence_that_promotes(
     assert promoted["status"]["evaluation"]["phase"] == "Passed"
     time.sleep(2)  # what the operator writes once promoted, counted too
     status_writes = [v for v in writes.versions() if v > recorded_at]
+    config_maps = [v for v in config_map_writes.versions() if v > recorded_at]
     records = created_since(kubectl, "controllerrevisions", recorded_at)
     events = created_since(kubectl, "events", recorded_at)
     print(
         f"\nevidence recorded -> promoted: {took:.2f} s; operator writes: "
-        f"{len(status_writes)} release status, 1 ConfigMap, {len(records)} history record, "
+        f"{len(status_writes)} release status, {len(config_maps)} ConfigMap, "
+        f"{len(records)} history record, "
         f"{len(events)} Events ({', '.join(sorted(e['reason'] for e in events))})"
     )
 
