@@ -22,6 +22,7 @@ from prompt_release.core.api_consumers import (
     ConsumerCheckMode,
     ConsumersStatus,
 )
+from prompt_release.core.api_evaluation_jobs import EvaluationSpec, EvaluationStatus
 from prompt_release.core.api_policy import ApprovalState
 from prompt_release.core.history import DEFAULT_HISTORY_LIMIT
 
@@ -153,6 +154,11 @@ class PromptReleaseSpec(ApiModel):
     consumer_check: ConsumerCheckMode | None = Field(
         default=None, description=CONSUMER_CHECK_DESCRIPTION
     )
+    evaluation: EvaluationSpec | None = Field(
+        default=None,
+        description="The operator runs a paired evaluation Job for a candidate waiting for "
+        "evidence (see docs/evaluation.md); its thresholds are evidence rules.",
+    )
 
 
 _CONFIG_MAP = "(has(self.spec.configMapName) ? self.spec.configMapName : self.metadata.name)"
@@ -161,6 +167,12 @@ _OLD_CONFIG_MAP = (
 )
 
 PROMPT_RELEASE_RULES: list[dict[str, Any]] = [
+    {
+        "rule": "!has(self.spec.evaluation) || !has(self.spec.evaluation.schedule) || "
+        "!has(self.spec.evaluation.dataset) || has(self.spec.evaluation.dataset.configMap)",
+        "message": "spec.evaluation.schedule runs on the dataset's ConfigMap: put the cases in "
+        "dataset.configMap (inline dataset.cases serve a candidate's runs only)",
+    },
     {
         "rule": "!has(self.spec.promotion) || self.spec.promotion.from != self.spec.label",
         "message": "spec.promotion.from names this release's own label: promote from another "
@@ -333,7 +345,14 @@ class PromotionStatus(ApiModel):
     )
     candidate: str | None = Field(default=None, description="The version waiting, if any.")
     candidate_hash: str | None = None
-    state: Literal["UpToDate", "Soaking", "AwaitingEvidence", "AwaitingApproval", "Promoted"]
+    state: Literal[
+        "UpToDate",
+        "Soaking",
+        "AwaitingEvidence",
+        "AwaitingApproval",
+        "Promoted",
+        "EvaluationFailed",
+    ]
     soaked_since: str | None = None
     soak_ends_at: str | None = None
     gates: list[PromotionGate] | None = Field(
@@ -381,4 +400,7 @@ class PromptReleaseStatus(ApiModel):
         default=None,
         description="The consumer contract gate: the workloads using the ConfigMap, checked "
         "against the live version (or the one it refused).",
+    )
+    evaluation: EvaluationStatus | None = Field(
+        default=None, description="spec.evaluation: the evaluation Job of the moment."
     )

@@ -21,6 +21,8 @@ from prompt_release.core import (
     claims,
     conditions,
     consumer_gate,
+    evaluation_jobs,
+    evaluation_live,
     governance,
     promotion,
     recovery,
@@ -79,6 +81,8 @@ class Observed:
     """For a release with spec.promotion: the `from` release, the versions and the evidence."""
     reading: Reading | None = None
     """The Prometheus measurement the shell took for the canary's analysis step (if due)."""
+    evaluation: evaluation_jobs.Inputs | None = None
+    """For a release with spec.evaluation: its evaluation Jobs and the live version's results."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,8 @@ class Decision:
     record_first: dict[str, Any] | None = None
     """A status that records a revision the ConfigMap serves, written before it moves on."""
     create_jobs: list[dict[str, Any]] = field(default_factory=list)
+    evaluation: evaluation_jobs.Outcome = field(default_factory=evaluation_jobs.Outcome)
+    """spec.evaluation: a run's ConfigMap and Job, the schedule's CronJob (evaluation_jobs)."""
     config_map: dict[str, Any] | None = None
     remove_stale_config_maps: bool = False
     stamps: list[tuple[Workload, dict[str, Any]]] = field(default_factory=list)
@@ -134,6 +140,16 @@ def decide(observed: Observed, now: Now) -> Decision:
     if plan.ready:
         plan = _roll_out(release, plan, stable_existing, observed, now.text)
         plan, verify_wake = _verify(release, body, plan, stable_existing, observed, now.text)
+        plan = evaluation_live.roll_back_on_failure(
+            release,
+            body,
+            plan,
+            stable_existing,
+            observed.previous,
+            _live_results(observed),
+            now.text,
+            observed.rivals,
+        )
     split = canary_plan.plan(
         release,
         body,
@@ -149,12 +165,14 @@ def decide(observed: Observed, now: Now) -> Decision:
     plan, fight, wait = _fight(release, split.plan, observed, now.monotonic)
     plan = report(plan, release, observed.version, observed.gate, now.text)
     plan = _promotion_report(plan, choice, stored, now.text)
+    plan, evaluation = _evaluation_report(plan, release, observed, now.text)
     record_first, plan, status_changed, records = _to_write(observed, stored, release, plan)
     waiting = (canary_spec.CANARY_PROGRESSING, canary_spec.CANARY_PAUSED)
     ready = plan.ready or conditions.ready_of(plan.status).get("reason") in waiting
     return Decision(
         record_first=record_first,
         create_jobs=split.create_jobs,
+        evaluation=evaluation,
         config_map=plan.config_map,
         remove_stale_config_maps=plan.ready
         and release.status.config_map != release.config_map_name
@@ -231,6 +249,38 @@ def _promotion_report(
         return replace(plan, status=status)
     status, events = promotion.finish(choice, stored, plan.status, now)
     return replace(plan, status=status, events=[*plan.events, *events])
+
+
+def _evaluation_report(
+    plan: ReleasePlan, release: ReleaseView, observed: Observed, now: str
+) -> tuple[ReleasePlan, evaluation_jobs.Outcome]:
+    """spec.evaluation's run for the candidate the promotion waits for (or what is live)."""
+    versions = (
+        observed.version,
+        None if observed.promotion is None else observed.promotion.candidate,
+    )
+    outcome = evaluation_jobs.plan(
+        release,
+        observed.body,
+        plan.status.get("promotion"),
+        versions,
+        observed.config_map,
+        observed.evaluation,
+        now,
+    )
+    status = evaluation_jobs.report(plan.status, outcome, release, now)
+    previous = release.status.raw.get("conditions")
+    judged = evaluation_live.judge(
+        observed.body, status, _live_results(observed), release.generation, now, previous
+    )
+    status = evaluation_live.with_condition(status, judged)
+    events = [*plan.events, *outcome.events]
+    events += [event for event in judged.events if event not in events]
+    return replace(plan, status=status, events=events), outcome
+
+
+def _live_results(observed: Observed) -> Sequence[Any]:
+    return () if observed.evaluation is None else observed.evaluation.live_evaluations
 
 
 def _to_write(

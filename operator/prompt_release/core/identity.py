@@ -3,7 +3,8 @@
 With the governance admission policies installed (the chart's `governance.enabled`), a
 MutatingAdmissionPolicy writes these annotations on every create of a release and on every
 change of its `spec.version` (the canary-* ones: of its `spec.canary.version`; the analysis-*
-ones: of its canary's analysis steps), from
+ones: of its canary's analysis steps; the evaluation-* ones: of its spec.evaluation or its
+`promptrelease.io/evaluate` request), from
 `request.userInfo`, and puts the previous values back on any
 other write: a client can't forge them. Without the policy they are absent (or stale: they name
 another version), and the history falls back to the field manager.
@@ -25,6 +26,8 @@ CANARY_REQUESTED_BY_GROUPS = f"{GROUP}/canary-requested-by-groups"
 CANARY_REQUESTED_VERSION = f"{GROUP}/canary-requested-version"
 ANALYSIS_REQUESTED_BY = f"{GROUP}/analysis-requested-by"
 ANALYSIS_REQUESTED_BY_GROUPS = f"{GROUP}/analysis-requested-by-groups"
+EVALUATION_REQUESTED_BY = f"{GROUP}/evaluation-requested-by"
+EVALUATION_REQUESTED_BY_GROUPS = f"{GROUP}/evaluation-requested-by-groups"
 SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 
 
@@ -79,3 +82,14 @@ def analysis_requester(annotations: Mapping[str, Any] | None) -> Identity | None
     if not username:
         return None
     return Identity.of(str(username), str(found.get(ANALYSIS_REQUESTED_BY_GROUPS) or "").split(","))
+
+
+def evaluation_requester(annotations: Mapping[str, Any] | None) -> Identity | None:
+    """Who last set spec.evaluation or asked for a run (`kubectl prompt eval run`), when the
+    admission policy stamped it; else None."""
+    found = annotations or {}
+    username = found.get(EVALUATION_REQUESTED_BY)
+    if not username:
+        return None
+    groups = str(found.get(EVALUATION_REQUESTED_BY_GROUPS) or "").split(",")
+    return Identity.of(str(username), groups)

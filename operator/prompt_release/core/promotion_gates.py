@@ -13,6 +13,7 @@ from typing import Any
 from prompt_release.core import conditions
 from prompt_release.core.canary_spec import parse_duration
 from prompt_release.core.evaluation import EvaluationView, Requirements, verdict
+from prompt_release.core.evaluation_jobs import thresholds
 from prompt_release.core.hashing import short_hash
 from prompt_release.core.views import ReleaseView
 
@@ -59,6 +60,9 @@ class PromotionSpec:
         if not isinstance(raw, Mapping) or not raw.get("from"):
             return None
         evidence = raw.get("evidence")
+        paired = thresholds(body)  # spec.evaluation's thresholds are evidence rules too
+        if paired:
+            evidence = {**paired, **(evidence or {})}
         return cls(
             source=str(raw["from"]),
             soak=parse_duration(raw.get("soak") or 0) or 0.0,

@@ -55,6 +55,7 @@ WATCHED: dict[str, Resource] = {
     "versions": VERSIONS,
     "config_maps": CONFIG_MAPS,
     "analysis_jobs": JOBS,
+    "cron_jobs": ("batch", "v1", "cronjobs"),
     "deployments": ("apps", "v1", "deployments"),
     "statefulsets": ("apps", "v1", "statefulsets"),
     "daemonsets": ("apps", "v1", "daemonsets"),
@@ -66,8 +67,11 @@ WATCHED: dict[str, Resource] = {
 SELECTORS = {
     "config_maps": MANAGED_SELECTOR,
     "analysis_jobs": f"{MANAGED_SELECTOR},{RELEASE_LABEL}",
+    "cron_jobs": f"{MANAGED_SELECTOR},{RELEASE_LABEL}",
 }
 """Only the operator's own ConfigMaps and Jobs cross the wire (server-side label selectors)."""
+OWNED_STORES = {"configmaps": "config_maps", "jobs": "analysis_jobs", "cronjobs": "cron_jobs"}
+"""The store of each kind the release controller writes and watches."""
 WORKLOAD_KINDS = ("deployments", "statefulsets", "daemonsets")
 METADATA = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 """A listing of names only (the API server's metadata-only form, else the whole objects)."""
@@ -124,6 +128,7 @@ class Manager:
             "versions": self.version_event,
             "config_maps": self.owned_event,
             "analysis_jobs": self.owned_event,
+            "cron_jobs": self.owned_event,
             "policies": self.policy_event,
             "approvals": self.approval_event,
             "evaluations": self.evaluation_event,
@@ -255,9 +260,9 @@ class Manager:
                 self.releases.queue.add((key[0], release))
 
     async def owned_event(self, type: str | None, body: Any, resource: Any, **_: Any) -> None:
-        """A ConfigMap or an analysis Job changed: its release looks again (unless this is
+        """A ConfigMap, a Job or a CronJob changed: its release looks again (unless this is
         our own write of the ConfigMap coming back)."""
-        store = "config_maps" if resource.plural == "configmaps" else "analysis_jobs"
+        store = OWNED_STORES[resource.plural]
         own = self.written.is_own((store, *key_of(body)), resource_version(body))
         key = self.stores.informers[store].apply(type, body)
         if own:

@@ -28,7 +28,8 @@ RECONCILES = Counter(
 )
 ROLLBACKS = Counter(
     "promptrelease_rollbacks",
-    "Automatic rollbacks by cause (RolloutFailed: a consumer missed its progress deadline).",
+    "Automatic rollbacks by cause (RolloutFailed: a consumer missed its progress deadline or "
+    "the verification window failed; EvaluationFailed: what is live failed its evaluation).",
     ["reason"],
     registry=REGISTRY,
 )
@@ -44,6 +45,12 @@ NOTIFICATIONS = Counter(
     "Webhook deliveries by sink and outcome (Delivered, WebhookRejected, WebhookUnreachable, "
     "WebhookSecretMissing); a failed one is retried with backoff.",
     ["sink", "result"],
+    registry=REGISTRY,
+)
+EVALUATIONS_FAILED = Counter(
+    "promptrelease_evaluations_failed",
+    "Evaluations that failed (spec.evaluation): a candidate's evaluation Job, or a newer result "
+    "of what is live that fails after its last passing one.",
     registry=REGISTRY,
 )
 DURATION = Histogram(

@@ -10,6 +10,8 @@ from typing import Any
 from prompt_release.core import version as version_core
 from prompt_release.core.canary_jobs import JobState
 from prompt_release.core.evaluation import EvaluationView
+from prompt_release.core.evaluation_manifests import EVALUATION_LABEL
+from prompt_release.core.evaluation_schedule import CronState
 from prompt_release.core.governance import ApprovalView, PolicyView
 from prompt_release.core.history import version_owners
 from prompt_release.core.views import ReleaseView
@@ -102,15 +104,30 @@ def releases_by_promotion_source(namespace: str, name: str, body: Body) -> Mappi
 
 
 def promoting_releases(namespace: str, name: str, body: Body) -> Mapping[Hashable, Any]:
-    """namespace -> the releases with spec.promotion (a new evaluation may open their gate)."""
-    promotion = (body.get("spec") or {}).get("promotion")
-    return {namespace: name} if isinstance(promotion, Mapping) else {}
+    """namespace -> the releases with spec.promotion or spec.evaluation (a new evaluation may
+    open their gate, or settle their run)."""
+    spec = body.get("spec") or {}
+    reads = any(isinstance(spec.get(key), Mapping) for key in ("promotion", "evaluation"))
+    return {namespace: name} if reads else {}
 
 
 def evaluations_by_version(namespace: str, name: str, body: Body) -> Mapping[Hashable, Any]:
     """(namespace, version) -> the PromptEvaluations naming it."""
     evaluation = EvaluationView.of(body)
     return {(namespace, evaluation.version): evaluation}
+
+
+def evaluation_jobs_by_release(namespace: str, name: str, body: Body) -> Mapping[Hashable, Any]:
+    """(namespace, release) -> the state of each evaluation Job it owns (spec.evaluation)."""
+    meta = body.get("metadata") or {}
+    if EVALUATION_LABEL not in (meta.get("labels") or {}):
+        return {}
+    owners = [
+        str(owner.get("name"))
+        for owner in meta.get("ownerReferences") or ()
+        if owner.get("controller") and owner.get("kind") == "PromptRelease"
+    ]
+    return {(namespace, owner): JobState.of(body) for owner in owners}
 
 
 def _index(function: Any) -> Index:
@@ -136,7 +153,8 @@ def informers(workload_kinds: Iterable[str], compact: bool = False) -> list[Info
         ),
         Informer("versions", trimmed, [_index(versions_by_label)], compact),
         Informer("config_maps", config_map_of, compact=compact),
-        Informer("analysis_jobs", JobState.of),
+        Informer("analysis_jobs", JobState.of, [_index(evaluation_jobs_by_release)]),
+        Informer("cron_jobs", CronState.of),
         *(
             Informer(kind, lambda body: None, [_index(workloads_by_config_map)])
             for kind in workload_kinds

@@ -262,10 +262,25 @@ def _canary_verbs(verbs: Verbs) -> None:
 
 
 def _evaluation_verbs(verbs: Verbs) -> None:
-    helptext = "record evaluation results bound to a version's exact hash, or list them"
+    helptext = (
+        "record evaluation results bound to a version's exact hash, list them, start a "
+        "release's evaluation Job (run) or show the evidence it needs and has (status)"
+    )
     sub = verbs.add("eval", helptext, cmd_eval, verbs.writes)
     sub.add_argument("action", choices=EVAL_ACTIONS)
-    sub.add_argument("version", nargs="?", help="the PromptVersion evaluated (list: filter)")
+    sub.add_argument(
+        "version",
+        nargs="?",
+        help="record, list: the PromptVersion evaluated (list: filter); run, status: the "
+        "PromptRelease (or its prompt, with -l)",
+    )
+    sub.add_argument("-l", "--label", help="run, status: the release is <VERSION>-<LABEL>")
+    sub.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="run: seconds to wait for the operator to start the run (default 30)",
+    )
     sub.add_argument(
         "-f",
         "--file",

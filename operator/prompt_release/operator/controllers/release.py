@@ -10,7 +10,6 @@ Every write is guarded by the resourceVersion it was planned from: a stale snaps
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Mapping
@@ -26,6 +25,7 @@ from prompt_release.core import (
     conditions,
     configmap,
     decision,
+    evaluation_jobs,
     identity,
     promotion,
     promotion_gates,
@@ -42,7 +42,8 @@ from prompt_release.core.views import ReleaseView, VersionView, release_name
 from prompt_release.kube import ApiError, is_status
 from prompt_release.operator import metrics, prometheus
 from prompt_release.operator.clock import now_text
-from prompt_release.operator.controllers.shell import Shell
+from prompt_release.operator.controllers.evaluation import EvaluationRuns
+from prompt_release.operator.controllers.shell import Shell, api_message
 from prompt_release.operator.options import Options
 from prompt_release.operator.runtime.controller import Result
 from prompt_release.operator.runtime.informer import Key, resource_version
@@ -50,17 +51,6 @@ from prompt_release.operator.runtime.informer import Key, resource_version
 log = logging.getLogger("prompt_release")
 
 REMOVED = "ConfigMapRemoved"
-
-
-def api_message(error: ApiError) -> str:
-    """The API server's own words for a refusal."""
-    try:
-        found = json.loads(error.body)
-    except ValueError:
-        found = None
-    if isinstance(found, dict) and found.get("message"):
-        return str(found["message"])
-    return str(error.reason or error)
 
 
 @dataclass(frozen=True)
@@ -83,6 +73,7 @@ class ReleaseReconciler:
         # Written by the workers, read by gather: one entry per release, replaced whole.
         self.fights: dict[Key, Fight] = {}
         self.refused_jobs: dict[Key, JobState] = {}
+        self.evaluation = EvaluationRuns(shell)
         # A ConfigMap of the release's name that isn't the operator's (its watch selects only
         # the operator's): read once a create meets it, observed by the next pass alone.
         self.unmanaged: dict[Key, Mapping[str, Any]] = {}
@@ -131,6 +122,7 @@ class ReleaseReconciler:
                 rivals=self._rivals(release, config_map_key),
                 unrecorded=tuple(self.owed.get(key, ())),
                 promotion=self._promotion(body, release),
+                evaluation=self.evaluation.gather(key, body, release),
             )
         )
 
@@ -250,6 +242,7 @@ class ReleaseReconciler:
         self.written.forget(("releases", *key))
         self.fights.pop(key, None)
         self.refused_jobs.pop(key, None)
+        self.evaluation.forget(key)
         self.unmanaged.pop(key, None)
         self._record(self.owed.pop(key, []))  # a release deleted meanwhile: its records stay
 
@@ -272,6 +265,8 @@ class ReleaseReconciler:
         if refused is not None:
             self.refused_jobs[key] = refused
             return Result(requeue_after=0)  # the refusal is what the next pass observes
+        if not self.evaluation.carry_out(key, chosen.evaluation, body):
+            return Result(requeue_after=0)  # the run's refusal, observed by the next pass
         if chosen.config_map is not None and not self._write_config_map(key, chosen, observed):
             return Result(requeue_after=0)  # what the create met is what the next pass observes
         self.fights[key] = chosen.fight  # a revert made counts, whatever follows
@@ -408,8 +403,11 @@ class ReleaseReconciler:
         for event in chosen.events:
             self.events.event(body, event.type, event.reason, event.message)
         metrics.LIVE_RELEASES.record(release, chosen.planned_status)
+        failed = [e for e in chosen.events if e.reason == evaluation_jobs.EVALUATION_FAILED]
+        metrics.EVALUATIONS_FAILED.inc(len(failed))
         if any(event.reason == release_core.ROLLED_BACK_ON_FAILURE for event in chosen.events):
-            metrics.ROLLBACKS.labels(rollout.ROLLOUT_FAILED).inc()
+            cause = evaluation_jobs.EVALUATION_FAILED if failed else rollout.ROLLOUT_FAILED
+            metrics.ROLLBACKS.labels(cause).inc()
         if chosen.events or chosen.config_map is not None:
             ready = conditions.ready_of(chosen.planned_status)
             log.info(

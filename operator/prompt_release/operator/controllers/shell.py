@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
-from prompt_release.kube import Kube
+from prompt_release.kube import ApiError, Kube
 from prompt_release.operator.runtime.events import EventRecorder
 from prompt_release.operator.runtime.expectations import Expectations
 from prompt_release.operator.stores import Stores
@@ -16,3 +17,14 @@ class Shell:
     stores: Stores
     events: EventRecorder
     written: Expectations
+
+
+def api_message(error: ApiError) -> str:
+    """The API server's own words for a refusal."""
+    try:
+        found = json.loads(error.body)
+    except ValueError:
+        found = None
+    if isinstance(found, dict) and found.get("message"):
+        return str(found["message"])
+    return str(error.reason or error)

@@ -1,5 +1,6 @@
 """Evidence: `eval record` (a result file as a PromptEvaluation bound to the version's exact
-hash), `eval list`, and the promotion gates `promote` shows."""
+hash), `eval list`, and the promotion gates `promote` shows; `eval run` and `eval status` are
+in evaluation_runs.py."""
 
 from __future__ import annotations
 
@@ -22,9 +23,10 @@ from prompt_release.core.views import ReleaseView, release_name
 from prompt_release.plugin.client import Cluster
 from prompt_release.plugin.errors import OK, NotFoundError, UsageError
 from prompt_release.plugin.output import age, emit, table
+from prompt_release.plugin.verbs import evaluation_runs
 from prompt_release.plugin.verbs.common import cluster, printed_for_git, read
 
-ACTIONS = ("record", "list")
+ACTIONS = ("record", "list", "run", "status")
 RESULT_FIELDS = ("score", "passed")
 
 
@@ -171,6 +173,12 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    if args.action in ("run", "status"):
+        return (
+            evaluation_runs.cmd_run(args)
+            if args.action == "run"
+            else evaluation_runs.cmd_status(args)
+        )
     return _record(args) if args.action == "record" else _list(args)
 
 
