@@ -35,10 +35,13 @@ PRODUCTION, STAGING = "summarizer-production", "summarizer-staging"
 EVALUATOR = "evaluator"
 
 
+EXIT_CODE = "kwok.promptrelease.io/exit-code"
+
+
 def evaluation(exit_code: int | None = None) -> dict[str, Any]:
     """spec.evaluation: a judge Job (kwok: runs until the test records, or exits with
     `exit_code`), inline cases, paired thresholds."""
-    annotations = {} if exit_code is None else {"kwok.promptrelease.io/exit-code": str(exit_code)}
+    annotations = {} if exit_code is None else {EXIT_CODE: str(exit_code)}
     pod = {
         "metadata": {"annotations": annotations},
         "spec": {"containers": [{"name": "judge", "image": "example.com/judge:1.4.0"}]},
@@ -238,7 +241,9 @@ def test_a_failed_evaluation_job_says_so_keeps_what_is_live_and_runs_again_on_re
     assert shown.returncode == 1, shown.stderr
     assert "Evidence" in shown.stdout and "NO" in shown.stdout and "Failed" in shown.stdout
 
-    fixed = {"spec": {"evaluation": evaluation()}}  # the judge fixed: a run on request
+    judge = evaluation()  # the judge fixed (a merge patch removes the annotation by null)
+    judge["jobTemplate"]["spec"]["template"]["metadata"]["annotations"] = {EXIT_CODE: None}
+    fixed = {"spec": {"evaluation": judge}}  # and a run on request
     kubectl("patch", "promptrelease", PRODUCTION, "--type=merge", "-p", json.dumps(fixed))
     started = prompt("eval", "run", "summarizer", "-l", "production")
     assert started.returncode == 0, started.stdout + started.stderr

@@ -138,18 +138,7 @@ def decide(observed: Observed, now: Now) -> Decision:
     plan = _plan(release, body, choice, observed, stable_existing, now.text)
     verify_wake = None
     if plan.ready:
-        plan = _roll_out(release, plan, stable_existing, observed, now.text)
-        plan, verify_wake = _verify(release, body, plan, stable_existing, observed, now.text)
-        plan = evaluation_live.roll_back_on_failure(
-            release,
-            body,
-            plan,
-            stable_existing,
-            observed.previous,
-            _live_results(observed),
-            now.text,
-            observed.rivals,
-        )
+        plan, verify_wake = _while_live(release, body, plan, stable_existing, observed, now.text)
     split = canary_plan.plan(
         release,
         body,
@@ -389,7 +378,7 @@ def _roll_out(
     )
 
 
-def _verify(
+def _while_live(
     release: ReleaseView,
     body: Mapping[str, Any],
     plan: ReleasePlan,
@@ -397,28 +386,23 @@ def _verify(
     observed: Observed,
     now: str,
 ) -> tuple[ReleasePlan, float | None]:
-    """spec.verification's window over the live revision; a failed one brings the
-    previous revision back with rollbackOnFailure, the window kept in the failed entry."""
-    found = verification.assess(release, body, plan.status, observed.reading, now)
-    if found.state is None:
-        return plan, None
-    plan = replace(plan, status={**plan.status, "verification": found.state})
-    plan = replace(plan, events=[*plan.events, *found.events])
-    if not (found.failed and release.rollback_on_failure and observed.previous is not None):
-        return plan, found.wake_in
-    live = replace(release, status=ReleaseStatusView(plan.status))
-    rolled = release_core.roll_back(
-        live, observed.previous, existing, now, found.failed, observed.rivals
+    """What watches the live revision: its rollout, its verification window, the evaluations
+    of what is live; each may bring the previous revision back."""
+    plan = _roll_out(release, plan, existing, observed, now)
+    plan, verify_wake = verification.apply(
+        release, body, plan, existing, observed.reading, observed.previous, observed.rivals, now
     )
-    if not rolled.ready:
-        return replace(rolled, events=[*plan.events, *rolled.events]), None
-    state = {**found.state, "rolledBackBy": rolled.status["revision"]}
-    history = [
-        {**entry, "verification": state} if entry.get("revision") == state["revision"] else entry
-        for entry in rolled.status.get("history") or ()
-    ]
-    status = {**rolled.status, "history": history, "verification": state}
-    return replace(rolled, status=status, events=[*plan.events, *rolled.events]), 0.0
+    plan = evaluation_live.roll_back_on_failure(
+        release,
+        body,
+        plan,
+        existing,
+        observed.previous,
+        _live_results(observed),
+        now,
+        observed.rivals,
+    )
+    return plan, verify_wake
 
 
 def _fight(

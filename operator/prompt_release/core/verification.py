@@ -15,15 +15,17 @@ A revision the operator made by rolling back is not verified again.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from prompt_release.core import analysis
+from prompt_release.core import analysis, claims
+from prompt_release.core import release as release_core
 from prompt_release.core.analysis import PrometheusSpec, Query, Reading
 from prompt_release.core.canary_spec import parse_duration
 from prompt_release.core.configmap import OPERATOR
-from prompt_release.core.release import NORMAL, WARNING, Event
+from prompt_release.core.release import NORMAL, WARNING, Event, ReleasePlan
+from prompt_release.core.views import ReleaseStatusView, ReleaseView, VersionView
 
 STEP = -1
 """A Reading's step for the verification window (a canary's steps count from 0)."""
@@ -190,3 +192,35 @@ def due(body: Mapping[str, Any], now: str) -> Query | None:
     if not analysis.is_due(state, spec.prometheus, now):
         return None
     return Query(STEP, str(state["hash"]), str(state["query"]))
+
+
+def apply(
+    release: ReleaseView,
+    body: Mapping[str, Any],
+    plan: ReleasePlan,
+    existing: Mapping[str, Any] | None,
+    reading: Reading | None,
+    previous: VersionView | None,
+    rivals: Sequence[claims.Rival],
+    now: str,
+) -> tuple[ReleasePlan, float | None]:
+    """spec.verification's window over the live revision, and when to look again; a failed
+    one brings `previous` back with rollbackOnFailure, the window kept in the failed entry."""
+    found = assess(release, body, plan.status, reading, now)
+    if found.state is None:
+        return plan, None
+    plan = replace(plan, status={**plan.status, "verification": found.state})
+    plan = replace(plan, events=[*plan.events, *found.events])
+    if not (found.failed and release.rollback_on_failure and previous is not None):
+        return plan, found.wake_in
+    live = replace(release, status=ReleaseStatusView(plan.status))
+    rolled = release_core.roll_back(live, previous, existing, now, found.failed, rivals)
+    if not rolled.ready:
+        return replace(rolled, events=[*plan.events, *rolled.events]), None
+    state = {**found.state, "rolledBackBy": rolled.status["revision"]}
+    history = [
+        {**entry, "verification": state} if entry.get("revision") == state["revision"] else entry
+        for entry in rolled.status.get("history") or ()
+    ]
+    status = {**rolled.status, "history": history, "verification": state}
+    return replace(rolled, status=status, events=[*plan.events, *rolled.events]), 0.0

@@ -10,7 +10,10 @@ from typing import Any
 
 from prompt_release.core import evaluation_jobs, promotion_gates
 from prompt_release.core.evaluation import EVALUATION_PLURAL, EvaluationView, Requirements, verdict
+from prompt_release.core.evaluation_manifests import CANDIDATE
 from prompt_release.core.hashing import short_hash
+from prompt_release.core.promotion import UP_TO_DATE
+from prompt_release.core.promotion_gates import PROMOTED
 from prompt_release.core.views import ReleaseView, release_name
 from prompt_release.plugin.client import Cluster
 from prompt_release.plugin.errors import FAILED, OK, CliError, UsageError
@@ -98,7 +101,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     run = status.get("evaluation") or EMPTY
     gates = list(promotion.get("gates") or ())
     missing = [g["name"] for g in gates if not g.get("passed")]
-    failed = run.get("phase") == evaluation_jobs.FAILED
+    settled = promotion.get("state") in (UP_TO_DATE, PROMOTED)  # the candidate went live
+    failed = run.get("phase") == evaluation_jobs.FAILED and not (
+        run.get("subject") == CANDIDATE and settled
+    )
     version = str(promotion.get("candidate") or release.status.version or "")
     content = str(promotion.get("candidateHash") or release.status.hash or "")
     if not version:
