@@ -18,6 +18,8 @@ from prompt_release.core import (
     canary_spec,
     chain,
     claims,
+    composition,
+    composition_report,
     conditions,
     governance,
     promotion,
@@ -77,6 +79,8 @@ class Observed:
     """For a release with spec.promotion: the `from` release, the versions and the evidence."""
     reading: Reading | None = None
     """The Prometheus measurement the shell took for the canary's analysis step (if due)."""
+    served_includes: Mapping[str, composition.Served] = field(default_factory=dict)
+    """What the release's label serves of each prompt its versions include, by prompt."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,9 @@ def decide(observed: Observed, now: Now) -> Decision:
     )
     plan, fight, wait = _fight(release, split.plan, observed, now.monotonic)
     plan = report(plan, release, observed.version, observed.gate, now.text)
+    plan = composition_report.report(
+        plan, release, observed.version, observed.served_includes, now.text
+    )
     plan = _promotion_report(plan, choice, stored, now.text)
     record_first, plan, status_changed, records = _to_write(observed, stored, release, plan)
     waiting = (canary_spec.CANARY_PROGRESSING, canary_spec.CANARY_PAUSED)

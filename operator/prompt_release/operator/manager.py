@@ -224,6 +224,10 @@ class Manager:
         if not own:
             self.releases.queue.add(key)
             self._wake_rivals(key, release)
+        included = (key[0], release.prompt)
+        for including in self.stores.values("releases_by_included_prompt", included):
+            if including != key[1]:
+                self.releases.queue.add((key[0], including))  # what its label serves changed
         source = (key[0], release.prompt, release.label)
         for promoting in self.stores.values("releases_by_promotion_source", source):
             self.releases.queue.add((key[0], promoting))  # what it promotes from changed
@@ -251,8 +255,23 @@ class Manager:
         if not own:
             self.versions.queue.add(key)
         if type in ("ADDED", "DELETED"):
-            for release in self.stores.values("releases_by_version", key):
-                self.releases.queue.add((key[0], release))
+            for version in [key, *self._includers(key)]:
+                if version != key:
+                    self.versions.queue.add(version)
+                for release in self.stores.values("releases_by_version", version):
+                    self.releases.queue.add((key[0], release))
+
+    def _includers(self, key: Key) -> list[Key]:
+        """The versions that include this one, directly or not: their closure changed."""
+        found: list[Key] = []
+        pending = [key]
+        while pending:
+            for name in self.stores.values("versions_by_include", pending.pop()):
+                including = (key[0], name)
+                if including not in found and including != key:
+                    found.append(including)
+                    pending.append(including)
+        return found
 
     async def owned_event(self, type: str | None, body: Any, resource: Any, **_: Any) -> None:
         """A ConfigMap or an analysis Job changed: its release looks again (unless this is

@@ -42,6 +42,7 @@ from prompt_release.core.views import ReleaseView, VersionView, release_name
 from prompt_release.kube import ApiError, is_status
 from prompt_release.operator import metrics, prometheus
 from prompt_release.operator.clock import now_text
+from prompt_release.operator.controllers import includes
 from prompt_release.operator.controllers.shell import Shell
 from prompt_release.operator.options import Options
 from prompt_release.operator.runtime.controller import Result
@@ -110,10 +111,11 @@ class ReleaseReconciler:
             return Gathered(None, waiting=True)
         spec = CanarySpec.of(body)
         previous = release.status.previous_entry()
+        version = self._version(namespace, release.target_version)
         return Gathered(
             Observed(
                 body=body,
-                version=self._version(namespace, release.target_version),
+                version=version,
                 config_map=self._config_map(key, release, config_map),
                 consumers=self.stores.values("workloads_by_config_map", config_map_key),
                 gate=Gate.of(
@@ -131,6 +133,7 @@ class ReleaseReconciler:
                 rivals=self._rivals(release, config_map_key),
                 unrecorded=tuple(self.owed.get(key, ())),
                 promotion=self._promotion(body, release),
+                served_includes=includes.served_includes(self.stores, release, version),
             )
         )
 
@@ -174,8 +177,11 @@ class ReleaseReconciler:
         return unmanaged if named else None
 
     def _version(self, namespace: str, name: str) -> VersionView | None:
+        """The version from the store, its includes resolved from the store too."""
         found = self.stores.get("versions", (namespace, name)) if name else None
-        return None if found is None else VersionView.of(found)
+        if found is None:
+            return None
+        return VersionView.of(found).with_includes(includes.store_lookup(self.stores, namespace))
 
     def _job(self, key: Key, release: ReleaseView, spec: CanarySpec | None) -> JobState | None:
         """The analysis Job of the current step: the one the status names, else the one this
@@ -226,12 +232,17 @@ class ReleaseReconciler:
         if observed.version is None and release.target_version:
             found = self.kube.find(VERSION_PLURAL, release.namespace, release.target_version)
             if found is not None:
-                observed = replace(observed, version=VersionView.of(found))
+                observed = replace(observed, version=self._read_version(found))
         if observed.candidate is None and release.canary_version:
             found = self.kube.find(VERSION_PLURAL, release.namespace, release.canary_version)
             if found is not None:
-                observed = replace(observed, candidate=VersionView.of(found))
+                observed = replace(observed, candidate=self._read_version(found))
         return observed
+
+    def _read_version(self, body: Mapping[str, Any]) -> VersionView:
+        """A version read from the API server, its includes read from there too."""
+        view = VersionView.of(body)
+        return view.with_includes(includes.api_lookup(self.kube, view.namespace))
 
     def _measure(self, observed: Observed) -> Observed:
         """Take the canary analysis's measurement when one is due (on this worker, bounded

@@ -1,0 +1,220 @@
+"""Composition: a version's includes resolved to their pinned versions and composed into its
+text, the closure the release serves.
+
+A version names what it includes by name and content hash (`spec.includes`), and since the
+pins are part of its spec, its own hash covers the whole closure: a snippet changed anew is a
+new version with a new hash, which no including version reaches until someone pins it. The
+operator composes at release time, so the payload holds the composed text and names every
+included version with its hash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from prompt_release.core import includes, validation
+from prompt_release.core.templates import template_format_of
+
+MAX_DEPTH = 8
+"""How many includes deep a chain may go (a direct include is depth 1)."""
+
+# Reasons: part of the API (see docs/api.md).
+INCLUDE_NOT_FOUND = "IncludeNotFound"
+INCLUDE_HASH_MISMATCH = "IncludeHashMismatch"
+INCLUDE_CYCLE = "IncludeCycle"
+INCLUDE_DEPTH_EXCEEDED = "IncludeDepthExceeded"
+INCLUDE_INVALID = "IncludeInvalid"
+UPDATE_AVAILABLE = "UpdateAvailable"
+
+
+class Node(Protocol):
+    """What composition reads of a version (`views.VersionView` is one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def spec(self) -> Mapping[str, Any]: ...
+    @property
+    def content_hash(self) -> str | None: ...
+    @property
+    def own_problems(self) -> list[str]: ...
+
+
+Lookup = Callable[[str], Node | None]
+"""A version of the namespace by name, None when it doesn't exist."""
+
+
+@dataclass(frozen=True)
+class Included:
+    """One version of a closure, as its includer pins it."""
+
+    name: str
+    prompt: str
+    hash: str
+    depth: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "prompt": self.prompt, "hash": self.hash, "depth": self.depth}
+
+
+@dataclass(frozen=True)
+class Composition:
+    """A version's closure: the composed spec, every included version, or why it has none."""
+
+    spec: Mapping[str, Any]
+    included: tuple[Included, ...] = ()
+    reason: str | None = None
+    """A named error (IncludeNotFound, IncludeCycle, ...); None when the closure resolved."""
+    message: str = ""
+    problems: tuple[str, ...] = field(default=())
+    """Every problem of the composed text (placeholders, variables, size)."""
+
+    @property
+    def failure(self) -> tuple[str, str] | None:
+        """(reason, message) of why the closure can't be released; None when it can."""
+        if self.reason is not None:
+            return self.reason, self.message
+        if self.problems:
+            return INCLUDE_INVALID, "the composed prompt is invalid: " + "; ".join(self.problems)
+        return None
+
+
+class IncludeError(Exception):
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason, self.message = reason, message
+
+
+def compose(root: Node, lookup: Lookup, max_depth: int = MAX_DEPTH) -> Composition:
+    """Resolve every include of `root` (depth first, each pin checked) and compose its texts."""
+    found: dict[str, Included] = {}
+    walk = _Walk(lookup, max_depth, template_format_of(root.spec), found)
+    try:
+        composed = _composed_spec(root.spec, walk.templates(root, (root.name,)))
+    except IncludeError as error:
+        return Composition(spec=root.spec, reason=error.reason, message=error.message)
+    ordered = tuple(sorted(found.values(), key=lambda item: (item.depth, item.name)))
+    problems = tuple(validation.text_problems(composed))
+    return Composition(spec=composed, included=ordered, problems=problems)
+
+
+def _composed_spec(spec: Mapping[str, Any], templates: Mapping[str, str]) -> dict[str, Any]:
+    """The spec a release serves: its texts composed, without its pins and its hash."""
+    composed = {k: v for k, v in spec.items() if k not in ("includes", "hash")}
+    if spec.get("template") is not None:
+        composed["template"] = includes.substitute(str(spec["template"]), templates)
+    elif spec.get("messages") is not None:
+        composed["messages"] = [
+            {**message, "content": includes.substitute(str(message.get("content", "")), templates)}
+            for message in spec["messages"]
+        ]
+    return composed
+
+
+@dataclass
+class _Walk:
+    lookup: Lookup
+    max_depth: int
+    template_format: str
+    found: dict[str, Included]
+
+    def templates(self, node: Node, path: tuple[str, ...]) -> dict[str, str]:
+        """The composed template of each version `node` includes, by name."""
+        composed: dict[str, str] = {}
+        for name, pinned in includes.pins(node.spec):
+            child = self._checked(node, name, pinned, path)
+            text = includes.substitute(
+                str(child.spec["template"]), self.templates(child, (*path, name))
+            )
+            composed[name] = text[:-1] if text.endswith("\n") else text
+        return composed
+
+    def _checked(self, parent: Node, name: str, pinned: str, path: tuple[str, ...]) -> Node:
+        """The version `parent` includes as `name`, refused with a named error."""
+        chain = " → ".join((*path, name))
+        if name in path:
+            raise IncludeError(INCLUDE_CYCLE, f"includes form a cycle: {chain}")
+        if len(path) > self.max_depth:
+            raise IncludeError(
+                INCLUDE_DEPTH_EXCEEDED,
+                f"includes go deeper than {self.max_depth} levels: {chain}",
+            )
+        child = self.lookup(name)
+        if child is None:
+            raise IncludeError(
+                INCLUDE_NOT_FOUND, f"PromptVersion {name}, included by {parent.name}, not found"
+            )
+        if child.content_hash != pinned:
+            raise IncludeError(
+                INCLUDE_HASH_MISMATCH,
+                f"{parent.name} pins {name} at {pinned}, but {name} hashes to {child.content_hash}",
+            )
+        _check_includable(child, parent.name, self.template_format)
+        depth = len(path)
+        known = self.found.get(name)
+        if known is None or depth < known.depth:
+            prompt = str(child.spec.get("prompt", ""))
+            self.found[name] = Included(name, prompt, pinned, depth)
+        return child
+
+
+def _check_includable(child: Node, parent: str, template_format: str) -> None:
+    if child.spec.get("template") is None:
+        raise IncludeError(
+            INCLUDE_INVALID,
+            f"PromptVersion {child.name}, included by {parent}, is a chat prompt: only a text "
+            "prompt (spec.template) can be included",
+        )
+    if template_format_of(child.spec) != template_format:
+        raise IncludeError(
+            INCLUDE_INVALID,
+            f"PromptVersion {child.name}, included by {parent}, is written in "
+            f"{template_format_of(child.spec)}, not {template_format}",
+        )
+    if child.own_problems:
+        raise IncludeError(
+            INCLUDE_INVALID,
+            f"PromptVersion {child.name}, included by {parent}, is invalid: "
+            + "; ".join(child.own_problems),
+        )
+
+
+@dataclass(frozen=True)
+class Served:
+    """What a label serves of a prompt: the release, its version and hash."""
+
+    release: str
+    version: str
+    hash: str
+
+
+def live_includes(
+    included: Sequence[Mapping[str, Any]], served: Mapping[str, Served]
+) -> list[dict[str, Any]]:
+    """status.includes of a release: each included version as pinned, with `newer` when the
+    release's label serves another version of that prompt (`served`, by prompt)."""
+    found: list[dict[str, Any]] = []
+    for entry in included:
+        item = dict(entry)
+        item.pop("newer", None)
+        live = served.get(str(entry.get("prompt") or ""))
+        if live is not None and live.hash != entry.get("hash"):
+            item["newer"] = {"version": live.version, "hash": live.hash, "release": live.release}
+        found.append(item)
+    return found
+
+
+def updates_message(entries: Sequence[Mapping[str, Any]], label: str) -> str | None:
+    """What UpdateAvailable says: each included prompt whose label serves another version
+    than the pinned one; None when every pin is what the label serves."""
+    newer = [entry for entry in entries if entry.get("newer")]
+    if not newer:
+        return None
+    parts = [
+        f"{entry['name']} ({entry['hash']}) is pinned, {label} serves "
+        f"{entry['newer']['version']} ({entry['newer']['hash']}) of prompt {entry.get('prompt')}"
+        for entry in newer
+    ]
+    return "; ".join(parts) + ": release a version that pins it to serve it here"
