@@ -133,7 +133,7 @@ class _Walk:
 
     def _checked(self, parent: Node, name: str, pinned: str, path: tuple[str, ...]) -> Node:
         """The version `parent` includes as `name`, refused with a named error."""
-        chain = " → ".join((*path, name))
+        chain = " -> ".join((*path, name))
         if name in path:
             raise IncludeError(INCLUDE_CYCLE, f"includes form a cycle: {chain}")
         if len(path) > self.max_depth:
