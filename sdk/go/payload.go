@@ -212,6 +212,25 @@ func verify(payload map[string]any) error {
 	if computed != payload["hash"] {
 		return payloadError(KindHash, "%s was altered: its content hashes to %s, not %v", PayloadFile, computed, payload["hash"])
 	}
+	if found, present := payload["source"]; present && found != nil {
+		return verifyComposed(payload)
+	}
+	return nil
+}
+
+// verifyComposed checks a composed payload's served texts against its composedHash.
+func verifyComposed(payload map[string]any) error {
+	key := "messages"
+	if _, ok := payload["template"]; ok {
+		key = "template"
+	}
+	composed, err := ContentHash(map[string]any{key: payload[key]})
+	if err != nil {
+		return payloadError(KindHash, "%s cannot be re-hashed: %v", PayloadFile, err)
+	}
+	if composed != payload["composedHash"] {
+		return payloadError(KindHash, "%s was altered: its composed text hashes to %s, not %v", PayloadFile, composed, payload["composedHash"])
+	}
 	return nil
 }
 

@@ -39,6 +39,14 @@ SPEC_FIELDS = (
     "includes",
 )
 SOURCE_KEY = "source"
+COMPOSED_HASH_KEY = "composedHash"
+
+
+def composed_hash(payload: Mapping[str, Any]) -> str:
+    """The content hash of a composed payload's served texts ({template} or {messages}): a
+    reader checks the composed texts with it, as it checks the source with `hash`."""
+    key = "template" if "template" in payload else "messages"
+    return content_hash({key: payload.get(key)})
 
 
 class PromptError(Exception):
@@ -98,6 +106,7 @@ def build(
             text_key: version_spec.get(text_key),
             "includes": version_spec.get("includes"),
         }
+        payload[COMPOSED_HASH_KEY] = composed_hash(payload)
     payload["specFields"] = [key for key in SPEC_FIELDS if key in version_spec]
     return payload
 
@@ -211,10 +220,16 @@ def _verify(payload: Mapping[str, Any]) -> None:
     try:
         spec = {key: source[key] if key in source else payload[key] for key in fields}
         computed = content_hash(spec)
+        composed = composed_hash(payload) if source else None
     except (KeyError, CanonicalizationError) as error:
         raise PayloadError(f"{PAYLOAD_KEY} cannot be re-hashed: {error}") from error
     if computed != payload.get("hash"):
         raise PayloadError(
             f"{PAYLOAD_KEY} was altered: its content hashes to {computed}, not "
             f"{payload.get('hash')}"
+        )
+    if composed is not None and composed != payload.get(COMPOSED_HASH_KEY):
+        raise PayloadError(
+            f"{PAYLOAD_KEY} was altered: its composed text hashes to {composed}, not "
+            f"{payload.get(COMPOSED_HASH_KEY)}"
         )

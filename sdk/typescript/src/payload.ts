@@ -201,6 +201,22 @@ function verify(payload: Record<string, unknown>): void {
   if (computed !== payload.hash) {
     throw new PayloadError("hash", `${PAYLOAD_FILE} was altered: its content hashes to ${computed}, not ${String(payload.hash)}`);
   }
+  if (payload.source !== undefined && payload.source !== null) verifyComposed(payload);
+}
+
+/** A composed payload's served texts must hash to its composedHash. */
+function verifyComposed(payload: Record<string, unknown>): void {
+  const key = "template" in payload ? "template" : "messages";
+  let composed: string;
+  try {
+    composed = contentHash({ [key]: payload[key] });
+  } catch (error) {
+    if (error instanceof CanonicalizationError) throw new PayloadError("hash", `${PAYLOAD_FILE} cannot be re-hashed: ${error.message}`);
+    throw error;
+  }
+  if (composed !== payload.composedHash) {
+    throw new PayloadError("hash", `${PAYLOAD_FILE} was altered: its composed text hashes to ${composed}, not ${String(payload.composedHash)}`);
+  }
 }
 
 /** The texts of a mustache prompt: refused when any holds what validation refuses. */

@@ -1,0 +1,254 @@
+"""Composition: includes resolved to their pinned versions, composed into the text, and each
+way a closure can fail named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from prompt_release.core import composition, payload
+from prompt_release.core.composition_report import INCLUDES_UP_TO_DATE, report
+from prompt_release.core.hashing import content_hash
+from prompt_release.core.release import ReleasePlan
+from prompt_release.core.views import ReleaseView, VersionView
+
+NOW = "2026-12-05T10:00:00Z"
+
+
+def version(name: str, spec: dict[str, Any]) -> VersionView:
+    return VersionView.of({"metadata": {"name": name, "namespace": "ns"}, "spec": spec})
+
+
+def snippet(text: str, fmt: str = "f-string", variables: list[str] | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"prompt": "tone", "template": text, "templateFormat": fmt}
+    if variables:
+        spec["variables"] = variables
+    return spec
+
+
+def including(
+    text: str, pins: dict[str, dict[str, Any]], variables: list[str], fmt: str = "f-string"
+) -> dict[str, Any]:
+    return {
+        "prompt": "summarizer",
+        "template": text,
+        "templateFormat": fmt,
+        "variables": variables,
+        "includes": [{"name": name, "hash": content_hash(spec)} for name, spec in pins.items()],
+    }
+
+
+def lookup(**specs: dict[str, Any]) -> composition.Lookup:
+    views = {
+        name.replace("_", "-"): version(name.replace("_", "-"), s) for name, s in specs.items()
+    }
+    return views.get
+
+
+@pytest.mark.parametrize(
+    ("fmt", "placeholder", "rendered"),
+    [
+        ("f-string", "{customer}", "{customer}"),
+        ("jinja2", "{{ customer }}", "{{ customer }}"),
+        ("mustache", "{{customer}}", "{{customer}}"),
+    ],
+)
+def test_the_marker_composes_in_every_format(fmt: str, placeholder: str, rendered: str) -> None:
+    tone = snippet(f"Be kind to {placeholder}.\n", fmt, ["customer"])
+    root = version(
+        "summarizer-v1",
+        including(
+            f"{{{{> tone-v1}}}} Summarize {placeholder}", {"tone-v1": tone}, ["customer"], fmt
+        ),
+    )
+    found = root.with_includes(lookup(tone_v1=tone))
+    assert found.problems == []
+    assert found.served_spec["template"] == f"Be kind to {rendered}. Summarize {rendered}"
+    assert found.included == [
+        {"name": "tone-v1", "prompt": "tone", "hash": content_hash(tone), "depth": 1}
+    ]
+
+
+def test_nested_includes_compose_depth_first_and_list_the_whole_closure() -> None:
+    inner = snippet("politely")
+    middle = including("Answer {{> inner-v1}}.", {"inner-v1": inner}, [])
+    middle["prompt"] = "style"
+    root = version("root", including("{{> middle-v1}} {x}", {"middle-v1": middle}, ["x"]))
+    found = root.with_includes(lookup(inner_v1=inner, middle_v1=middle))
+    assert found.served_spec["template"] == "Answer politely. {x}"
+    assert [(i["name"], i["depth"]) for i in found.included] == [("middle-v1", 1), ("inner-v1", 2)]
+
+
+def test_a_chat_prompt_composes_each_message() -> None:
+    tone = snippet("Be kind.")
+    spec = including("", {"tone-v1": tone}, ["q"])
+    del spec["template"]
+    spec["messages"] = [
+        {"role": "system", "content": "{{> tone-v1}}"},
+        {"role": "user", "content": "{q}"},
+    ]
+    found = version("chat", spec).with_includes(lookup(tone_v1=tone))
+    assert found.problems == []
+    assert found.served_spec["messages"][0] == {"role": "system", "content": "Be kind."}
+
+
+def test_the_hash_covers_the_pins() -> None:
+    """A snippet changed anew is another hash: the including version pinning it differs."""
+    one, two = snippet("Be kind."), snippet("Be very kind.")
+    assert content_hash(including("{{> t}}", {"t": one}, [])) != content_hash(
+        including("{{> t}}", {"t": two}, [])
+    )
+
+
+def test_a_missing_include_is_named() -> None:
+    root = version("root", including("{{> gone}}", {"gone": snippet("x")}, []))
+    failure = root.with_includes(lookup()).include_failure
+    assert failure is not None and failure[0] == composition.INCLUDE_NOT_FOUND
+    assert "gone" in failure[1]
+
+
+def test_a_mismatched_pin_is_named_with_both_hashes() -> None:
+    pinned, actual = snippet("old"), snippet("new")
+    root = version("root", including("{{> tone-v1}}", {"tone-v1": pinned}, []))
+    failure = root.with_includes(lookup(tone_v1=actual)).include_failure
+    assert failure is not None and failure[0] == composition.INCLUDE_HASH_MISMATCH
+    assert content_hash(pinned) in failure[1] and content_hash(actual) in failure[1]
+
+
+def test_a_cycle_is_named_with_its_path() -> None:
+    a: dict[str, Any] = {"prompt": "a", "template": "{{> b}}", "includes": [{"name": "b"}]}
+    b = {"prompt": "b", "template": "{{> a}}", "includes": [{"name": "a", "hash": ""}]}
+    b["includes"][0]["hash"] = content_hash(a)  # a pins b after b pins a: a's pin can't match
+    a["includes"][0]["hash"] = content_hash(b)
+    views = {"a": version("a", a), "b": version("b", b)}
+    failure = views["b"].with_includes(views.get).include_failure
+    assert failure is not None
+    assert failure[0] in (composition.INCLUDE_CYCLE, composition.INCLUDE_HASH_MISMATCH)
+
+
+def test_a_self_include_is_a_cycle() -> None:
+    spec = {"prompt": "a", "template": "{{> a}}", "includes": [{"name": "a", "hash": "x"}]}
+    view = version("a", spec)
+    failure = view.with_includes({"a": view}.get).include_failure
+    assert failure == (composition.INCLUDE_CYCLE, "includes form a cycle: a -> a")
+
+
+def test_a_cycle_through_the_lookup_is_found_before_any_hash() -> None:
+    class Node:
+        def __init__(self, name: str, target: str) -> None:
+            self.name = name
+            self.spec = {"prompt": name, "template": f"{{{{> {target}}}}}"}
+            self.spec["includes"] = [{"name": target, "hash": "h"}]
+            self.content_hash = "h"
+            self.own_problems: list[str] = []
+
+    nodes = {"a": Node("a", "b"), "b": Node("b", "a")}
+    found = composition.compose(nodes["a"], nodes.get)
+    assert (found.reason, found.message) == (
+        composition.INCLUDE_CYCLE,
+        "includes form a cycle: a -> b -> a",
+    )
+
+
+def test_the_depth_limit_is_named() -> None:
+    chain: dict[str, dict[str, Any]] = {"s0": snippet("end")}
+    for level in range(1, composition.MAX_DEPTH + 2):
+        below = f"s{level - 1}"
+        chain[f"s{level}"] = including(f"{{{{> {below}}}}}", {below: chain[below]}, [])
+    views = {name: version(name, spec) for name, spec in chain.items()}
+    top = f"s{composition.MAX_DEPTH + 1}"
+    failure = views[top].with_includes(views.get).include_failure
+    assert failure is not None and failure[0] == composition.INCLUDE_DEPTH_EXCEEDED
+    fits = f"s{composition.MAX_DEPTH}"
+    assert views[fits].with_includes(views.get).include_failure is None
+
+
+def test_an_include_in_another_format_or_a_chat_one_is_refused() -> None:
+    jinja = snippet("{{ x }}", "jinja2", ["x"])
+    root = version("root", including("{{> j}} {x}", {"j": jinja}, ["x"]))
+    failure = root.with_includes({"j": version("j", jinja)}.get).include_failure
+    assert failure is not None and failure[0] == composition.INCLUDE_INVALID
+    assert "jinja2" in failure[1]
+
+
+def test_the_composed_text_must_declare_the_snippets_variables() -> None:
+    tone = snippet("Dear {customer},", variables=["customer"])
+    root = version("root", including("{{> tone-v1}} {x}", {"tone-v1": tone}, ["x"]))
+    failure = root.with_includes(lookup(tone_v1=tone)).include_failure
+    assert failure is not None and failure[0] == composition.INCLUDE_INVALID
+    assert "customer" in failure[1]
+
+
+def test_markers_and_pins_must_agree_on_the_spec_alone() -> None:
+    spec = including("{{> a}} {{> b}}", {"a": snippet("x"), "c": snippet("y")}, [])
+    problems = version("root", spec).own_problems
+    assert any("marks {{> b}}" in p for p in problems)
+    assert any("no text marks" in p and "c" in p for p in problems)
+
+
+def test_a_composed_payload_re_hashes_and_names_its_includes() -> None:
+    tone = snippet("Be kind.\n")
+    root = version("root", including("{{> tone-v1}} {x}", {"tone-v1": tone}, ["x"]))
+    found = root.with_includes(lookup(tone_v1=tone))
+    assert found.content_hash is not None
+    body = payload.build(
+        found.spec,
+        label="production",
+        version="root",
+        content_hash=found.content_hash,
+        revision=1,
+        released_at=NOW,
+        changelog=None,
+        composed=found.served_spec,
+        included=found.included,
+    )
+    parsed = payload.parse(payload.data(body)[payload.PAYLOAD_KEY])
+    assert body["format"] == payload.COMPOSED_FORMAT
+    assert parsed.template == "Be kind. {x}"
+    assert parsed.includes == (
+        {"prompt": "tone", "version": "tone-v1", "hash": content_hash(tone)},
+    )
+    assert payload.data(body)[payload.TEMPLATE_KEY] == "Be kind. {x}"
+    altered = {**body, "template": "Be rude. {x}"}
+    with pytest.raises(payload.PayloadError, match="altered"):
+        payload.parse(payload.data(altered)[payload.PAYLOAD_KEY])
+
+
+def _release(status: dict[str, Any]) -> ReleaseView:
+    return ReleaseView.of(
+        {
+            "metadata": {"name": "summarizer-production", "namespace": "ns", "generation": 1},
+            "spec": {"prompt": "summarizer", "label": "production", "version": "root"},
+            "status": status,
+        }
+    )
+
+
+def test_update_available_names_the_pinned_and_the_newer_hash() -> None:
+    tone = snippet("Be kind.")
+    root = version("root", including("{{> tone-v1}}", {"tone-v1": tone}, []))
+    found = root.with_includes(lookup(tone_v1=tone))
+    live = {"version": "root", "hash": found.content_hash, "revision": 1}
+    newer = composition.Served("tone-production", "tone-v2", "sha256:" + "b" * 64)
+    plan = report(ReleasePlan(status=dict(live)), _release(live), found, {"tone": newer}, NOW)
+    condition = next(c for c in plan.status["conditions"] if c["type"] == INCLUDES_UP_TO_DATE)
+    assert (condition["status"], condition["reason"]) == ("False", composition.UPDATE_AVAILABLE)
+    assert content_hash(tone) in condition["message"] and newer.hash in condition["message"]
+    assert plan.status["includes"][0]["newer"] == {
+        "version": "tone-v2",
+        "hash": newer.hash,
+        "release": "tone-production",
+    }
+    assert [e.reason for e in plan.events] == [composition.UPDATE_AVAILABLE]
+    current = composition.Served("tone-production", "tone-v1", content_hash(tone))
+    plan = report(ReleasePlan(status=dict(live)), _release(live), found, {"tone": current}, NOW)
+    condition = next(c for c in plan.status["conditions"] if c["type"] == INCLUDES_UP_TO_DATE)
+    assert condition["status"] == "True" and "newer" not in plan.status["includes"][0]
+
+
+def test_a_release_without_includes_has_no_includes_condition() -> None:
+    live = {"version": "plain", "hash": "sha256:" + "a" * 64, "revision": 1}
+    plan = report(ReleasePlan(status=dict(live)), _release(live), None, {}, NOW)
+    assert "includes" not in plan.status
+    assert not any(c["type"] == INCLUDES_UP_TO_DATE for c in plan.status["conditions"])
