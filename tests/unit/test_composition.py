@@ -3,6 +3,8 @@ way a closure can fail named."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +14,8 @@ from prompt_release.core.composition_report import INCLUDES_UP_TO_DATE, report
 from prompt_release.core.hashing import content_hash
 from prompt_release.core.release import ReleasePlan
 from prompt_release.core.views import ReleaseView, VersionView
+from prompt_release.plugin.errors import FAILED, OK
+from prompt_release.plugin.parser import main
 
 NOW = "2026-12-05T10:00:00Z"
 
@@ -116,17 +120,6 @@ def test_a_mismatched_pin_is_named_with_both_hashes() -> None:
     assert content_hash(pinned) in failure[1] and content_hash(actual) in failure[1]
 
 
-def test_a_cycle_is_named_with_its_path() -> None:
-    a: dict[str, Any] = {"prompt": "a", "template": "{{> b}}", "includes": [{"name": "b"}]}
-    b = {"prompt": "b", "template": "{{> a}}", "includes": [{"name": "a", "hash": ""}]}
-    b["includes"][0]["hash"] = content_hash(a)  # a pins b after b pins a: a's pin can't match
-    a["includes"][0]["hash"] = content_hash(b)
-    views = {"a": version("a", a), "b": version("b", b)}
-    failure = views["b"].with_includes(views.get).include_failure
-    assert failure is not None
-    assert failure[0] in (composition.INCLUDE_CYCLE, composition.INCLUDE_HASH_MISMATCH)
-
-
 def test_a_self_include_is_a_cycle() -> None:
     spec = {"prompt": "a", "template": "{{> a}}", "includes": [{"name": "a", "hash": "x"}]}
     view = version("a", spec)
@@ -138,8 +131,11 @@ def test_a_cycle_through_the_lookup_is_found_before_any_hash() -> None:
     class Node:
         def __init__(self, name: str, target: str) -> None:
             self.name = name
-            self.spec = {"prompt": name, "template": f"{{{{> {target}}}}}"}
-            self.spec["includes"] = [{"name": target, "hash": "h"}]
+            self.spec: dict[str, Any] = {
+                "prompt": name,
+                "template": f"{{{{> {target}}}}}",
+                "includes": [{"name": target, "hash": "h"}],
+            }
             self.content_hash = "h"
             self.own_problems: list[str] = []
 
@@ -203,7 +199,7 @@ def test_a_composed_payload_re_hashes_and_names_its_includes() -> None:
         composed=found.served_spec,
         included=found.included,
     )
-    parsed = payload.parse(payload.data(body)[payload.PAYLOAD_KEY])
+    parsed: payload.Payload = payload.parse(payload.data(body)[payload.PAYLOAD_KEY])
     assert body["format"] == payload.COMPOSED_FORMAT
     assert parsed.template == "Be kind. {x}"
     assert parsed.includes == (
@@ -252,3 +248,35 @@ def test_a_release_without_includes_has_no_includes_condition() -> None:
     plan = report(ReleasePlan(status=dict(live)), _release(live), None, {}, NOW)
     assert "includes" not in plan.status
     assert not any(c["type"] == INCLUDES_UP_TO_DATE for c in plan.status["conditions"])
+
+
+def _manifest(name: str, spec: dict[str, Any]) -> str:
+    body = {
+        "apiVersion": "promptrelease.io/v1alpha1",
+        "kind": "PromptVersion",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+    return json.dumps(body)
+
+
+def test_hash_checks_the_includes_pins_of_the_files_offline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tone = snippet("Be kind.")
+    root = including("{{> tone-v1}}", {"tone-v1": tone}, [])
+    good = tmp_path / "good.yaml"
+    good.write_text(_manifest("tone-v1", tone) + "\n---\n" + _manifest("root", root))
+    assert main(["hash", "-o", "json", str(good)]) == OK
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["name"], r["hash"]) for r in rows] == [
+        ("tone-v1", content_hash(tone)),
+        ("root", content_hash(root)),
+    ]
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(
+        _manifest("tone-v1", snippet("Be rude.")) + "\n---\n" + _manifest("root", root)
+    )
+    assert main(["hash", str(changed)]) == FAILED
+    out = capsys.readouterr().out
+    assert f"MISMATCH (includes tone-v1 at {content_hash(tone)}, which hashes to" in out

@@ -218,3 +218,46 @@ def updates_message(entries: Sequence[Mapping[str, Any]], label: str) -> str | N
         for entry in newer
     ]
     return "; ".join(parts) + ": release a version that pins it to serve it here"
+
+
+@dataclass(frozen=True)
+class Branch:
+    """One include of a tree as `kubectl prompt deps` shows it: where it is, what it pins, and
+    what was found under that name."""
+
+    depth: int
+    parent: str
+    name: str
+    pinned: str
+    prompt: str | None
+    state: str
+    """ok, or the reason it can't be served (IncludeNotFound, IncludeHashMismatch, ...)."""
+    actual: str | None = None
+    """The hash the version has now (differs from `pinned` on a mismatch)."""
+
+
+def tree(root: Node, lookup: Lookup, max_depth: int = MAX_DEPTH) -> list[Branch]:
+    """Every include under `root`, depth first, each with its state; a cycle, a missing
+    version or the depth limit ends its branch."""
+    found: list[Branch] = []
+
+    def visit(node: Node, path: tuple[str, ...]) -> None:
+        for name, pinned in includes.pins(node.spec):
+            child = None if name in path else lookup(name)
+            actual = None if child is None else child.content_hash
+            state = "ok"
+            if name in path:
+                state = INCLUDE_CYCLE
+            elif len(path) > max_depth:
+                state = INCLUDE_DEPTH_EXCEEDED
+            elif child is None:
+                state = INCLUDE_NOT_FOUND
+            elif actual != pinned:
+                state = INCLUDE_HASH_MISMATCH
+            prompt = None if child is None else str(child.spec.get("prompt") or "")
+            found.append(Branch(len(path), node.name, name, pinned, prompt, state, actual))
+            if child is not None and state in ("ok", INCLUDE_HASH_MISMATCH):
+                visit(child, (*path, name))
+
+    visit(root, (root.name,))
+    return found

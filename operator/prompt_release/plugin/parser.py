@@ -15,6 +15,7 @@ from prompt_release.core.validation import API_SERVER_MAX_JSON_DEPTH
 from prompt_release.plugin.errors import CliError
 from prompt_release.plugin.verbs.authoring import cmd_new_version
 from prompt_release.plugin.verbs.canary import ACTIONS, cmd_canary
+from prompt_release.plugin.verbs.deps import cmd_deps
 from prompt_release.plugin.verbs.evaluation import ACTIONS as EVAL_ACTIONS
 from prompt_release.plugin.verbs.evaluation import cmd_eval
 from prompt_release.plugin.verbs.governance import cmd_approve, cmd_reject
@@ -36,6 +37,7 @@ EXAMPLES = {
     "status": "kubectl prompt status -n support",
     "history": "kubectl prompt history ticket-summarizer -l production",
     "verify": "kubectl prompt verify ticket-summarizer -l production",
+    "deps": "kubectl prompt deps ticket-summarizer -l production",
     "diff": "kubectl prompt diff ticket-summarizer-v2 ticket-summarizer-v3",
     "release": "kubectl prompt release ticket-summarizer -l staging --version "
     "ticket-summarizer-v3 -m 'Adds a priority line'",
@@ -123,6 +125,10 @@ def _reading_verbs(verbs: Verbs) -> None:
     sub.add_argument("files", nargs="+", metavar="FILE", help="YAML files, or - for stdin")
     sub.add_argument("--strict", action="store_true", help="exit 1 on a warning too")
     verbs.add("status", "list the releases in the namespace", cmd_status)
+    helptext = "show the include tree of a version, or of what a prompt's releases serve"
+    sub = verbs.add("deps", helptext, cmd_deps)
+    sub.add_argument("target", metavar="VERSION_OR_PROMPT")
+    sub.add_argument("-l", "--label", help="only this label (and what it serves of each include)")
     sub = verbs.add("history", "show the release history of a prompt", cmd_history)
     sub.add_argument("prompt")
     sub.add_argument("-l", "--label", help="only this label")
