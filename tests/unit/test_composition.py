@@ -280,3 +280,34 @@ def test_hash_checks_the_includes_pins_of_the_files_offline(
     assert main(["hash", str(changed)]) == FAILED
     out = capsys.readouterr().out
     assert f"MISMATCH (includes tone-v1 at {content_hash(tone)}, which hashes to" in out
+
+
+def test_a_cycle_with_pins_that_cannot_match_is_still_named_a_cycle() -> None:
+    a = {"prompt": "a", "template": "{{> b}}", "includes": [{"name": "b", "hash": "sha256:1"}]}
+    b = {"prompt": "b", "template": "{{> a}}", "includes": [{"name": "a", "hash": "sha256:2"}]}
+    views = {"a": version("a", a), "b": version("b", b)}
+    failure = views["a"].with_includes(views.get).include_failure
+    assert failure == (composition.INCLUDE_CYCLE, "includes form a cycle: a -> b -> a")
+
+
+def test_shared_includes_are_bounded_however_they_multiply() -> None:
+    """Three versions a level, each including the three below: 3^k branches, refused by
+    count before any text is composed."""
+    specs: dict[str, dict[str, Any]] = {f"l0-{i}": snippet(f"x{i}") for i in range(3)}
+    for level in range(1, 6):
+        below = {f"l{level - 1}-{i}": specs[f"l{level - 1}-{i}"] for i in range(3)}
+        text = " ".join(f"{{{{> {name}}}}}" for name in below)
+        for i in range(3):
+            specs[f"l{level}-{i}"] = including(text, below, [])
+    views = {name: version(name, spec) for name, spec in specs.items()}
+    assert views["l3-0"].with_includes(views.get).include_failure is None
+    failure = views["l5-0"].with_includes(views.get).include_failure
+    assert failure is not None and failure[0] == composition.INCLUDE_LIMIT_EXCEEDED
+
+
+def test_a_marker_repeated_past_the_size_limit_is_refused_before_composing() -> None:
+    big = snippet("x" * 600_000)
+    root = version("root", including("{{> big}}{{> big}}", {"big": big}, []))
+    failure = root.with_includes({"big": version("big", big)}.get).include_failure
+    assert failure is not None and failure[0] == composition.INCLUDE_LIMIT_EXCEEDED
+    assert "the template composes to 1200000 characters" in failure[1]

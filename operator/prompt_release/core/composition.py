@@ -19,6 +19,9 @@ from prompt_release.core.templates import template_format_of
 
 MAX_DEPTH = 8
 """How many includes deep a chain may go (a direct include is depth 1)."""
+MAX_BRANCHES = 256
+"""How many includes a closure may expand to, counting a version each time it is included:
+it bounds the work and the text of a composition however the versions share includes."""
 
 # Reasons: part of the API (see docs/api.md).
 INCLUDE_NOT_FOUND = "IncludeNotFound"
@@ -26,6 +29,7 @@ INCLUDE_HASH_MISMATCH = "IncludeHashMismatch"
 INCLUDE_CYCLE = "IncludeCycle"
 INCLUDE_DEPTH_EXCEEDED = "IncludeDepthExceeded"
 INCLUDE_INVALID = "IncludeInvalid"
+INCLUDE_LIMIT_EXCEEDED = "IncludeLimitExceeded"
 UPDATE_AVAILABLE = "UpdateAvailable"
 
 
@@ -92,6 +96,7 @@ def compose(root: Node, lookup: Lookup, max_depth: int = MAX_DEPTH) -> Compositi
     found: dict[str, Included] = {}
     walk = _Walk(lookup, max_depth, template_format_of(root.spec), found)
     try:
+        _check_graph(root, lookup, max_depth)
         composed = _composed_spec(root.spec, walk.templates(root, (root.name,)))
     except IncludeError as error:
         return Composition(spec=root.spec, reason=error.reason, message=error.message)
@@ -100,17 +105,62 @@ def compose(root: Node, lookup: Lookup, max_depth: int = MAX_DEPTH) -> Compositi
     return Composition(spec=composed, included=ordered, problems=problems)
 
 
+def _check_graph(root: Node, lookup: Lookup, max_depth: int) -> None:
+    """Cycles, missing versions and the depth limit, found by name before any pin is checked:
+    a cycle can't have matching pins (each hash covers the other), so it is named a cycle."""
+    for branch in tree(root, lookup, max_depth):
+        chain = " -> ".join((*branch.path, branch.name))
+        if branch.state == INCLUDE_CYCLE:
+            raise IncludeError(INCLUDE_CYCLE, f"includes form a cycle: {chain}")
+        if branch.state == INCLUDE_DEPTH_EXCEEDED:
+            raise IncludeError(
+                INCLUDE_DEPTH_EXCEEDED, f"includes go deeper than {max_depth} levels: {chain}"
+            )
+        if branch.state == INCLUDE_LIMIT_EXCEEDED:
+            raise IncludeError(
+                INCLUDE_LIMIT_EXCEEDED,
+                f"includes expand to more than {MAX_BRANCHES} includes (a version counts each "
+                "time it is included)",
+            )
+        if branch.state == INCLUDE_NOT_FOUND:
+            raise IncludeError(
+                INCLUDE_NOT_FOUND,
+                f"PromptVersion {branch.name}, included by {branch.parent}, not found",
+            )
+
+
 def _composed_spec(spec: Mapping[str, Any], templates: Mapping[str, str]) -> dict[str, Any]:
     """The spec a release serves: its texts composed, without its pins and its hash."""
     composed = {k: v for k, v in spec.items() if k not in ("includes", "hash")}
     if spec.get("template") is not None:
-        composed["template"] = includes.substitute(str(spec["template"]), templates)
+        composed["template"] = _substitute(str(spec["template"]), templates, "the template")
     elif spec.get("messages") is not None:
         composed["messages"] = [
-            {**message, "content": includes.substitute(str(message.get("content", "")), templates)}
-            for message in spec["messages"]
+            {
+                **message,
+                "content": _substitute(
+                    str(message.get("content", "")), templates, f"messages[{index}].content"
+                ),
+            }
+            for index, message in enumerate(spec["messages"])
         ]
     return composed
+
+
+def _substitute(text: str, templates: Mapping[str, str], where: str) -> str:
+    """The text composed; refused before composing when it would exceed the prompt size
+    limit (markers may repeat a large include many times)."""
+    size = len(text) + sum(
+        len(templates.get(match.group(1), match.group(0))) - len(match.group(0))
+        for match in includes.MARKER.finditer(text)
+    )
+    if size > validation.MAX_PROMPT_BYTES:
+        raise IncludeError(
+            INCLUDE_LIMIT_EXCEEDED,
+            f"{where} composes to {size} characters, over the limit of "
+            f"{validation.MAX_PROMPT_BYTES}",
+        )
+    return includes.substitute(text, templates)
 
 
 @dataclass
@@ -125,8 +175,10 @@ class _Walk:
         composed: dict[str, str] = {}
         for name, pinned in includes.pins(node.spec):
             child = self._checked(node, name, pinned, path)
-            text = includes.substitute(
-                str(child.spec["template"]), self.templates(child, (*path, name))
+            text = _substitute(
+                str(child.spec["template"]),
+                self.templates(child, (*path, name)),
+                f"PromptVersion {name}",
             )
             composed[name] = text[:-1] if text.endswith("\n") else text
         return composed
@@ -234,6 +286,8 @@ class Branch:
     """ok, or the reason it can't be served (IncludeNotFound, IncludeHashMismatch, ...)."""
     actual: str | None = None
     """The hash the version has now (differs from `pinned` on a mismatch)."""
+    path: tuple[str, ...] = ()
+    """The versions from the root down to its parent."""
 
 
 def tree(root: Node, lookup: Lookup, max_depth: int = MAX_DEPTH) -> list[Branch]:
@@ -243,6 +297,11 @@ def tree(root: Node, lookup: Lookup, max_depth: int = MAX_DEPTH) -> list[Branch]
 
     def visit(node: Node, path: tuple[str, ...]) -> None:
         for name, pinned in includes.pins(node.spec):
+            if len(found) >= MAX_BRANCHES:
+                found.append(
+                    Branch(len(path), node.name, name, pinned, None, INCLUDE_LIMIT_EXCEEDED)
+                )
+                return
             child = None if name in path else lookup(name)
             actual = None if child is None else child.content_hash
             state = "ok"
@@ -255,9 +314,11 @@ def tree(root: Node, lookup: Lookup, max_depth: int = MAX_DEPTH) -> list[Branch]
             elif actual != pinned:
                 state = INCLUDE_HASH_MISMATCH
             prompt = None if child is None else str(child.spec.get("prompt") or "")
-            found.append(Branch(len(path), node.name, name, pinned, prompt, state, actual))
+            found.append(Branch(len(path), node.name, name, pinned, prompt, state, actual, path))
             if child is not None and state in ("ok", INCLUDE_HASH_MISMATCH):
                 visit(child, (*path, name))
+            if found and found[-1].state == INCLUDE_LIMIT_EXCEEDED:
+                return
 
     visit(root, (root.name,))
     return found
