@@ -311,3 +311,21 @@ def test_a_marker_repeated_past_the_size_limit_is_refused_before_composing() -> 
     failure = root.with_includes({"big": version("big", big)}.get).include_failure
     assert failure is not None and failure[0] == composition.INCLUDE_LIMIT_EXCEEDED
     assert "the template composes to 1200000 characters" in failure[1]
+
+
+def test_lint_composes_with_the_versions_of_the_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A pin that differs from a version of the files is an error; an include none of the
+    files holds may be in the cluster: not judged offline."""
+    tone = snippet("Hi {customer}", variables=["customer"])
+    wrong = including("{{> tone-v1}} {x}", {"tone-v1": snippet("other")}, ["x", "customer"])
+    elsewhere = including("{{> elsewhere}} {x}", {"elsewhere": snippet("x")}, ["x"])
+    path = tmp_path / "versions.yaml"
+    documents = [_manifest("tone-v1", tone), _manifest("wrong", wrong)]
+    path.write_text("\n---\n".join([*documents, _manifest("elsewhere-user", elsewhere)]))
+    assert main(["lint", "-o", "json", str(path)]) == FAILED
+    verdicts = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    assert verdicts["tone-v1"]["severity"] == "ok"
+    assert verdicts["wrong"]["message"].startswith("IncludeHashMismatch: wrong pins tone-v1")
+    assert verdicts["elsewhere-user"]["severity"] == "ok"
