@@ -6,6 +6,7 @@ can fail is named while the last good ConfigMap stays exactly as it was."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from tests.prompts import apply, condition, release, released, version, wait_rea
 pytestmark = pytest.mark.integration
 
 BUSY = "sha256:" + "0" * 64
+EXAMPLE = Path(__file__).resolve().parents[2] / "manifests/examples/composition/support-reply.yaml"
 
 
 def tone(name: str, text: str) -> dict[str, Any]:
@@ -151,3 +153,19 @@ def test_missing_mismatched_cyclic_and_too_deep_includes_are_named_errors(
     apply(kubectl, tone("tone-gone", "x {customer}"))  # the missing include arrives
     live = released(kubectl, "summarizer-production", 2)
     assert live["status"]["version"] == "summarizer-v3"
+
+
+def test_the_composition_example_releases_and_renders(
+    kubectl: Kubectl, operator: OperatorProcess
+) -> None:
+    kubectl("apply", "-f", str(EXAMPLE))
+    released(kubectl, "support-reply-production", 1)
+    text = kubectl.get("configmap", "support-reply-production")["data"]["prompt.json"]
+    read = parse_payload(text)
+    assert read.render(customer="Ada", ticket="Printer on fire") == (
+        "Answer Ada kindly and plainly; never promise a date you cannot keep.\n"
+        "Reply to this ticket: Printer on fire\n"
+    )
+    assert [item["version"] for item in read.includes] == ["support-tone-v1"]
+    live = kubectl.get("promptrelease", "support-reply-production")
+    assert includes_condition(live)["reason"] == "UpToDate"

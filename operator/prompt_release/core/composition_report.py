@@ -47,6 +47,8 @@ def report(
     closure = live_closure(status, release, version)
     kept = [c for c in status.get("conditions") or () if c.get("type") != INCLUDES_UP_TO_DATE]
     if not closure:
+        if "includes" not in status and len(kept) == len(status.get("conditions") or ()):
+            return plan
         status.pop("includes", None)
         status["conditions"] = kept
         return replace(plan, status=status)
