@@ -246,8 +246,14 @@ def test_update_available_names_the_pinned_and_the_newer_hash() -> None:
 def test_a_release_without_includes_has_no_includes_condition() -> None:
     live = {"version": "plain", "hash": "sha256:" + "a" * 64, "revision": 1}
     plan = report(ReleasePlan(status=dict(live)), _release(live), None, {}, NOW)
-    assert "includes" not in plan.status
-    assert not any(c["type"] == INCLUDES_UP_TO_DATE for c in plan.status["conditions"])
+    assert plan.status == live
+    stale = {
+        **live,
+        "includes": [{"name": "gone", "prompt": "tone", "hash": "sha256:" + "b" * 64}],
+        "conditions": [{"type": INCLUDES_UP_TO_DATE, "status": "True"}],
+    }
+    plan = report(ReleasePlan(status=dict(stale)), _release(live), None, {}, NOW)
+    assert plan.status == {**live, "conditions": []}
 
 
 def _manifest(name: str, spec: dict[str, Any]) -> str:
