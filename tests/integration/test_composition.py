@@ -113,6 +113,14 @@ def test_missing_mismatched_cyclic_and_too_deep_includes_are_named_errors(
     apply(kubectl, tone_v1, good, release("summarizer-v1"))
     released(kubectl, "summarizer-production", 1)
     served = kubectl.get("configmap", "summarizer-production")
+    kubectl("delete", "promptversion", "tone-v1", "--wait=false")
+
+    def held() -> dict[str, Any] | None:
+        found = kubectl.get("promptversion", "tone-v1")
+        return found if found.get("status", {}).get("heldBy") else None
+
+    kept = eventually(held, timeout=30, what="tone-v1 held back by the release including it")
+    assert kept["status"]["heldBy"] == ["summarizer-production"]
 
     mismatched = summarizer("summarizer-v2", tone_v1)
     mismatched["spec"]["includes"][0]["hash"] = BUSY

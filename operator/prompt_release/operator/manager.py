@@ -26,6 +26,7 @@ from prompt_release.core.views import ReleaseView
 from prompt_release.core.workloads import Workload
 from prompt_release.kube import Kube, is_status
 from prompt_release.operator import stores
+from prompt_release.operator.controllers import includes
 from prompt_release.operator.controllers.notification import NotificationReconciler
 from prompt_release.operator.controllers.release import ReleaseReconciler
 from prompt_release.operator.controllers.shell import Shell
@@ -237,6 +238,9 @@ class Manager:
         for version in named:
             if version:
                 self.versions.queue.add((key[0], version))
+                found = self.stores.get("versions", (key[0], version))
+                for held in includes.included(self.stores, key[0], (found or {}).get("spec") or {}):
+                    self.versions.queue.add(held)  # its includes are held back with it
 
     def _wake_rivals(self, key: Key, release: ReleaseView) -> None:
         """The other releases claiming this one's ConfigMap name (core/claims.py) may have
@@ -255,23 +259,13 @@ class Manager:
         if not own:
             self.versions.queue.add(key)
         if type in ("ADDED", "DELETED"):
-            for version in [key, *self._includers(key)]:
+            for version in [key, *includes.includers(self.stores, key)]:
                 if version != key:
                     self.versions.queue.add(version)
                 for release in self.stores.values("releases_by_version", version):
                     self.releases.queue.add((key[0], release))
-
-    def _includers(self, key: Key) -> list[Key]:
-        """The versions that include this one, directly or not: their closure changed."""
-        found: list[Key] = []
-        pending = [key]
-        while pending:
-            for name in self.stores.values("versions_by_include", pending.pop()):
-                including = (key[0], name)
-                if including not in found and including != key:
-                    found.append(including)
-                    pending.append(including)
-        return found
+            for version in includes.included(self.stores, key[0], body.get("spec") or {}):
+                self.versions.queue.add(version)  # who holds it back may have changed
 
     async def owned_event(self, type: str | None, body: Any, resource: Any, **_: Any) -> None:
         """A ConfigMap or an analysis Job changed: its release looks again (unless this is

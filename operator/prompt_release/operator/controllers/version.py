@@ -55,6 +55,7 @@ class VersionReconciler:
         if self.written.pending(("versions", *key), resource_version(body)):
             return Gathered(None, waiting=True)
         links = tuple(link for found in self.stores.values("release_links", key) for link in found)
+        links += includes.inherited_holds(self.stores, key)
         if body is None:
             return Gathered(None, links)
         lookup = includes.store_lookup(self.stores, key[0])
