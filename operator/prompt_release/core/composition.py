@@ -94,7 +94,7 @@ class IncludeError(Exception):
 def compose(root: Node, lookup: Lookup, max_depth: int = MAX_DEPTH) -> Composition:
     """Resolve every include of `root` (depth first, each pin checked) and compose its texts."""
     found: dict[str, Included] = {}
-    walk = _Walk(lookup, max_depth, template_format_of(root.spec), found)
+    walk = _Walk(lookup, template_format_of(root.spec), found)
     try:
         _check_graph(root, lookup, max_depth)
         composed = _composed_spec(root.spec, walk.templates(root, (root.name,)))
@@ -166,7 +166,6 @@ def _substitute(text: str, templates: Mapping[str, str], where: str) -> str:
 @dataclass
 class _Walk:
     lookup: Lookup
-    max_depth: int
     template_format: str
     found: dict[str, Included]
 
@@ -184,17 +183,10 @@ class _Walk:
         return composed
 
     def _checked(self, parent: Node, name: str, pinned: str, path: tuple[str, ...]) -> Node:
-        """The version `parent` includes as `name`, refused with a named error."""
-        chain = " -> ".join((*path, name))
-        if name in path:
-            raise IncludeError(INCLUDE_CYCLE, f"includes form a cycle: {chain}")
-        if len(path) > self.max_depth:
-            raise IncludeError(
-                INCLUDE_DEPTH_EXCEEDED,
-                f"includes go deeper than {self.max_depth} levels: {chain}",
-            )
+        """The version `parent` includes as `name` (`_check_graph` found the graph whole),
+        refused with a named error."""
         child = self.lookup(name)
-        if child is None:
+        if child is None:  # gone since the graph was checked
             raise IncludeError(
                 INCLUDE_NOT_FOUND, f"PromptVersion {name}, included by {parent.name}, not found"
             )
