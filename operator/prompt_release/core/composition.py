@@ -85,6 +85,18 @@ class Composition:
         return None
 
 
+def fingerprint(root: Node, lookup: Lookup) -> tuple[tuple[str, str, str | None], ...]:
+    """(parent, name, content hash) of every include under `root`: equal fingerprints of one
+    root give equal compositions, since each hash fixes that version's whole spec."""
+    return tuple((b.parent, b.name, b.actual) for b in tree(root, lookup))
+
+
+def weight(composed: Composition) -> int:
+    """About how many bytes a composition holds: the length of its texts."""
+    texts = includes.texts(composed.spec)
+    return sum(len(text) for _, text in texts) + 1024
+
+
 class IncludeError(Exception):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)

@@ -44,6 +44,12 @@ def checked_versions(capacity: int = 16384) -> LRU[tuple[str, str, str, int], Ch
 
 CHECKED = checked_versions()
 
+COMPOSED: LRU[Any, composition.Composition] = LRU(
+    4096, max_weight=64 * 1024 * 1024, weigh=composition.weight
+)
+"""The compositions made lately, by the including version's identity and the content hashes
+of its closure: a release pass recomposes nothing that hasn't changed."""
+
 
 @dataclass(frozen=True)
 class VersionView:
@@ -122,10 +128,19 @@ class VersionView:
         return bool(self.spec.get("includes"))
 
     def with_includes(self, lookup: composition.Lookup) -> VersionView:
-        """This version with its closure resolved through `lookup` (itself without includes)."""
+        """This version with its closure resolved through `lookup` (itself without includes);
+        remembered in COMPOSED by its identity and the hashes found under it."""
         if not self.has_includes:
             return self
-        return replace(self, composed=composition.compose(self, lookup))
+        if not self.uid:
+            return replace(self, composed=composition.compose(self, lookup))
+        key = (self.namespace, self.name, self.uid, self.generation)
+        found_key = (*key, composition.fingerprint(self, lookup))
+        found = COMPOSED.get(found_key)
+        if found is None:
+            found = composition.compose(self, lookup)
+            COMPOSED.put(found_key, found)
+        return replace(self, composed=found)
 
     @property
     def include_failure(self) -> tuple[str, str] | None:
