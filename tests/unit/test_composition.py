@@ -335,3 +335,19 @@ def test_lint_composes_with_the_versions_of_the_files(
     assert verdicts["tone-v1"]["severity"] == "ok"
     assert verdicts["wrong"]["message"].startswith("IncludeHashMismatch: wrong pins tone-v1")
     assert verdicts["elsewhere-user"]["severity"] == "ok"
+
+
+def test_a_remembered_composition_follows_what_its_includes_hash_to() -> None:
+    """Compositions are remembered by the hashes found under the version: a version of the
+    included name with other content is composed anew."""
+    tone = snippet("Be kind.")
+    body = {
+        "metadata": {"name": "root", "namespace": "ns", "uid": "u-root"},
+        "spec": including("{{> tone-v1}}", {"tone-v1": tone}, []),
+    }
+    first = VersionView.of(body).with_includes(lookup(tone_v1=tone))
+    again = VersionView.of(body).with_includes(lookup(tone_v1=tone))
+    assert first.composed is again.composed and first.include_failure is None
+    changed = VersionView.of(body).with_includes(lookup(tone_v1=snippet("Be rude.")))
+    failure = changed.include_failure
+    assert failure is not None and failure[0] == composition.INCLUDE_HASH_MISMATCH
