@@ -3,6 +3,7 @@ way a closure can fail named."""
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from prompt_release.core.release import ReleasePlan
 from prompt_release.core.views import ReleaseView, VersionView
 from prompt_release.plugin.errors import FAILED, OK
 from prompt_release.plugin.parser import main
+from prompt_release.plugin.verbs.authoring import _new_spec
 
 NOW = "2026-12-05T10:00:00Z"
 
@@ -351,3 +353,18 @@ def test_a_remembered_composition_follows_what_its_includes_hash_to() -> None:
     changed = VersionView.of(body).with_includes(lookup(tone_v1=snippet("Be rude.")))
     failure = changed.include_failure
     assert failure is not None and failure[0] == composition.INCLUDE_HASH_MISMATCH
+
+
+def test_new_version_keeps_the_pins_its_text_still_marks() -> None:
+    """`kubectl prompt new-version --from` a composed version: the pins the new text marks stay,
+    the others go, and the variables stay as declared (they may be the snippets')."""
+    tone, sign = snippet("Dear {customer},", variables=["customer"]), snippet("Bye.")
+    source = including("{{> tone-v1}} {x} {{> sign-v1}}", {"tone-v1": tone, "sign-v1": sign}, [])
+    source["variables"] = ["customer", "x"]
+    args = argparse.Namespace(file="t.txt", description=None, template_format=None)
+    made = _new_spec(source, "{{> tone-v1}} {x} and {y}", args)
+    assert made["includes"] == [{"name": "tone-v1", "hash": content_hash(tone)}]
+    assert made["variables"] == ["customer", "x", "y"]
+    assert version("new", made).with_includes(lookup(tone_v1=tone)).problems == []
+    plain = _new_spec(source, "Just {x}", args)
+    assert "includes" not in plain and plain["variables"] == ["x"]
