@@ -17,8 +17,11 @@ const (
 	CanaryFile    = "canary.json"
 	PayloadFormat = 1
 	// TypedFormat is the format of a payload whose variables hold typed entries.
-	TypedFormat  = 2
-	CanaryFormat = 1
+	TypedFormat = 2
+	// ComposedFormat is the format of a payload composed from includes: its "source" holds
+	// the texts and pins as written, which its hash covers.
+	ComposedFormat = 3
+	CanaryFormat   = 1
 	// Buckets per key space: one is 0.001 %.
 	Buckets = 100_000
 	Stable  = "stable"
@@ -167,14 +170,35 @@ func documentOf(text []byte, file string, formats ...int) (map[string]any, error
 	return nil, payloadError(KindFormat, "%s has format %v; this SDK reads format %s: upgrade the SDK", file, document["format"], strings.Join(readable, " or "))
 }
 
+func readablePayloadFormat(format string) bool {
+	for _, known := range []int{PayloadFormat, TypedFormat, ComposedFormat} {
+		if format == strconv.Itoa(known) {
+			return true
+		}
+	}
+	return false
+}
+
 func verify(payload map[string]any) error {
 	fields, ok := payload["specFields"].([]any)
 	if !ok {
 		return payloadError(KindHash, "%s lacks specFields: cannot verify its hash", PayloadFile)
 	}
+	source := map[string]any{}
+	if found, present := payload["source"]; present && found != nil {
+		written, ok := found.(map[string]any)
+		if !ok {
+			return payloadError(KindHash, "%s: source must be an object", PayloadFile)
+		}
+		source = written
+	}
 	spec := map[string]any{}
 	for _, field := range fields {
 		name := fmt.Sprint(field)
+		if value, ok := source[name]; ok {
+			spec[name] = value
+			continue
+		}
 		value, ok := payload[name]
 		if !ok {
 			return payloadError(KindHash, "%s cannot be re-hashed: no %s", PayloadFile, name)
@@ -187,6 +211,25 @@ func verify(payload map[string]any) error {
 	}
 	if computed != payload["hash"] {
 		return payloadError(KindHash, "%s was altered: its content hashes to %s, not %v", PayloadFile, computed, payload["hash"])
+	}
+	if found, present := payload["source"]; present && found != nil {
+		return verifyComposed(payload)
+	}
+	return nil
+}
+
+// verifyComposed checks a composed payload's served texts against its composedHash.
+func verifyComposed(payload map[string]any) error {
+	key := "messages"
+	if _, ok := payload["template"]; ok {
+		key = "template"
+	}
+	composed, err := ContentHash(map[string]any{key: payload[key]})
+	if err != nil {
+		return payloadError(KindHash, "%s cannot be re-hashed: %v", PayloadFile, err)
+	}
+	if composed != payload["composedHash"] {
+		return payloadError(KindHash, "%s was altered: its composed text hashes to %s, not %v", PayloadFile, composed, payload["composedHash"])
 	}
 	return nil
 }
@@ -272,7 +315,7 @@ func promptOf(payload map[string]any) (*Prompt, error) {
 // ParsePayload reads the text of prompt.json; with verify, it is refused unless it re-hashes.
 // A mustache template holding what validation refuses is refused either way.
 func ParsePayload(text []byte, verifyHash bool) (*Prompt, error) {
-	payload, err := documentOf(text, PayloadFile, PayloadFormat, TypedFormat)
+	payload, err := documentOf(text, PayloadFile, PayloadFormat, TypedFormat, ComposedFormat)
 	if err != nil {
 		return nil, err
 	}
@@ -403,8 +446,8 @@ func ParseCanary(text []byte, verifyHash bool) (*CanaryRelease, error) {
 		}
 		split.Segments = append(split.Segments, parsed)
 	}
-	if format, ok := inner["format"].(json.Number); !ok || string(format) != strconv.Itoa(PayloadFormat) {
-		return nil, payloadError(KindFormat, "%s: its prompt has format %v; this SDK reads format %d", CanaryFile, inner["format"], PayloadFormat)
+	if format, ok := inner["format"].(json.Number); !ok || !readablePayloadFormat(string(format)) {
+		return nil, payloadError(KindFormat, "%s: its prompt has format %v; this SDK reads format %d, %d or %d", CanaryFile, inner["format"], PayloadFormat, TypedFormat, ComposedFormat)
 	}
 	if verifyHash {
 		if err := verify(inner); err != nil {

@@ -142,6 +142,8 @@ RENDERS: list[tuple[str, str, dict[str, Any]]] = [
     ("typed-fraction-not-an-integer", "mustache-typed", {"ticket": "t", "count": 2.5}),
     ("typed-boolean-not-a-number", "mustache-typed", {"ticket": "t", "score": True}),
     ("typed-missing-required", "mustache-typed", {"count": 1}),
+    ("composed", "mustache-composed", {"customer": "Ada", "ticket": "t", "tags": ["vip"]}),
+    ("composed-missing-variable", "mustache-composed", {"ticket": "t", "tags": []}),
     ("fstring", "fstring", {"customer": "Ada", "ticket": "t"}),
     ("jinja2", "jinja2", {"tickets": ["a", "b"]}),
 ]
@@ -211,6 +213,19 @@ def _rehashed(payload: dict[str, Any]) -> str:
     spec = {key: payload[key] for key in payload["specFields"]}
     payload = {**payload, "hash": content_hash(spec)}
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+def _tampered_composed(composed: dict[str, Any]) -> dict[str, str]:
+    """A composed payload (format 3) edited: its served text, or its source (both must hash)."""
+    source = composed["source"]
+    return {
+        "tampered-composed-template": json.dumps(
+            {**composed, "template": composed["template"].replace("brief", "rude")}, indent=2
+        ),
+        "tampered-composed-source": json.dumps(
+            {**composed, "source": {**source, "template": source["template"] + "!"}}, indent=2
+        ),
+    }
 
 
 def _kind_of(error: BaseException) -> str:
@@ -324,6 +339,7 @@ def build(captured: Captured) -> dict[str, Any]:
         "no-spec-fields": json.dumps({k: v for k, v in base.items() if k != "specFields"}),
         "unknown-format": json.dumps({**base, "format": 99}, indent=2),
         "not-json": captured.configmaps["mustache-text"]["prompt.json"][:-20],
+        **_tampered_composed(json.loads(captured.configmaps["mustache-composed"]["prompt.json"])),
         "not-an-object": "[1, 2, 3]\n",
     }
     for case, template in UNSAFE.items():

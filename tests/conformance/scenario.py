@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from prompt_release.core.hashing import content_hash
 from tests.kube import Kubectl, eventually
 from tests.prompts import release, released, version
 
@@ -21,6 +22,15 @@ BIG_PARAGRAPH = (
     "Read the ticket below and answer in the customer's language. Keep it short, quote the "
     "order number, and never promise a refund the policy does not allow. "
 )
+
+SNIPPET_NAME = "kit-snippet-v1"
+SNIPPET: dict[str, Any] = {
+    "prompt": "kit-snippet",
+    "templateFormat": "mustache",
+    "template": "Be brief with {{customer}}.\n",
+    "variables": ["customer"],
+}
+"""A version the `mustache-composed` case includes (applied first; never released itself)."""
 
 SPECS: dict[str, dict[str, Any]] = {
     # renders: every construct of the portable format
@@ -122,6 +132,13 @@ SPECS: dict[str, dict[str, Any]] = {
             "name": "summary",
             "schema": {"type": "object", "properties": {"bullets": {"type": "array"}}},
         },
+    },
+    # composition: a format-3 payload, its text composed from an included version
+    "mustache-composed": {
+        "templateFormat": "mustache",
+        "template": "{{> kit-snippet-v1}}\nSummarize {{ticket}}{{#tags}} #{{.}}{{/tags}}",
+        "variables": ["customer", "ticket", "tags"],
+        "includes": [{"name": SNIPPET_NAME, "hash": content_hash(SNIPPET)}],
     },
     # Python-only formats: every SDK verifies them; only Python renders them
     "fstring": {
@@ -253,6 +270,8 @@ def _canary_at(kubectl: Kubectl, name: str, weight: float) -> dict[str, str]:
 def run(kubectl: Kubectl) -> Captured:
     """Apply every case to the operator watching kubectl's namespace; what it wrote."""
     captured = Captured()
+    snippet = version(SNIPPET_NAME, **SNIPPET)
+    apply(kubectl, snippet)
     versions = [
         version(f"{_prompt_of(case)}-v1", _prompt_of(case), **spec) for case, spec in SPECS.items()
     ]

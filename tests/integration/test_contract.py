@@ -12,6 +12,7 @@ import pytest
 
 from prompt_release.core.hashing import content_hash
 from prompt_release.sdk import OutputError, RenderError, parse_payload
+from tests.conformance.scenario import SNIPPET, SNIPPET_NAME
 from tests.integration.conftest import Prompt
 from tests.kube import Kubectl, KubectlError, OperatorProcess, eventually
 from tests.prompts import apply, condition, ready, release, released, version, wait_reason
@@ -172,6 +173,7 @@ def test_the_hashes_of_versions_made_before_the_contract_are_unchanged(
         }
         for case in cases
     ]
+    items.append(version(SNIPPET_NAME, **SNIPPET))  # what the composed case includes
     # one JSON List: escapes of astral characters and controls reach the server as written
     kubectl.apply(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
     for case in cases:

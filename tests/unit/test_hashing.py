@@ -142,3 +142,21 @@ def test_a_typed_entry_hashes_otherwise_than_its_plain_name() -> None:
     assert content_hash({**SPEC, "variables": [{"name": "ticket", "default": None}]}) == (
         content_hash(typed)
     )
+
+
+def test_includes_pins_are_hashed_as_written() -> None:
+    """The pins are spec fields: the including version's hash covers each pinned hash, so it
+    names the whole closure, and stays computable from its own manifest."""
+    pin = "sha256:" + "a" * 64
+    spec = {
+        "prompt": "p",
+        "template": "{{> tone-v1}}",
+        "includes": [{"name": "tone-v1", "hash": pin}],
+    }
+    canonical = (
+        '{"includes":[{"hash":"' + pin + '","name":"tone-v1"}],"prompt":"p",'
+        '"template":"{{> tone-v1}}"}'
+    )
+    assert content_hash(spec) == "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+    other = {**spec, "includes": [{"name": "tone-v1", "hash": "sha256:" + "b" * 64}]}
+    assert content_hash(other) != content_hash(spec)

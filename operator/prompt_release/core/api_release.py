@@ -361,6 +361,29 @@ class PromotionStatus(ApiModel):
     message: str | None = None
 
 
+class NewerInclude(ApiModel):
+    """A version of an included prompt that is live on the release's label and differs from
+    the pinned one."""
+
+    version: str = Field(description="The PromptVersion the label serves.")
+    hash: str = Field(description="Its content hash.")
+    release: str | None = Field(default=None, description="The release serving it.")
+
+
+class LiveInclude(ApiModel):
+    """One version of the live revision's closure, as pinned, and what is newer."""
+
+    name: str = Field(description="The included PromptVersion.")
+    prompt: str | None = Field(default=None, description="The prompt it belongs to.")
+    hash: str = Field(description="The content hash the live revision pins.")
+    depth: int | None = Field(default=None, description="1 for a direct include.")
+    newer: NewerInclude | None = Field(
+        default=None,
+        description="What the same label serves of that prompt, when it isn't the pinned "
+        "version: released on its own, it changes nothing here (UpdateAvailable).",
+    )
+
+
 class PromptReleaseStatus(ApiModel):
     observed_generation: int | None = None
     conditions: list[Condition] | None = Field(
@@ -403,4 +426,9 @@ class PromptReleaseStatus(ApiModel):
     )
     evaluation: EvaluationStatus | None = Field(
         default=None, description="spec.evaluation: the evaluation Job of the moment."
+    )
+    includes: list[LiveInclude] | None = Field(
+        default=None,
+        description="The versions the live revision includes (spec.includes of its version, "
+        "and theirs), with what its label serves of each included prompt.",
     )

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, JsonValue
 
-from prompt_release.core.api_common import ApiModel, Condition, Hash, PromptName
+from prompt_release.core.api_common import ApiModel, Condition, Hash, ObjectName, PromptName
 
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -15,6 +15,7 @@ MAX_MESSAGES = 100
 MAX_MESSAGE_CHARS = 262_144
 MAX_VARIABLES = 100
 MAX_TOOLS = 128
+MAX_INCLUDES = 32
 FUNCTION_NAME = r"^[A-Za-z0-9_-]{1,64}$"
 JSON_SCHEMA: dict[str, JsonValue] = {"x-kubernetes-preserve-unknown-fields": True, "type": "object"}
 """A JSON Schema as written: kept whole by the API server, checked by the operator."""
@@ -101,6 +102,18 @@ class ResponseFormat(ApiModel):
     strict: bool | None = Field(default=None, description="Ask the API for strict adherence.")
 
 
+class Include(ApiModel):
+    """Another PromptVersion whose template this one includes, pinned by its content hash."""
+
+    name: ObjectName = Field(
+        description="The included PromptVersion (same namespace); `{{> name}}` in the text "
+        "marks where its template goes."
+    )
+    hash: Hash = Field(
+        description="Its content hash: the include is refused when the version hashes otherwise."
+    )
+
+
 class PromptVersionSpec(ApiModel):
     """An immutable snapshot of a prompt: text or chat, variables, model."""
 
@@ -140,6 +153,13 @@ class PromptVersionSpec(ApiModel):
         default=None, description="The JSON Schema a model's output must satisfy."
     )
     model: ModelSpec | None = Field(default=None, description="The model this prompt targets.")
+    includes: list[Include] | None = Field(
+        default=None,
+        max_length=MAX_INCLUDES,
+        description="Other PromptVersions this one includes, each pinned by name and hash; "
+        "the operator composes them into the template at release time.",
+        json_schema_extra={"x-kubernetes-list-type": "atomic"},
+    )
     description: str | None = Field(default=None, max_length=4096, description="Free text.")
     hash: Hash | None = Field(
         default=None,
@@ -161,6 +181,17 @@ PROMPT_VERSION_SPEC_RULES = [
 ]
 
 
+class IncludedStatus(ApiModel):
+    """One version of a composed version's closure."""
+
+    name: str = Field(description="The included PromptVersion.")
+    prompt: str | None = Field(default=None, description="The prompt it belongs to.")
+    hash: str = Field(description="Its pinned content hash.")
+    depth: int | None = Field(
+        default=None, description="1 for a direct include, 2 for one of its includes, ..."
+    )
+
+
 class PromptVersionStatus(ApiModel):
     hash: str | None = Field(default=None, description="The content hash (see Hash).")
     short_hash: str | None = Field(default=None, description="The hash's first 12 hex digits.")
@@ -179,6 +210,11 @@ class PromptVersionStatus(ApiModel):
         default=None,
         description="What looks wrong but doesn't stop a release (e.g. text that looks like an "
         "API key); `kubectl prompt lint` gives the same verdicts offline.",
+    )
+    includes: list[IncludedStatus] | None = Field(
+        default=None,
+        description="Every version this one includes, directly or not, as pinned: the closure "
+        "a release of it serves.",
     )
     portable: bool | None = Field(
         default=None,

@@ -134,6 +134,8 @@ def _candidate_text(
         revision=int(work.status["revision"]),
         released_at=str(state["startedAt"]),
         changelog=None,
+        composed=candidate.served_spec if candidate.composed is not None else None,
+        included=candidate.included,
     )
     document = canary.document(
         body,

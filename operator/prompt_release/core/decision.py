@@ -19,6 +19,8 @@ from prompt_release.core import (
     canary_spec,
     chain,
     claims,
+    composition,
+    composition_report,
     conditions,
     consumer_gate,
     evaluation_jobs,
@@ -83,6 +85,8 @@ class Observed:
     """The Prometheus measurement the shell took for the canary's analysis step (if due)."""
     evaluation: evaluation_jobs.Inputs | None = None
     """For a release with spec.evaluation: its evaluation Jobs and the live version's results."""
+    served_includes: Mapping[str, composition.Served] = field(default_factory=dict)
+    """What the release's label serves of each prompt its versions include, by prompt."""
 
 
 @dataclass(frozen=True)
@@ -152,9 +156,7 @@ def decide(observed: Observed, now: Now) -> Decision:
         consumers=observed.consumers,
     )
     plan, fight, wait = _fight(release, split.plan, observed, now.monotonic)
-    plan = report(plan, release, observed.version, observed.gate, now.text)
-    plan = _promotion_report(plan, choice, stored, now.text)
-    plan, evaluation = _evaluation_report(plan, release, observed, now.text)
+    plan, evaluation = _reports(plan, release, stored, choice, observed, now.text)
     record_first, plan, status_changed, records = _to_write(observed, stored, release, plan)
     waiting = (canary_spec.CANARY_PROGRESSING, canary_spec.CANARY_PAUSED)
     ready = plan.ready or conditions.ready_of(plan.status).get("reason") in waiting
@@ -223,21 +225,19 @@ def _chosen_plan(
     )
 
 
-def _promotion_report(
-    plan: ReleasePlan, choice: promotion.Choice | None, stored: ReleaseView, now: str
-) -> ReleasePlan:
-    """status.promotion, the Promotion condition and the promotion's Events; both dropped
-    from a release whose spec.promotion is gone."""
-    if choice is None:
-        if "promotion" not in plan.status:
-            return plan
-        status = {k: v for k, v in plan.status.items() if k != "promotion"}
-        status["conditions"] = [
-            c for c in status.get("conditions") or () if c.get("type") != promotion.PROMOTION
-        ]
-        return replace(plan, status=status)
-    status, events = promotion.finish(choice, stored, plan.status, now)
-    return replace(plan, status=status, events=[*plan.events, *events])
+def _reports(
+    plan: ReleasePlan,
+    release: ReleaseView,
+    stored: ReleaseView,
+    choice: promotion.Choice | None,
+    observed: Observed,
+    now: str,
+) -> tuple[ReleasePlan, evaluation_jobs.Outcome]:
+    """What the status reports beside the plan: compliance, includes, promotion, evaluation."""
+    plan = report(plan, release, observed.version, observed.gate, now)
+    plan = composition_report.report(plan, release, observed.version, observed.served_includes, now)
+    plan = promotion.report(plan, choice, stored, now)
+    return _evaluation_report(plan, release, observed, now)
 
 
 def _evaluation_report(

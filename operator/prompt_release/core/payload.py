@@ -6,7 +6,7 @@ Standard library only, so the workload SDK can import it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -20,7 +20,10 @@ PAYLOAD_FORMAT = 1
 TYPED_FORMAT = 2
 """The format of a payload whose `variables` hold typed entries: a reader that predates them
 refuses it by its format (an upgrade message) instead of misreading the entries."""
-READABLE_FORMATS = (PAYLOAD_FORMAT, TYPED_FORMAT)
+COMPOSED_FORMAT = 3
+"""The format of a payload composed from includes: its texts are composed, and `source` holds
+them as written (what its hash covers); a reader that predates it refuses it by its format."""
+READABLE_FORMATS = (PAYLOAD_FORMAT, TYPED_FORMAT, COMPOSED_FORMAT)
 PAYLOAD_KEY = "prompt.json"
 TEMPLATE_KEY = "template.txt"
 SPEC_FIELDS = (
@@ -33,7 +36,17 @@ SPEC_FIELDS = (
     "description",
     "tools",
     "responseFormat",
+    "includes",
 )
+SOURCE_KEY = "source"
+COMPOSED_HASH_KEY = "composedHash"
+
+
+def composed_hash(payload: Mapping[str, Any]) -> str:
+    """The content hash of a composed payload's served texts ({template} or {messages}): a
+    reader checks the composed texts with it, as it checks the source with `hash`."""
+    key = "template" if "template" in payload else "messages"
+    return content_hash({key: payload.get(key)})
 
 
 class PromptError(Exception):
@@ -53,15 +66,20 @@ def build(
     revision: int,
     released_at: str,
     changelog: str | None,
+    composed: Mapping[str, Any] | None = None,
+    included: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The release payload (prompt.json). `specFields` lets a reader re-hash the spec.
 
     `variables` holds the entries as written (names, typed entries), so the payload re-hashes;
     a payload with typed entries is of format 2. `tools` and `responseFormat` are copied when
-    the version has them: a reader that knows nothing of them reads the rest as before."""
+    the version has them: a reader that knows nothing of them reads the rest as before.
+    A version with includes is served `composed` (format 3): `template` or `messages` hold the
+    composed texts, `includes` names each `included` version with its hash, and `source` the
+    texts and pins as written, so the payload still re-hashes to the version's hash."""
     entries = list(version_spec.get("variables") or [])
     payload: dict[str, Any] = {
-        "format": TYPED_FORMAT if declared_variables.has_typed_entries(entries) else PAYLOAD_FORMAT,
+        "format": _format_of(entries, composed),
         "prompt": version_spec["prompt"],
         "label": label,
         "version": version,
@@ -73,15 +91,30 @@ def build(
         "variables": entries,
         "model": version_spec.get("model"),
     }
-    if version_spec.get("template") is not None:
-        payload["template"] = version_spec["template"]
-    else:
-        payload["messages"] = version_spec.get("messages") or []
+    served = version_spec if composed is None else composed
+    text_key = "template" if version_spec.get("template") is not None else "messages"
+    payload[text_key] = served.get(text_key) or []
     for key in ("description", "tools", "responseFormat"):
         if version_spec.get(key) is not None:
             payload[key] = version_spec[key]
+    if composed is not None:
+        payload["includes"] = [
+            {"prompt": item["prompt"], "version": item["name"], "hash": item["hash"]}
+            for item in included
+        ]
+        payload[SOURCE_KEY] = {
+            text_key: version_spec.get(text_key),
+            "includes": version_spec.get("includes"),
+        }
+        payload[COMPOSED_HASH_KEY] = composed_hash(payload)
     payload["specFields"] = [key for key in SPEC_FIELDS if key in version_spec]
     return payload
+
+
+def _format_of(entries: Sequence[Any], composed: Mapping[str, Any] | None) -> int:
+    if composed is not None:
+        return COMPOSED_FORMAT
+    return TYPED_FORMAT if declared_variables.has_typed_entries(entries) else PAYLOAD_FORMAT
 
 
 def data(payload: Mapping[str, Any]) -> dict[str, str]:
@@ -115,6 +148,8 @@ class Payload:
     """The function definitions the model may call, as the version declares them."""
     response_format: Mapping[str, Any] | None = None
     """`{name, schema, ...}`: the JSON Schema a model's output must satisfy, or None."""
+    includes: tuple[Mapping[str, Any], ...] = ()
+    """`{prompt, version, hash}` of each version composed into the texts (format 3)."""
 
     @property
     def is_chat(self) -> bool:
@@ -169,6 +204,7 @@ def parse(text: str, *, verify: bool = True, into: type[P] = Payload) -> P:  # t
             inputs=declared_variables.declared(entries),
             tools=tuple(payload.get("tools") or ()),
             response_format=payload.get("responseFormat"),
+            includes=tuple(payload.get("includes") or ()),
         )
     except KeyError as error:
         raise PayloadError(f"{PAYLOAD_KEY} lacks the key {error}") from error
@@ -178,13 +214,22 @@ def _verify(payload: Mapping[str, Any]) -> None:
     fields = payload.get("specFields")
     if not isinstance(fields, list):
         raise PayloadError(f"{PAYLOAD_KEY} lacks specFields: cannot verify its hash")
+    source = payload.get(SOURCE_KEY) or {}
+    if not isinstance(source, Mapping):
+        raise PayloadError(f"{PAYLOAD_KEY}: {SOURCE_KEY} must be an object")
     try:
-        spec = {key: payload[key] for key in fields}
+        spec = {key: source[key] if key in source else payload[key] for key in fields}
         computed = content_hash(spec)
+        composed = composed_hash(payload) if source else None
     except (KeyError, CanonicalizationError) as error:
         raise PayloadError(f"{PAYLOAD_KEY} cannot be re-hashed: {error}") from error
     if computed != payload.get("hash"):
         raise PayloadError(
             f"{PAYLOAD_KEY} was altered: its content hashes to {computed}, not "
             f"{payload.get('hash')}"
+        )
+    if composed is not None and composed != payload.get(COMPOSED_HASH_KEY):
+        raise PayloadError(
+            f"{PAYLOAD_KEY} was altered: its composed text hashes to {composed}, not "
+            f"{payload.get(COMPOSED_HASH_KEY)}"
         )

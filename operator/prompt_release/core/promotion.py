@@ -44,7 +44,7 @@ from prompt_release.core.promotion_gates import (
     gates,
     time_of,
 )
-from prompt_release.core.release import NORMAL, Event, still_serving
+from prompt_release.core.release import NORMAL, Event, ReleasePlan, still_serving
 from prompt_release.core.views import ReleaseView, VersionView, release_name
 
 # The condition type and its reasons; status.promotion.state (docs/api.md). The gates'
@@ -314,3 +314,18 @@ def _events(
     if news and state in (SOAKING, AWAITING_EVIDENCE):
         return [Event(NORMAL, str(state), str(promotion.get("message")))]
     return []
+
+
+def report(plan: ReleasePlan, choice: Choice | None, stored: ReleaseView, now: str) -> ReleasePlan:
+    """status.promotion, the Promotion condition and the promotion's Events; both dropped
+    from a release whose spec.promotion is gone."""
+    if choice is None:
+        if "promotion" not in plan.status:
+            return plan
+        status = {k: v for k, v in plan.status.items() if k != "promotion"}
+        status["conditions"] = [
+            c for c in status.get("conditions") or () if c.get("type") != PROMOTION
+        ]
+        return replace(plan, status=status)
+    status, events = finish(choice, stored, plan.status, now)
+    return replace(plan, status=status, events=[*plan.events, *events])

@@ -91,11 +91,14 @@ def resolve(release: ReleaseView, version: VersionView | None) -> str:
     mismatch = version.mismatch(release.prompt)
     if mismatch:
         raise _RefusedError(PROMPT_MISMATCH, mismatch)
-    if version.problems:
+    if version.own_problems:
         raise _RefusedError(
             VERSION_INVALID,
-            f"PromptVersion {version.name} is invalid: " + "; ".join(version.problems),
+            f"PromptVersion {version.name} is invalid: " + "; ".join(version.own_problems),
         )
+    failure = version.include_failure
+    if failure is not None:
+        raise _RefusedError(failure[0], f"PromptVersion {version.name}: {failure[1]}")
     computed = version.content_hash
     assert computed is not None  # a spec without a hash has a problem that says so
     if release.pin and release.pin != computed and not release.held_back:
@@ -268,6 +271,8 @@ def _desired_config_map(
         revision=int(live["revision"]),
         released_at=str(live["releasedAt"]),
         changelog=live.get("changelog"),
+        composed=version.served_spec if version.composed is not None else None,
+        included=version.included,
     )
     config_data = payload.data(body)
     size = configmap.size(config_data)

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from prompt_release.core import contract, variables
+from prompt_release.core import contract, includes, variables
 from prompt_release.core.canonical import CanonicalizationError
 from prompt_release.core.hashing import content_hash
 from prompt_release.core.templates import (
@@ -172,16 +172,38 @@ def problems(spec: Mapping[str, Any], hashed: HashResult | None = None) -> list[
     """Every reason this spec can't be released; empty when it is valid.
 
     `hashed` is the spec's `hash_result` when the caller has it already (hash once a pass).
+    A spec with includes has its texts checked once composed (`core/composition.py`): here,
+    only its pins and their markers.
     """
     found: list[str] = []
     has_template, has_messages = spec.get("template") is not None, bool(spec.get("messages"))
     if has_template == has_messages:
         found.append("set exactly one of template (a text prompt) and messages (a chat prompt)")
-    used, optional, syntax_errors = _placeholder_reports(spec)
-    found.extend(syntax_errors)
     entries = spec.get("variables") or []
     found.extend(variables.problems(entries))
-    declared = variables.names(entries)
+    if spec.get("includes"):
+        found.extend(includes.problems(spec))
+    else:
+        found.extend(text_problems(spec))
+    too_deep = _depth_problems(spec)
+    found.extend(too_deep or contract.problems(spec))
+    computed = hash_result(spec) if hashed is None else hashed
+    if isinstance(computed, CanonicalizationError):
+        found.append(f"spec has no canonical JSON form: {computed}")
+    elif spec.get("hash") and spec["hash"] != computed:
+        found.append(
+            f"hash pin mismatch: spec.hash is {spec['hash']}, the content hashes to {computed}"
+        )
+    return found
+
+
+def text_problems(spec: Mapping[str, Any]) -> list[str]:
+    """What is wrong with the prompt's texts: syntax, placeholders against the declared
+    variables, control characters, size."""
+    found: list[str] = []
+    used, optional, syntax_errors = _placeholder_reports(spec)
+    found.extend(syntax_errors)
+    declared = variables.names(spec.get("variables") or [])
     undeclared = sorted(used - set(declared))
     unused = sorted(set(declared) - used - optional)
     if undeclared:
@@ -190,16 +212,7 @@ def problems(spec: Mapping[str, Any], hashed: HashResult | None = None) -> list[
         found.append("variable(s) declared but not used in the prompt: " + ", ".join(unused))
     found.extend(control_characters(spec))
     found.extend(bidi_controls(spec))
-    too_deep = _depth_problems(spec)
-    found.extend(too_deep or contract.problems(spec))
     size = sum(len(text.encode("utf-8", "surrogatepass")) for _, text in prompt_texts(spec))
     if size > MAX_PROMPT_BYTES:
         found.append(f"prompt text is {size} bytes, over the {MAX_PROMPT_BYTES}-byte limit")
-    computed = hash_result(spec) if hashed is None else hashed
-    if isinstance(computed, CanonicalizationError):
-        found.append(f"spec has no canonical JSON form: {computed}")
-    elif spec.get("hash") and spec["hash"] != computed:
-        found.append(
-            f"hash pin mismatch: spec.hash is {spec['hash']}, the content hashes to {computed}"
-        )
     return found

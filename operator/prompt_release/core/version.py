@@ -47,6 +47,10 @@ def status(
         new["conditions"] = conditions.ready(
             VALID, _valid_message(found), version.generation, now, old.get("conditions")
         )
+    if version.composed is not None and version.included:
+        new["includes"] = version.included
+    else:
+        new.pop("includes", None)
     if found:
         new["warnings"] = found
     else:

@@ -9,11 +9,11 @@ on the version view only for hashing, which must see it exactly as stored.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
-from prompt_release.core import conditions, history, identity, lint
+from prompt_release.core import composition, conditions, history, identity, lint
 from prompt_release.core.lru import LRU
 from prompt_release.core.templates import template_format_of
 from prompt_release.core.validation import HashResult, hash_result, problems
@@ -45,6 +45,12 @@ def checked_versions(capacity: int = 16384) -> LRU[tuple[str, str, str, int], Ch
 
 CHECKED = checked_versions()
 
+COMPOSED: LRU[Any, composition.Composition] = LRU(
+    4096, max_weight=64 * 1024 * 1024, weigh=composition.weight
+)
+"""The compositions made lately, by the including version's identity and the content hashes
+of its closure: a release pass recomposes nothing that hasn't changed."""
+
 
 @dataclass(frozen=True)
 class VersionView:
@@ -57,6 +63,8 @@ class VersionView:
     status: Mapping[str, Any]
     deleting: bool = False
     uid: str = ""  # known for objects read from the API server: their checks are remembered
+    composed: composition.Composition | None = None
+    """Its closure, when it has includes and the caller resolved them (`with_includes`)."""
 
     @classmethod
     def of(cls, body: Mapping[str, Any]) -> VersionView:
@@ -105,8 +113,52 @@ class VersionView:
         return self.hashed if isinstance(self.hashed, str) else None
 
     @property
-    def problems(self) -> list[str]:
+    def own_problems(self) -> list[str]:
+        """The problems of its spec alone (a spec with includes: its pins, not its texts)."""
         return list(self._checked[1])
+
+    @property
+    def problems(self) -> list[str]:
+        """Its own problems, then why its closure can't be released (once resolved)."""
+        failure = None if self.composed is None else self.composed.failure
+        own = self.own_problems
+        return own if failure is None else [*own, f"{failure[0]}: {failure[1]}"]
+
+    @property
+    def has_includes(self) -> bool:
+        return bool(self.spec.get("includes"))
+
+    def with_includes(self, lookup: composition.Lookup) -> VersionView:
+        """This version with its closure resolved through `lookup` (itself without includes);
+        remembered in COMPOSED by its identity and the hashes found under it."""
+        if not self.has_includes:
+            return self
+        if not self.uid:
+            return replace(self, composed=composition.compose(self, lookup))
+        key = (self.namespace, self.name, self.uid, self.generation)
+        found_key = (*key, composition.fingerprint(self, lookup))
+        found = COMPOSED.get(found_key)
+        if found is None:
+            found = composition.compose(self, lookup)
+            COMPOSED.put(found_key, found)
+        return replace(self, composed=found)
+
+    @property
+    def include_failure(self) -> tuple[str, str] | None:
+        """(reason, message) when its closure can't be released."""
+        return None if self.composed is None else self.composed.failure
+
+    @property
+    def served_spec(self) -> Mapping[str, Any]:
+        """The spec a release serves: composed when it has includes, else as written."""
+        return self.spec if self.composed is None else self.composed.spec
+
+    @property
+    def included(self) -> list[dict[str, Any]]:
+        """Every version of its closure, as pinned ({name, prompt, hash, depth})."""
+        if self.composed is None:
+            return []
+        return [item.as_dict() for item in self.composed.included]
 
     @property
     def warnings(self) -> list[str]:

@@ -26,6 +26,7 @@ from prompt_release.core.views import ReleaseView
 from prompt_release.core.workloads import Workload
 from prompt_release.kube import Kube, is_status
 from prompt_release.operator import stores
+from prompt_release.operator.controllers import includes
 from prompt_release.operator.controllers.notification import NotificationReconciler
 from prompt_release.operator.controllers.release import ReleaseReconciler
 from prompt_release.operator.controllers.shell import Shell
@@ -229,6 +230,10 @@ class Manager:
         if not own:
             self.releases.queue.add(key)
             self._wake_rivals(key, release)
+        included = (key[0], release.prompt)
+        for including in self.stores.values("releases_by_included_prompt", included):
+            if including != key[1]:
+                self.releases.queue.add((key[0], including))  # what its label serves changed
         source = (key[0], release.prompt, release.label)
         for promoting in self.stores.values("releases_by_promotion_source", source):
             self.releases.queue.add((key[0], promoting))  # what it promotes from changed
@@ -238,6 +243,9 @@ class Manager:
         for version in named:
             if version:
                 self.versions.queue.add((key[0], version))
+                found = self.stores.get("versions", (key[0], version))
+                for held in includes.included(self.stores, key[0], (found or {}).get("spec") or {}):
+                    self.versions.queue.add(held)  # its includes are held back with it
 
     def _wake_rivals(self, key: Key, release: ReleaseView) -> None:
         """The other releases claiming this one's ConfigMap name (core/claims.py) may have
@@ -256,8 +264,13 @@ class Manager:
         if not own:
             self.versions.queue.add(key)
         if type in ("ADDED", "DELETED"):
-            for release in self.stores.values("releases_by_version", key):
-                self.releases.queue.add((key[0], release))
+            for version in [key, *includes.includers(self.stores, key)]:
+                if version != key:
+                    self.versions.queue.add(version)
+                for release in self.stores.values("releases_by_version", version):
+                    self.releases.queue.add((key[0], release))
+            for version in includes.included(self.stores, key[0], body.get("spec") or {}):
+                self.versions.queue.add(version)  # who holds it back may have changed
 
     async def owned_event(self, type: str | None, body: Any, resource: Any, **_: Any) -> None:
         """A ConfigMap, a Job or a CronJob changed: its release looks again (unless this is

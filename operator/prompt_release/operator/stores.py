@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
+from prompt_release.core import includes
 from prompt_release.core import version as version_core
 from prompt_release.core.canary_jobs import JobState
 from prompt_release.core.evaluation import EvaluationView
@@ -79,6 +80,21 @@ def versions_by_label(namespace: str, name: str, body: Body) -> Mapping[Hashable
     return {(namespace, prompt, label): name for label in labels}
 
 
+def versions_by_include(namespace: str, name: str, body: Body) -> Mapping[Hashable, Any]:
+    """(namespace, version) -> the versions whose spec.includes pins it."""
+    return {(namespace, included): name for included, _ in includes.pins(body.get("spec") or {})}
+
+
+def releases_by_included_prompt(namespace: str, name: str, body: Body) -> Mapping[Hashable, Any]:
+    """(namespace, prompt) -> the releases whose live revision includes a version of it."""
+    found = (body.get("status") or {}).get("includes") or ()
+    return {
+        (namespace, entry.get("prompt")): name
+        for entry in found
+        if isinstance(entry, Mapping) and entry.get("prompt")
+    }
+
+
 def workloads_by_config_map(namespace: str, name: str, body: Body) -> Mapping[Hashable, Any]:
     """(namespace, ConfigMap) -> each workload whose pods use it."""
     workload = Workload.of(body)
@@ -148,10 +164,13 @@ def informers(workload_kinds: Iterable[str], compact: bool = False) -> list[Info
                 _index(releases_by_namespace),
                 _index(releases_by_promotion_source),
                 _index(promoting_releases),
+                _index(releases_by_included_prompt),
             ],
             compact,
         ),
-        Informer("versions", trimmed, [_index(versions_by_label)], compact),
+        Informer(
+            "versions", trimmed, [_index(versions_by_label), _index(versions_by_include)], compact
+        ),
         Informer("config_maps", config_map_of, compact=compact),
         Informer("analysis_jobs", JobState.of, [_index(evaluation_jobs_by_release)]),
         Informer("cron_jobs", CronState.of),

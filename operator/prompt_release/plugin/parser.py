@@ -16,6 +16,7 @@ from prompt_release.plugin.errors import CliError
 from prompt_release.plugin.verbs.authoring import cmd_new_version
 from prompt_release.plugin.verbs.canary import ACTIONS, cmd_canary
 from prompt_release.plugin.verbs.consumers import cmd_consumer_annotations
+from prompt_release.plugin.verbs.deps import cmd_deps
 from prompt_release.plugin.verbs.evaluation import ACTIONS as EVAL_ACTIONS
 from prompt_release.plugin.verbs.evaluation import cmd_eval
 from prompt_release.plugin.verbs.governance import cmd_approve, cmd_reject
@@ -39,6 +40,7 @@ EXAMPLES = {
     "[--supplies ticket,customer] [-f prompts/ticket-summarizer-v4.yaml]",
     "history": "kubectl prompt history ticket-summarizer -l production",
     "verify": "kubectl prompt verify ticket-summarizer -l production",
+    "deps": "kubectl prompt deps ticket-summarizer -l production",
     "diff": "kubectl prompt diff ticket-summarizer-v2 ticket-summarizer-v3",
     "release": "kubectl prompt release ticket-summarizer -l staging --version "
     "ticket-summarizer-v3 -m 'Adds a priority line'",
@@ -133,6 +135,10 @@ def _reading_verbs(verbs: Verbs) -> None:
     sub.add_argument(
         "--supplies", help="the variables the workload passes, comma separated (default: all)"
     )
+    helptext = "show the include tree of a version, or of what a prompt's releases serve"
+    sub = verbs.add("deps", helptext, cmd_deps)
+    sub.add_argument("target", metavar="VERSION_OR_PROMPT")
+    sub.add_argument("-l", "--label", help="only this label (and what it serves of each include)")
     sub = verbs.add("history", "show the release history of a prompt", cmd_history)
     sub.add_argument("prompt")
     sub.add_argument("-l", "--label", help="only this label")

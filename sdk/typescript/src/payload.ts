@@ -13,7 +13,9 @@ export const CANARY_FILE = "canary.json";
 export const PAYLOAD_FORMAT = 1;
 /** The format of a payload whose variables hold typed entries. */
 export const TYPED_FORMAT = 2;
-export const READABLE_FORMATS: readonly number[] = [PAYLOAD_FORMAT, TYPED_FORMAT];
+/** The format of a payload composed from includes: `source` holds its texts as written. */
+export const COMPOSED_FORMAT = 3;
+export const READABLE_FORMATS: readonly number[] = [PAYLOAD_FORMAT, TYPED_FORMAT, COMPOSED_FORMAT];
 export const CANARY_FORMAT = 1;
 export const BUCKETS = 100_000;
 export type Variant = "stable" | "canary";
@@ -174,10 +176,20 @@ function documentOf(text: string, file: string, formats: readonly number[]): Rec
 function verify(payload: Record<string, unknown>): void {
   const fields = payload.specFields;
   if (!Array.isArray(fields)) throw new PayloadError("hash", `${PAYLOAD_FILE} lacks specFields: cannot verify its hash`);
+  const source = payload.source ?? {};
+  if (source === null || typeof source !== "object" || Array.isArray(source)) {
+    throw new PayloadError("hash", `${PAYLOAD_FILE}: source must be an object`);
+  }
+  const written = source as Record<string, unknown>;
   const spec: Record<string, unknown> = {};
   for (const field of fields) {
-    if (!(String(field) in payload)) throw new PayloadError("hash", `${PAYLOAD_FILE} cannot be re-hashed: no ${field}`);
-    spec[String(field)] = payload[String(field)];
+    const name = String(field);
+    if (name in written) {
+      spec[name] = written[name];
+      continue;
+    }
+    if (!(name in payload)) throw new PayloadError("hash", `${PAYLOAD_FILE} cannot be re-hashed: no ${field}`);
+    spec[name] = payload[name];
   }
   let computed: string;
   try {
@@ -188,6 +200,22 @@ function verify(payload: Record<string, unknown>): void {
   }
   if (computed !== payload.hash) {
     throw new PayloadError("hash", `${PAYLOAD_FILE} was altered: its content hashes to ${computed}, not ${String(payload.hash)}`);
+  }
+  if (payload.source !== undefined && payload.source !== null) verifyComposed(payload);
+}
+
+/** A composed payload's served texts must hash to its composedHash. */
+function verifyComposed(payload: Record<string, unknown>): void {
+  const key = "template" in payload ? "template" : "messages";
+  let composed: string;
+  try {
+    composed = contentHash({ [key]: payload[key] });
+  } catch (error) {
+    if (error instanceof CanonicalizationError) throw new PayloadError("hash", `${PAYLOAD_FILE} cannot be re-hashed: ${error.message}`);
+    throw error;
+  }
+  if (composed !== payload.composedHash) {
+    throw new PayloadError("hash", `${PAYLOAD_FILE} was altered: its composed text hashes to ${composed}, not ${String(payload.composedHash)}`);
   }
 }
 

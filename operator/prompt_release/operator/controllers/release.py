@@ -42,6 +42,7 @@ from prompt_release.core.views import ReleaseView, VersionView, release_name
 from prompt_release.kube import ApiError, is_status
 from prompt_release.operator import metrics, prometheus
 from prompt_release.operator.clock import now_text
+from prompt_release.operator.controllers import includes
 from prompt_release.operator.controllers.evaluation import EvaluationRuns
 from prompt_release.operator.controllers.shell import Shell, api_message
 from prompt_release.operator.options import Options
@@ -101,10 +102,11 @@ class ReleaseReconciler:
             return Gathered(None, waiting=True)
         spec = CanarySpec.of(body)
         previous = release.status.previous_entry()
+        version = self._version(namespace, release.target_version)
         return Gathered(
             Observed(
                 body=body,
-                version=self._version(namespace, release.target_version),
+                version=version,
                 config_map=self._config_map(key, release, config_map),
                 consumers=self.stores.values("workloads_by_config_map", config_map_key),
                 gate=Gate.of(
@@ -123,6 +125,7 @@ class ReleaseReconciler:
                 unrecorded=tuple(self.owed.get(key, ())),
                 promotion=self._promotion(body, release),
                 evaluation=self.evaluation.gather(key, body, release),
+                served_includes=includes.served_includes(self.stores, release, version),
             )
         )
 
@@ -166,8 +169,11 @@ class ReleaseReconciler:
         return unmanaged if named else None
 
     def _version(self, namespace: str, name: str) -> VersionView | None:
+        """The version from the store, its includes resolved from the store too."""
         found = self.stores.get("versions", (namespace, name)) if name else None
-        return None if found is None else VersionView.of(found)
+        if found is None:
+            return None
+        return VersionView.of(found).with_includes(includes.store_lookup(self.stores, namespace))
 
     def _job(self, key: Key, release: ReleaseView, spec: CanarySpec | None) -> JobState | None:
         """The analysis Job of the current step: the one the status names, else the one this
@@ -218,12 +224,17 @@ class ReleaseReconciler:
         if observed.version is None and release.target_version:
             found = self.kube.find(VERSION_PLURAL, release.namespace, release.target_version)
             if found is not None:
-                observed = replace(observed, version=VersionView.of(found))
+                observed = replace(observed, version=self._read_version(found))
         if observed.candidate is None and release.canary_version:
             found = self.kube.find(VERSION_PLURAL, release.namespace, release.canary_version)
             if found is not None:
-                observed = replace(observed, candidate=VersionView.of(found))
+                observed = replace(observed, candidate=self._read_version(found))
         return observed
+
+    def _read_version(self, body: Mapping[str, Any]) -> VersionView:
+        """A version read from the API server, its includes read from there too."""
+        view = VersionView.of(body)
+        return view.with_includes(includes.api_lookup(self.kube, view.namespace))
 
     def _measure(self, observed: Observed) -> Observed:
         """Take the canary analysis's measurement when one is due (on this worker, bounded

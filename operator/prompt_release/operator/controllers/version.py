@@ -23,6 +23,7 @@ from prompt_release.core.version_decision import Timing, decide_version, seen_fo
 from prompt_release.core.views import VersionView
 from prompt_release.kube import ApiError, is_status
 from prompt_release.operator import clock, metrics
+from prompt_release.operator.controllers import includes
 from prompt_release.operator.controllers.shell import Shell
 from prompt_release.operator.runtime.controller import Result
 from prompt_release.operator.runtime.informer import Key, resource_version
@@ -34,6 +35,8 @@ log = logging.getLogger("prompt_release")
 class Gathered:
     body: Mapping[str, Any] | None
     links: tuple[Link, ...] = ()
+    version: VersionView | None = None
+    """The version, its includes resolved from the store."""
     waiting: bool = False
     """The store hasn't caught up with our own last write of the version."""
 
@@ -52,7 +55,11 @@ class VersionReconciler:
         if self.written.pending(("versions", *key), resource_version(body)):
             return Gathered(None, waiting=True)
         links = tuple(link for found in self.stores.values("release_links", key) for link in found)
-        return Gathered(body, links)
+        links += includes.inherited_holds(self.stores, key)
+        if body is None:
+            return Gathered(None, links)
+        lookup = includes.store_lookup(self.stores, key[0])
+        return Gathered(body, links, VersionView.of(body).with_includes(lookup))
 
     def reconcile(self, key: Key, gathered: Gathered) -> Result:
         if gathered.waiting:
@@ -61,7 +68,7 @@ class VersionReconciler:
         if body is None:
             return Result()
         with metrics.reconciling("PromptVersion") as outcome:
-            version = VersionView.of(body)
+            version = gathered.version or VersionView.of(body)
             meta = body["metadata"]
             now = dt.datetime.now(dt.UTC)
             chosen = decide_version(

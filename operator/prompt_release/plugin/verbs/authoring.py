@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from prompt_release import VERSION_PLURAL
+from prompt_release.core import includes
 from prompt_release.core.hashing import content_hash
 from prompt_release.core.manifests import load_all
 from prompt_release.core.templates import TemplateError
@@ -48,16 +49,44 @@ def _new_spec(source: dict[str, Any], text: str, args: argparse.Namespace) -> di
         spec["description"] = args.description
     if getattr(args, "template_format", None):
         spec["templateFormat"] = args.template_format
+    _fit_includes(spec)
+    composed = bool(spec.get("includes"))
     try:
-        used = used_placeholders(spec)
+        used = used_placeholders(_unmarked(spec))
     except TemplateError as error:
         raise UsageError(f"{args.file}: {error}") from error
-    kept = [v for v in spec.get("variables") or [] if entry_name(v) in used]
+    declared = spec.get("variables") or []
+    kept = [v for v in declared if composed or entry_name(v) in used]
     spec["variables"] = kept + sorted(used - set(names(kept)))
     if not spec["variables"]:
         spec.pop("variables")
     _contract_files(spec, args)
     return spec
+
+
+def _fit_includes(spec: dict[str, Any]) -> None:
+    """Keep the pins the new text still marks with `{{> name}}` (the operator composes them)."""
+    if not spec.get("includes"):
+        return
+    marked = {name for _, text in includes.texts(spec) for name in includes.marked(text)}
+    pins = [pin for pin in spec.get("includes") or [] if pin.get("name") in marked]
+    if pins:
+        spec["includes"] = pins
+    else:
+        spec.pop("includes", None)
+
+
+def _unmarked(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec with its include markers blanked: what its own placeholders are. The variables
+    of a version with includes are kept as they were (they may be the included versions'), and
+    the operator judges the composed text."""
+    if spec.get("template") is not None:
+        return {**spec, "template": includes.MARKER.sub("", str(spec["template"]))}
+    messages = [
+        {**m, "content": includes.MARKER.sub("", str(m.get("content", "")))}
+        for m in spec.get("messages") or []
+    ]
+    return {**spec, "messages": messages}
 
 
 def _document(name: str) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from prompt_release import RELEASE_PLURAL
-from prompt_release.core import chain
+from prompt_release.core import chain, includes
 from prompt_release.core.canonical import CanonicalizationError
 from prompt_release.core.evaluation import EVALUATION_PLURAL
 from prompt_release.core.hashing import content_hash, short_hash
@@ -37,33 +37,31 @@ from prompt_release.sdk import RenderError, parse_payload
 
 
 def cmd_hash(args: argparse.Namespace) -> int:
+    """Each PromptVersion's content hash; a spec.hash pin, and an includes pin naming a version
+    of the same files, that differs fails the command."""
+    found = [(name, doc) for name in args.files for doc in _versions_in(name)]
+    computed_hashes = [_hash_of(name, doc) for name, doc in found]
+    hashes = {
+        _name_of(doc): computed for (_, doc), computed in zip(found, computed_hashes, strict=True)
+    }
     rows, failed = [], False
-    for name in args.files:
-        text = sys.stdin.read() if name == "-" else read(name)
-        try:
-            documents = list(load_all(text))
-        except yaml.YAMLError as error:
-            raise UsageError(f"{name}: not valid YAML: {error}") from error
-        versions = [
-            d for d in documents if isinstance(d, dict) and d.get("kind") == "PromptVersion"
+    for (name, doc), computed in zip(found, computed_hashes, strict=True):
+        spec = doc.get("spec") or {}
+        row = {"HASH": computed, "NAME": _name_of(doc), "FILE": name}
+        mismatches = (
+            []
+            if not spec.get("hash") or spec["hash"] == computed
+            else [f"spec.hash {spec['hash']}"]
+        )
+        mismatches += [
+            f"includes {included} at {pinned}, which hashes to {hashes[included]}"
+            for included, pinned in includes.pins(spec)
+            if included in hashes and hashes[included] != pinned
         ]
-        if not versions:
-            raise UsageError(f"{name}: no PromptVersion in it")
-        for doc in versions:
-            spec = doc.get("spec") or {}
-            try:
-                computed = content_hash(spec)
-            except CanonicalizationError as error:  # a huge integer, a lone surrogate, NaN
-                which = (doc.get("metadata") or {}).get("name")
-                raise UsageError(
-                    f"{name}: PromptVersion {which} has no content hash: {error}"
-                ) from error
-            pinned = spec.get("hash")
-            row = {"HASH": computed, "NAME": (doc.get("metadata") or {}).get("name"), "FILE": name}
-            if pinned and pinned != computed:
-                row["PIN"] = f"MISMATCH (spec.hash {pinned})"
-                failed = True
-            rows.append(row)
+        if mismatches:
+            row["PIN"] = f"MISMATCH ({'; '.join(mismatches)})"
+            failed = True
+        rows.append(row)
     if args.output == "table":
         for row in rows:
             print(
@@ -73,6 +71,31 @@ def cmd_hash(args: argparse.Namespace) -> int:
     else:
         emit(args.output, rows, [], [{k.lower(): v for k, v in r.items()} for r in rows])
     return FAILED if failed else OK
+
+
+def _versions_in(name: str) -> list[dict[str, Any]]:
+    text = sys.stdin.read() if name == "-" else read(name)
+    try:
+        documents = list(load_all(text))
+    except yaml.YAMLError as error:
+        raise UsageError(f"{name}: not valid YAML: {error}") from error
+    versions = [d for d in documents if isinstance(d, dict) and d.get("kind") == "PromptVersion"]
+    if not versions:
+        raise UsageError(f"{name}: no PromptVersion in it")
+    return versions
+
+
+def _name_of(doc: Mapping[str, Any]) -> str:
+    return str((doc.get("metadata") or {}).get("name"))
+
+
+def _hash_of(name: str, doc: Mapping[str, Any]) -> str:
+    try:
+        return content_hash(doc.get("spec") or {})
+    except CanonicalizationError as error:  # a huge integer, a lone surrogate, NaN
+        raise UsageError(
+            f"{name}: PromptVersion {_name_of(doc)} has no content hash: {error}"
+        ) from error
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -12,8 +12,10 @@ from typing import Any
 
 import yaml
 
-from prompt_release.core.lint import ERROR, WARNING, lint
+from prompt_release.core import composition
+from prompt_release.core.lint import ERROR, WARNING, Finding, lint
 from prompt_release.core.manifests import load_all
+from prompt_release.core.views import VersionView
 from prompt_release.plugin.errors import FAILED, OK, UsageError
 from prompt_release.plugin.output import emit
 from prompt_release.plugin.verbs.common import read
@@ -31,17 +33,30 @@ def versions_in(name: str) -> list[dict[str, Any]]:
     return found
 
 
+def _composition_findings(document: dict[str, Any], views: dict[str, VersionView]) -> list[Finding]:
+    """Why a version's includes can't be composed, judged on the versions of the files given;
+    an include none of them names may exist in the cluster, so it is not judged."""
+    view = VersionView.of(document)
+    failure = view.with_includes(views.get).include_failure
+    if failure is None or failure[0] == composition.INCLUDE_NOT_FOUND:
+        return []
+    return [Finding(ERROR, f"{failure[0]}: {failure[1]}")]
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
-    for name in args.files:
-        for document in versions_in(name):
-            spec = document.get("spec")
-            which = str((document.get("metadata") or {}).get("name"))
-            findings = lint(spec if isinstance(spec, dict) else {})
-            for finding in findings or ():
-                rows.append({"NAME": which, "FILE": name, **finding.to_json()})
-            if not findings:
-                rows.append({"NAME": which, "FILE": name, "severity": "ok", "message": ""})
+    found = [(name, document) for name in args.files for document in versions_in(name)]
+    views = {view.name: view for view in (VersionView.of(doc) for _, doc in found)}
+    for name, document in found:
+        spec = document.get("spec")
+        which = str((document.get("metadata") or {}).get("name"))
+        findings = lint(spec if isinstance(spec, dict) else {})
+        if isinstance(spec, dict) and all(f.severity != ERROR for f in findings):
+            findings = [*_composition_findings(document, views), *findings]
+        for finding in findings or ():
+            rows.append({"NAME": which, "FILE": name, **finding.to_json()})
+        if not findings:
+            rows.append({"NAME": which, "FILE": name, "severity": "ok", "message": ""})
     if args.output == "table":
         for row in rows:
             print(f"{row['NAME']}  {row['FILE']}  {row['severity']}  {row['message']}".rstrip())
