@@ -19,7 +19,7 @@ from prompt_release.plugin.output import emit
 from prompt_release.plugin.verbs.common import cluster, printed_for_git, wait_for
 
 
-def _waiting(status: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def awaiting_decision(status: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """What awaits a decision: the requested spec.version, the canary's candidate."""
     canary: Mapping[str, Any] = status.get("canary") or {}
     return [found for found in (status.get("approval"), canary.get("approval")) if found]
@@ -28,7 +28,7 @@ def _waiting(status: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def _decided_on(on: Cluster, release: ReleaseView, version: str | None) -> tuple[str, str]:
     """The version and content hash to decide on: the one awaiting approval, by default (the
     requested spec.version, or the canary's candidate; --version picks one when both wait)."""
-    waiting = _waiting(release.status.raw)
+    waiting = awaiting_decision(release.status.raw)
     if not version and not waiting:
         raise UsageError(
             f"{release.name} awaits no approval (live: revision {release.status.revision}, "
@@ -138,7 +138,7 @@ def _wait_decided(
         pending = any(
             (w.get("version"), w.get("hash"), w.get("state"))
             == (version, content_hash, governance.PENDING)
-            for w in _waiting(current.status.raw)
+            for w in awaiting_decision(current.status.raw)
         )
         return None if pending else current
 

@@ -125,11 +125,12 @@ def promotion_changelog(source: ReleaseView) -> str:
 def cmd_promote(args: argparse.Namespace) -> int:
     on = cluster(args)
     source = on.release(release_name(args.prompt, args.source))
-    changelog = args.message or promotion_changelog(source)
+    default_changelog = promotion_changelog(source)  # refuses a source not Ready
+    changelog = args.message or default_changelog
     target = target_of(on, args.prompt, args.target)
     rows = None
     if target is not None:
-        rows = gates(on, target, source, str(source.status.version), source.status.hash)
+        rows = gates(on, target, source, str(source.status.version), str(source.status.hash))
     if rows is not None and args.dry_run != "client":
         show_gates(rows, release_name(args.prompt, args.target))
     missing = [row["name"] for row in rows or () if not row["passed"]]
