@@ -34,7 +34,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CLUSTER = web.AppKey("cluster", Cluster)
 JINJA = web.AppKey("jinja", jinja2.Environment)
 ORIGINS = web.AppKey("origins", frozenset)
-HUB = web.AppKey("hub", live.Hub)
+HUB = live.HUB
 
 
 def _environment() -> jinja2.Environment:
@@ -61,12 +61,12 @@ def _status_of(error: CliError) -> int:
 
 
 def render(
-    request: web.Request, template_name: str, status: int = 200, **context: Any
+    request: web.Request, template_name: str, *, http_status: int = 200, **context: Any
 ) -> web.Response:
     template = request.app[JINJA].get_template(template_name)
     now = datetime.now(UTC).strftime("%H:%M:%S UTC")
     page = template.render(request=request, now=now, **context)
-    return web.Response(text=page, status=status, content_type="text/html")
+    return web.Response(text=page, status=http_status, content_type="text/html")
 
 
 async def _off_loop(call: Callable[[], T]) -> T:
@@ -88,11 +88,15 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except CliError as error:
-        return render(request, "error.html", _status_of(error), message=str(error))
+        return render(request, "error.html", http_status=_status_of(error), message=str(error))
 
 
 def _on(request: web.Request) -> Cluster:
     return request.app[CLUSTER].within(request.match_info["namespace"])
+
+
+async def no_icon(request: web.Request) -> web.StreamResponse:
+    return web.Response(status=204)
 
 
 async def index(request: web.Request) -> web.StreamResponse:
@@ -149,7 +153,8 @@ async def act(request: web.Request) -> web.StreamResponse:
     except CliError as error:
         found = await _off_loop(lambda: actions.plan(on, name, action, params))
         context = {"namespace": on.namespace, "name": name, "plan": found}
-        return render(request, "confirm.html", _status_of(error), refused=str(error), **context)
+        status = _status_of(error)
+        return render(request, "confirm.html", http_status=status, refused=str(error), **context)
     where = f"/ns/{quote(on.namespace)}/releases/{quote(name)}?{urlencode({'done': said})}"
     raise web.HTTPSeeOther(where)
 
@@ -164,6 +169,7 @@ def build_app(cluster: Cluster, origins: frozenset[str] = frozenset()) -> web.Ap
     app.add_routes(
         [
             web.get("/", index),
+            web.get("/favicon.ico", no_icon),
             web.get("/ns/{namespace}", namespace),
             web.get("/ns/{namespace}/events", live.events),
             web.get("/ns/{namespace}/diff", diff),

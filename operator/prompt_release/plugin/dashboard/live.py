@@ -136,6 +136,9 @@ class Hub:
             feed.stop()
 
 
+HUB = web.AppKey("hub", Hub)
+
+
 async def _next_changes(queue: asyncio.Queue[str]) -> list[str] | None:
     """What changed, a burst gathered into one list; None after a quiet keep-alive period."""
     try:
@@ -151,8 +154,7 @@ async def _next_changes(queue: asyncio.Queue[str]) -> list[str] | None:
 
 async def events(request: web.Request) -> web.StreamResponse:
     """`text/event-stream` of a namespace: an event `change` naming what changed."""
-    hub: Hub = request.app["hub"]
-    feed = hub.feed(request.match_info["namespace"])
+    feed = request.app[HUB].feed(request.match_info["namespace"])
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
