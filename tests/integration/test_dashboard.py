@@ -208,8 +208,8 @@ def test_rollback_with_the_diff_that_goes_live(
     page.get_by_label("Changelog (optional)").fill("back to one line")
     page.get_by_role("button", name="Confirm: Roll back").click()
     assert "now points at summarizer-v1" in text_of(page, ".notice")
-    settle(page, "#live-version", "summarizer-v1", "the rollback live on the page")
     entry = released(kubectl, "summarizer-production", 3)["status"]["history"][0]
+    settle(page, "#live-version", "summarizer-v1", "the rollback live on the page")
     assert (entry["restores"], entry["changelog"]) == (1, "back to one line")
     assert "restores revision 1" in text_of(page, "li[data-revision='3']")
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from prompt_release import RELEASE_PLURAL
 from prompt_release.core import governance
@@ -20,7 +19,6 @@ from prompt_release.plugin.dashboard import diffview
 from prompt_release.plugin.errors import UsageError
 from prompt_release.plugin.verbs.canary import edited_spec, write_edit
 from prompt_release.plugin.verbs.governance import (
-    awaiting_decision,
     create_decision,
     decision_manifest,
 )
@@ -38,6 +36,7 @@ CANARY_ACTIONS = {
     "canary-abort": "abort",
     "canary-resume": "resume",
 }
+DECISIONS = {"approve": governance.APPROVE, "reject": governance.REJECT}
 ACTIONS = ("promote", "rollback", "approve", "reject", *CANARY_ACTIONS)
 TITLES = {
     "promote": "Promote",
@@ -96,7 +95,7 @@ def _target(
         )
     if action in ("approve", "reject"):
         manifest = decision_manifest(
-            on, release.prompt, release.label, action, params.get("version") or None
+            on, release.prompt, release.label, DECISIONS[action], params.get("version") or None
         )
         spec = manifest["spec"]
         verb = "approves" if action == "approve" else "rejects"
@@ -137,13 +136,13 @@ def _decide(on: Cluster, release: ReleaseView, action: str, params: Mapping[str,
         on,
         release.prompt,
         release.label,
-        action,
+        DECISIONS[action],
         params.get("version") or None,
         params.get("message") or None,
     )
     written = create_decision(on, manifest)
     spec = written.get("spec") or {}
-    verb = "approved" if action == governance.APPROVE else "rejected"
+    verb = "approved" if action == "approve" else "rejected"
     return f"{spec.get('approver')} {verb} {spec.get('version')} for {release.name}"
 
 
@@ -193,8 +192,3 @@ def carry_out(on: Cluster, name: str, action: str, params: Mapping[str, str]) ->
     if action in ("promote", "rollback"):
         return _move(on, release, action, params)
     return _canary(on, release, action, params)
-
-
-def awaiting(release: ReleaseView) -> list[Mapping[str, Any]]:
-    """The versions this release awaits a decision on."""
-    return awaiting_decision(release.status.raw)

@@ -107,15 +107,22 @@ async def index(request: web.Request) -> web.StreamResponse:
     return render(request, "index.html", namespaces=found, current=on.namespace)
 
 
+def _since(request: web.Request) -> int:
+    """The namespace's count of changes before a live page reads (starts its watches)."""
+    return request.app[HUB].feed(request.match_info["namespace"]).changes
+
+
 async def namespace(request: web.Request) -> web.StreamResponse:
-    on = _on(request)
-    return render(request, "namespace.html", **await _off_loop(lambda: pages.namespace_page(on)))
+    on, since = _on(request), _since(request)
+    context = await _off_loop(lambda: pages.namespace_page(on))
+    return render(request, "namespace.html", since=since, **context)
 
 
 async def release(request: web.Request) -> web.StreamResponse:
-    on, name = _on(request), request.match_info["name"]
+    on, name, since = _on(request), request.match_info["name"], _since(request)
     context = await _off_loop(lambda: pages.release_page(on, name))
-    return render(request, "release.html", done=request.query.get("done"), **context)
+    done = request.query.get("done")
+    return render(request, "release.html", since=since, done=done, **context)
 
 
 async def version(request: web.Request) -> web.StreamResponse:

@@ -64,6 +64,7 @@ class Feed:
         self.cluster = cluster
         self.loop = loop
         self.subscribers: set[asyncio.Queue[str]] = set()
+        self.changes = 0  # how many changes were told: a page read before one needs a refresh
         self.stopped = threading.Event()
         self.threads = [
             threading.Thread(target=self._watch, args=(plural,), daemon=True, name=plural)
@@ -84,6 +85,7 @@ class Feed:
         self.stopped.set()
 
     def _publish(self, what: str) -> None:
+        self.changes += 1
         for queue in self.subscribers:
             queue.put_nowait(what)
 
@@ -102,6 +104,7 @@ class Feed:
                 if not resource_version:
                     listed = self.cluster.kube.call("GET", path, query={"limit": "1"})
                     resource_version = str(listed["metadata"]["resourceVersion"])
+                    self._tell(f"{plural}/*")  # what changed before this list is unknown
                 for event in _lines(self.cluster, plural, resource_version):
                     if self.stopped.is_set():
                         return
@@ -115,7 +118,6 @@ class Feed:
             except Exception:  # the API server away or refusing: try again in a while
                 resource_version = ""
                 time.sleep(RETRY_SECONDS)
-                self._tell(f"{plural}/*")
 
 
 class Hub:
@@ -153,8 +155,11 @@ async def _next_changes(queue: asyncio.Queue[str]) -> list[str] | None:
 
 
 async def events(request: web.Request) -> web.StreamResponse:
-    """`text/event-stream` of a namespace: an event `change` naming what changed."""
+    """`text/event-stream` of a namespace: an event `change` naming what changed, at once
+    when something changed after the page was read (`?since=`, the feed's count then)."""
     feed = request.app[HUB].feed(request.match_info["namespace"])
+    text = request.query.get("since", "")
+    since = int(text) if text.isdigit() else 0
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
@@ -162,6 +167,8 @@ async def events(request: web.Request) -> web.StreamResponse:
     queue = feed.subscribe()
     try:
         await response.write(b": watching\n\n")
+        if feed.changes > since:
+            await response.write(b'event: change\ndata: ["*"]\n\n')
         while True:
             changed = await _next_changes(queue)
             if changed is None:
