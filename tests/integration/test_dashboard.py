@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from tests.browser import ARGS, SCREENSHOTS, ensure_chromium
 from tests.conftest import Cluster
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 ALICE = ("alice@example.com", "releasers", "approvers")  # asks for a release
 BOB = ("bob@example.com", "approvers")  # reviews it
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 class Dashboard:

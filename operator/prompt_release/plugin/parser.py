@@ -310,11 +310,16 @@ def _authoring_verbs(verbs: Verbs) -> None:
     )
 
 
-def _dashboard_verb(verbs: Verbs) -> None:
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    """The web server's modules load only for this verb."""
     from prompt_release.plugin.dashboard.app import cmd_dashboard
 
+    return cmd_dashboard(args)
+
+
+def _dashboard_verb(verbs: Verbs) -> None:
     helptext = "serve a local web UI: live releases, history, diffs, canaries and approvals"
-    sub = verbs.add("dashboard", helptext, cmd_dashboard)
+    sub = verbs.add("dashboard", helptext, _cmd_dashboard)
     sub.add_argument(
         "--address", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)"
     )

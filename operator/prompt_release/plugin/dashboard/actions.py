@@ -98,7 +98,7 @@ def _target(
             on, release.prompt, release.label, DECISIONS[action], params.get("version") or None
         )
         spec = manifest["spec"]
-        verb = "approves" if action == "approve" else "rejects"
+        verb = "approve" if action == "approve" else "reject"
         return spec["version"], (
             f"You {verb} {spec['version']} ({short_hash(spec['hash'])}) for {release.name}"
         )
