@@ -12,6 +12,9 @@ import json
 import os
 import subprocess
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,12 +26,13 @@ from tests.browser import ARGS, SCREENSHOTS, ensure_chromium
 from tests.conftest import Cluster
 from tests.integration.test_governance import governance  # noqa: F401 (a module fixture)
 from tests.kube import Kubectl, OperatorProcess, eventually
-from tests.prompts import apply, release, released, version, wait_reason
+from tests.prompts import apply, release, released, version
 
 pytestmark = pytest.mark.integration
 
 ALICE = ("alice@example.com", "releasers", "approvers")  # asks for a release
 BOB = ("bob@example.com", "approvers")  # reviews it
+EXAMPLE = Path(__file__).resolve().parents[2] / "manifests" / "examples" / "ticket-summarizer.yaml"
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
@@ -213,6 +217,20 @@ def test_rollback_with_the_diff_that_goes_live(
     assert (entry["restores"], entry["changelog"]) == (1, "back to one line")
     assert "restores revision 1" in text_of(page, "li[data-revision='3']")
 
+    # Another site can't make the dashboard act: a cross-site POST is refused, nothing written.
+    form = urllib.parse.urlencode({"action": "rollback", "revision": "2"}).encode()
+    forged = urllib.request.Request(
+        f"{admin.url}/ns/{namespace}/releases/summarizer-production/confirm",
+        data=form,
+        headers={"Origin": "http://attacker.example", "Sec-Fetch-Site": "cross-site"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(forged, timeout=10)
+    assert refused.value.code == 403
+    assert kubectl.get("promptrelease", "summarizer-production")["spec"]["version"] == (
+        "summarizer-v1"
+    )
+
 
 def _policies(kubectl: Kubectl, chart: str) -> None:
     """Two-person rule on production; the people's roles bound to their groups."""
@@ -234,7 +252,7 @@ def _policies(kubectl: Kubectl, chart: str) -> None:
     kubectl.apply(json.dumps(policy))
 
 
-def test_an_approval_by_a_second_user_and_a_refused_self_approval(
+def test_the_example_promoted_by_one_user_approved_by_another_and_a_self_approval_refused(
     governance: str,  # noqa: F811 (the imported module fixture)
     kubectl: Kubectl,
     namespace: str,
@@ -242,40 +260,51 @@ def test_an_approval_by_a_second_user_and_a_refused_self_approval(
     dashboards: Callable[..., Dashboard],
     page: Page,
 ) -> None:
-    apply(kubectl, version("summarizer-v1"), version("summarizer-v2", template="Two: {ticket}"))
-    apply(kubectl, release("summarizer-v1"))
-    released(kubectl, "summarizer-production", 1)
+    """The example prompt as `make dev` applies it (production at v1, staging at v2) under a
+    two-person rule: alice promotes staging through her dashboard, bob approves through his."""
+    kubectl.apply(EXAMPLE.read_text())
+    released(kubectl, "ticket-summarizer-production", 1)
+    released(kubectl, "ticket-summarizer-staging", 1)
     _policies(kubectl, governance)
-    user, *groups = ALICE
-    kubectl(
-        f"--as={user}",
-        *(f"--as-group={g}" for g in groups),
-        "apply",
-        "-f",
-        "-",
-        input=json.dumps(release("summarizer-v2", changelog="shorter")),
-    )
-    wait_reason(kubectl, "summarizer-production", "AwaitingApproval")
+    production = f"/ns/{namespace}/releases/ticket-summarizer-production"
 
-    # alice asked for it: her own approval, through her dashboard, is refused by the API server.
+    # alice finds what is live, and promotes what staging runs: held for approval.
     alice = dashboards(*ALICE)
-    page.goto(f"{alice.url}/ns/{namespace}/releases/summarizer-production")
-    page.get_by_role("link", name="Approve summarizer-v2").click()
-    assert "summarizer-v1 → summarizer-v2" in text_of(page, "#change-h")
+    page.goto(f"{alice.url}/ns/{namespace}")
+    assert "ticket-summarizer-v1" in text_of(page, "tr[data-release=ticket-summarizer-production]")
+    page.get_by_role("link", name="production", exact=True).click()
+    assert text_of(page, "#live-version") == "ticket-summarizer-v1"
+    page.get_by_role("button", name="Review promotion").click()
+    assert "ticket-summarizer-v1 → ticket-summarizer-v2" in text_of(page, "#change-h")
+    assert "then give its priority" in text_of(page, "tr.diff-changed")
+    page.get_by_role("button", name="Confirm: Promote").click()
+    settle(page, ".waiting", "requested by alice@example.com", "the promotion held for approval")
+    assert text_of(page, "#live-version") == "ticket-summarizer-v1"
+
+    # Her own approval, through her dashboard, is refused by the API server.
+    page.get_by_role("link", name="Approve ticket-summarizer-v2").click()
     page.get_by_role("button", name="Confirm: Approve").click()
     refusal = text_of(page, "#refusal")
     assert "two-person rule" in refusal, refusal
     shot(page, "approval-refused")
 
-    # bob approves it through his: it goes live, and the open page shows it.
+    # bob approves it through his: it goes live, and his open page shows it.
     bob = dashboards(*BOB)
-    page.goto(f"{bob.url}/ns/{namespace}/releases/summarizer-production")
+    page.goto(bob.url + production)
     assert "requested by alice@example.com" in text_of(page, ".waiting")
-    page.get_by_role("link", name="Approve summarizer-v2").click()
+    page.get_by_role("link", name="Approve ticket-summarizer-v2").click()
+    assert "ticket-summarizer-v1 → ticket-summarizer-v2" in text_of(page, "#change-h")
     page.get_by_label("Comment (optional)").fill("read the eval run")
     page.get_by_role("button", name="Confirm: Approve").click()
-    assert "bob@example.com approved summarizer-v2" in text_of(page, ".notice")
-    settle(page, "#live-version", "summarizer-v2", "the approved version live on the page")
-    settle(page, "li[data-revision='2']", "approved by bob@example.com", "the approval")
+    assert "bob@example.com approved ticket-summarizer-v2" in text_of(page, ".notice")
+    settle(page, "#live-version", "ticket-summarizer-v2", "the approved version live on the page")
+    entry = settle(page, "li[data-revision='2']", "approved by bob@example.com", "the approval")
+    assert "by alice@example.com" in entry
     assert "read the eval run" in text_of(page, "#approvals-h + div")
     shot(page, "approved")
+
+    # The diff between its last two versions, from the history.
+    page.locator("li[data-revision='1']").get_by_role("link", name="Diff with live").click()
+    assert "then give its priority" in text_of(page, "tr.diff-changed, tr.diff-added")
+    assert "~ model.parameters.max_tokens: 400 -> 300" in text_of(page, ".settings")
+    shot(page, "example-diff")
