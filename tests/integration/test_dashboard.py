@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 from tests.browser import ARGS, SCREENSHOTS, ensure_chromium
 from tests.conftest import Cluster
 from tests.integration.test_governance import governance  # noqa: F401 (a module fixture)
+from tests.integration.test_rollout import deployment
 from tests.kube import Kubectl, OperatorProcess, eventually
 from tests.prompts import apply, release, released, version
 
@@ -230,6 +231,42 @@ def test_rollback_with_the_diff_that_goes_live(
     assert kubectl.get("promptrelease", "summarizer-production")["spec"]["version"] == (
         "summarizer-v1"
     )
+
+
+def test_a_canary_started_reweighted_and_aborted_beside_its_workload(
+    kubectl: Kubectl,
+    namespace: str,
+    operator: OperatorProcess,
+    dashboards: Callable[..., Dashboard],
+    page: Page,
+) -> None:
+    two_versions(kubectl)
+    kubectl.apply(json.dumps(deployment("summarizer", replicas=1)))
+    admin = dashboards()
+    page.goto(f"{admin.url}/ns/{namespace}/releases/summarizer-production")
+    settle(page, "#rollout-h + p + div", "Deployment/summarizer", "the workload and its rollout")
+
+    canary = page.locator("form", has_text="Canary")
+    canary.get_by_label("Candidate").select_option("summarizer-v1")
+    canary.get_by_label("Weight (%)").fill("20")
+    canary.get_by_role("button", name="Review canary").click()
+    assert "summarizer-v1 will serve 20 % of requests" in text_of(page, ".summary")
+    assert "summarizer-v2 → summarizer-v1" in text_of(page, "#change-h")
+    page.get_by_role("button", name="Confirm: Start a canary").click()
+    settle(page, "#canary-h + dl", "Weight\n20 %", "the canary at 20 %")
+    assert "summarizer-v1" in text_of(page, "#canary-h + dl")
+    shot(page, "canary")
+
+    canary = page.locator("form", has_text="Canary")
+    canary.get_by_label("Weight (%)").fill("50")
+    canary.get_by_role("button", name="Review new weight").click()
+    page.get_by_role("button", name="Confirm: Set the canary's weight").click()
+    settle(page, "#canary-h + dl", "Weight\n50 %", "the canary at 50 %")
+
+    page.get_by_role("link", name="Abort").click()
+    page.get_by_role("button", name="Confirm: Abort the canary").click()
+    settle(page, "#canary-h + p", "No canary running", "the canary aborted")
+    assert text_of(page, "#live-version") == "summarizer-v2"
 
 
 def _policies(kubectl: Kubectl, chart: str) -> None:
