@@ -101,6 +101,7 @@ def release_page(on: Cluster, name: str) -> dict[str, Any]:
         if (found.get("spec") or {}).get("prompt") == release.prompt
     )
     history = [_entry(e, release.status.revision) for e in release.status.history]
+    names = [view.name for view in versions]
     return {
         "namespace": on.namespace,
         "release": release,
@@ -115,10 +116,22 @@ def release_page(on: Cluster, name: str) -> dict[str, Any]:
         "rollout": status.get("rollout") or {},
         "promotion": status.get("promotion") or {},
         "approvals": _approvals(on, release),
-        "versions": [v.name for v in versions],
+        "versions": names,
+        "compare": _compared_by_default(release, names),
         "sources": [label for label in siblings if label != release.label],
         "conditions": status.get("conditions") or [],
     }
+
+
+def _compared_by_default(release: ReleaseView, versions: list[str]) -> tuple[str, str]:
+    """The two versions the compare form starts with: the last two revisions, else what is
+    live and the newest other version of the prompt."""
+    history = release.status.history
+    live = release.status.version or release.version
+    if len(history) > 1:
+        return str(history[1].get("version")), live
+    others = [name for name in versions if name != live]
+    return live, others[-1] if others else live
 
 
 def preview(spec: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, Any]:
