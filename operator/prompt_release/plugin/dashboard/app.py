@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
+import re
 import socket
 import sys
 import webbrowser
@@ -99,7 +100,20 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return render(request, "error.html", http_status=_status_of(error), message=str(error))
 
 
+NAMESPACE_NAME = live.NAMESPACE_NAME
+OBJECT_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
+
+
+def checked_names(match_info: Mapping[str, str]) -> None:
+    """A namespace or object name in the address must be one Kubernetes accepts."""
+    for key, value in match_info.items():
+        pattern = NAMESPACE_NAME if key == "namespace" else OBJECT_NAME
+        if not pattern.fullmatch(value) or len(value) > 253:
+            raise UsageError(f"{value!r} is not a valid {key} name")
+
+
 def _on(request: web.Request) -> Cluster:
+    checked_names(request.match_info)
     return request.app[CLUSTER].within(request.match_info["namespace"])
 
 
@@ -207,7 +221,7 @@ def build_app(cluster: Cluster, origins: frozenset[str] = frozenset()) -> web.Ap
     return app
 
 
-def _origins(address: str, port: int) -> frozenset[str]:
+def answered_hosts(address: str, port: int) -> frozenset[str]:
     """The Host headers a loopback dashboard answers; any when bound elsewhere."""
     try:
         loopback = ipaddress.ip_address(address).is_loopback
@@ -215,7 +229,8 @@ def _origins(address: str, port: int) -> frozenset[str]:
         loopback = address == "localhost"
     if not loopback:
         return frozenset()
-    return frozenset({f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"})
+    host = f"[{address}]" if ":" in address else address
+    return frozenset({f"{host}:{port}", f"localhost:{port}"})
 
 
 async def serve(args: argparse.Namespace, cluster: Cluster) -> None:
@@ -229,7 +244,8 @@ async def serve(args: argparse.Namespace, cluster: Cluster) -> None:
         sock.close()
         raise UsageError(f"cannot listen on {args.address}:{args.port}: {error}") from error
     port = int(sock.getsockname()[1])
-    runner = web.AppRunner(build_app(cluster, _origins(args.address, port)), access_log=None)
+    app = build_app(cluster, answered_hosts(args.address, port))
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.SockSite(runner, sock).start()
     host = f"[{args.address}]" if family == socket.AF_INET6 else args.address

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from prompt_release.core.governance import APPROVAL_PLURAL
 from prompt_release.kube import Http, Request
 from prompt_release.plugin.client import Cluster
 
+NAMESPACE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 WATCHED = (RELEASE_PLURAL, VERSION_PLURAL, APPROVAL_PLURAL)
 WATCH_SECONDS = 240  # the API server ends each watch request; the thread starts the next
 RETRY_SECONDS = 2.0
@@ -157,7 +159,10 @@ async def _next_changes(queue: asyncio.Queue[str]) -> list[str] | None:
 async def events(request: web.Request) -> web.StreamResponse:
     """`text/event-stream` of a namespace: an event `change` naming what changed, at once
     when something changed after the page was read (`?since=`, the feed's count then)."""
-    feed = request.app[HUB].feed(request.match_info["namespace"])
+    namespace = request.match_info["namespace"]
+    if not NAMESPACE_NAME.fullmatch(namespace):
+        raise web.HTTPBadRequest(text=f"{namespace!r} is not a valid namespace name")
+    feed = request.app[HUB].feed(namespace)
     text = request.query.get("since", "")
     since = int(text) if text.isdigit() else 0
     response = web.StreamResponse(
