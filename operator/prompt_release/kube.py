@@ -299,6 +299,11 @@ class Kube:
 
     # -- workloads -----------------------------------------------------------------------------
 
+    def list_workloads(self, kind: str, namespace: str) -> builtins.list[dict[str, Any]]:
+        """Every Deployment, StatefulSet or DaemonSet (`kind`) of a namespace."""
+        listed = self.call("GET", _group("apps/v1", WORKLOAD_PLURALS[kind], namespace))
+        return list(listed.get("items") or [])
+
     def patch_workload(
         self, kind: str, namespace: str, name: str, patch: Mapping[str, Any]
     ) -> dict[str, Any]:

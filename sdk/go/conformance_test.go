@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -289,4 +292,144 @@ func TestATamperedPayloadIsRefusedAtStart(t *testing.T) {
 		return
 	}
 	t.Fatal("no tampered-template case in the kit")
+}
+
+func TestConsumers(t *testing.T) {
+	payloads := map[string]map[string]any{}
+	for _, c := range cases(t, "payloads.json") {
+		payloads[c["name"].(string)] = c["files"].(map[string]any)
+	}
+	for _, c := range cases(t, "consumers.json") {
+		t.Run(c["name"].(string), func(t *testing.T) {
+			expect := c["expect"].(map[string]any)
+			if format, ok := c["responseFormat"].(map[string]any); ok {
+				hash, err := ResponseFormatHash(format)
+				if err != nil || hash != expect["hash"] {
+					t.Fatalf("hash %s (%v), want %s", hash, err, expect["hash"])
+				}
+				return
+			}
+			prompt, err := ParsePayload([]byte(payloads[c["payload"].(string)]["prompt.json"].(string)), true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var supplies []string
+			if listed, ok := c["supplies"].([]any); ok {
+				supplies = []string{}
+				for _, name := range listed {
+					supplies = append(supplies, name.(string))
+				}
+			}
+			found, err := ConsumerAnnotations(prompt, supplies)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{}
+			for key, value := range expect["annotations"].(map[string]any) {
+				want[key] = value.(string)
+			}
+			if !reflect.DeepEqual(found, want) {
+				t.Fatalf("annotations\n got %v\nwant %v", found, want)
+			}
+		})
+	}
+}
+
+var outcomeFamilies = []string{
+	"promptrelease_responses",
+	"promptrelease_response_duration_seconds",
+	"promptrelease_tokens",
+	"promptrelease_cost",
+	"promptrelease_feedback_score",
+}
+
+var sampleLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$`)
+var labelPair = regexp.MustCompile(`(\w+)="((?:[^"\\]|\\.)*)"`)
+
+// outcomeSamples are the samples of an exposition in the outcome metrics' families, in order.
+func outcomeSamples(t *testing.T, text string) []map[string]any {
+	t.Helper()
+	found := []map[string]any{}
+	for _, line := range strings.Split(text, "\n") {
+		match := sampleLine.FindStringSubmatch(line)
+		if match == nil {
+			continue
+		}
+		ours := false
+		for _, family := range outcomeFamilies {
+			ours = ours || match[1] == family || strings.HasPrefix(match[1], family+"_")
+		}
+		if !ours {
+			continue
+		}
+		labels := map[string]any{}
+		for _, pair := range labelPair.FindAllStringSubmatch(match[2], -1) {
+			labels[pair[1]] = pair[2]
+		}
+		value, err := strconv.ParseFloat(match[3], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found = append(found, map[string]any{"name": match[1], "labels": labels, "value": value})
+	}
+	return found
+}
+
+// field is a number of a case (json.Number, as cases decodes them), 0 when absent.
+func field(found map[string]any, key string) float64 {
+	number, _ := found[key].(json.Number)
+	value, _ := number.Float64()
+	return value
+}
+
+func TestOutcomes(t *testing.T) {
+	payloads := map[string]map[string]any{}
+	for _, c := range cases(t, "payloads.json") {
+		payloads[c["name"].(string)] = c["files"].(map[string]any)
+	}
+	for _, c := range cases(t, "outcomes.json") {
+		t.Run(c["name"].(string), func(t *testing.T) {
+			root := t.TempDir()
+			files := payloads[c["payload"].(string)]
+			layOut(t, root, 0, map[string]any{"prompt.json": files["prompt.json"]})
+			mounted, err := Mount(root, Options{CheckInterval: -time.Nanosecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			chosen := mounted.Current()
+			for _, raw := range c["steps"].([]any) {
+				step := raw.(map[string]any)
+				if _, ok := step["feedback"]; ok {
+					err = mounted.Feedback(chosen, field(step, "feedback"))
+				} else {
+					found := step["record"].(map[string]any)
+					success, given := found["success"].(bool)
+					err = mounted.Record(chosen, Outcome{
+						Error:        given && !success,
+						Latency:      time.Duration(field(found, "latency") * float64(time.Second)),
+						InputTokens:  int(field(found, "inputTokens")),
+						OutputTokens: int(field(found, "outputTokens")),
+						Cost:         field(found, "cost"),
+					})
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			found := outcomeSamples(t, MetricsText(mounted))
+			want := c["expect"].(map[string]any)["samples"].([]any)
+			if len(found) != len(want) {
+				t.Fatalf("%d samples, want %d:\n%v", len(found), len(want), found)
+			}
+			for n, raw := range want {
+				expected := raw.(map[string]any)
+				same := found[n]["name"] == expected["name"] &&
+					reflect.DeepEqual(found[n]["labels"], expected["labels"]) &&
+					math.Abs(found[n]["value"].(float64)-field(expected, "value")) < 1e-9
+				if !same {
+					t.Fatalf("sample %d:\n got %v\nwant %v", n, found[n], expected)
+				}
+			}
+		})
+	}
 }

@@ -17,14 +17,25 @@ from typing import Any
 
 from prompt_release.core import canary as canary_schema
 from prompt_release.core.canonical import canonical_json
+from prompt_release.core.consumers import response_format_hash
 from prompt_release.core.hashing import content_hash, without_null_members
 from prompt_release.core.payload import Payload, PayloadError
 from prompt_release.core.templates import TemplateError, is_portable
 from prompt_release.sdk import RenderError, parse_canary, parse_payload
+from prompt_release.sdk.consumer import consumer_annotations
+from tests.conformance.outcomes import outcome_cases
 from tests.conformance.scenario import SPECS, Captured
 
 KIT = Path(__file__).resolve().parents[2] / "conformance"
-FILES = ("hashes.json", "payloads.json", "renders.json", "assignments.json", "reloads.json")
+FILES = (
+    "hashes.json",
+    "payloads.json",
+    "renders.json",
+    "assignments.json",
+    "reloads.json",
+    "consumers.json",
+    "outcomes.json",
+)
 KEY_COUNT = 10_000
 KEY_PREFIX = "user-"
 BIG_OUTPUT = 4096
@@ -152,6 +163,43 @@ ATTRIBUTE_SETS: list[dict[str, str]] = [
     {"region": "eu"},
     {"plan": "free", "region": "us", "tier": "gold"},
 ]
+
+
+CONSUMERS: list[tuple[str, str, list[str] | None]] = [
+    ("typed-every-variable", "mustache-typed", None),
+    ("typed-supplied", "mustache-typed", ["tone", "ticket", "tone", "customer"]),
+    ("typed-supplies-nothing", "mustache-typed", []),
+    ("text-every-variable", "mustache-text", None),
+    ("chat-every-variable", "mustache-chat", None),
+]
+"""(case, payload case, the variables the workload supplies: None for every declared one)."""
+
+
+def consumer_cases(
+    payload_files: dict[str, dict[str, str]], hashes: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """consumers.json: the annotations a workload using each payload carries, and the hash of
+    response formats whose schemas are the hash vectors' specs (unicode, numbers, nulls)."""
+    found: list[dict[str, Any]] = []
+    for name, case, supplies in CONSUMERS:
+        prompt = parse_payload(payload_files[case]["prompt.json"])
+        entry: dict[str, Any] = {"name": name, "payload": case}
+        if supplies is not None:
+            entry["supplies"] = supplies
+        entry["expect"] = {"annotations": consumer_annotations(prompt, supplies)}
+        found.append(entry)
+    for vector in hashes:
+        if "canonical" not in vector:
+            continue  # the big one: the hash vectors cover it
+        response_format = {"name": "vector", "strict": True, "schema": vector["spec"]}
+        found.append(
+            {
+                "name": f"response-format-{vector['name']}",
+                "responseFormat": response_format,
+                "expect": {"hash": response_format_hash(response_format)},
+            }
+        )
+    return found
 
 
 def _json(value: Any) -> str:
@@ -389,6 +437,8 @@ def build(captured: Captured) -> dict[str, Any]:
         "renders.json": {"cases": renders},
         "assignments.json": {"cases": assignments},
         "reloads.json": {"cases": reload_cases},
+        "consumers.json": {"cases": consumer_cases(payload_files, hashes)},
+        "outcomes.json": {"cases": outcome_cases(payload_files)},
     }
 
 

@@ -1,9 +1,9 @@
 """Find or build the binaries of the local control plane and of the tests.
 
 etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, kwok (fake nodes and
-kubelet), helm, kstatus, actionlint and prometheus are built from the Go modules
-beside this file and cached outside the repository, keyed by each module's go.mod/go.sum and the
-Go toolchain, so they are rebuilt only when a pin changes. A folder named by
+kubelet), helm, kstatus, actionlint, prometheus and Flux's notification-controller are built from
+the Go modules beside this file and cached outside the repository, keyed by each module's
+go.mod/go.sum and the Go toolchain, so they are rebuilt only when a pin changes. A folder named by
 ``KUBEBUILDER_ASSETS`` (as setup-envtest makes it) is used first: whatever it holds is taken as
 is and only what it lacks is built.
 
@@ -122,7 +122,12 @@ PROMETHEUS = GoModule(
     # to compile, as Prometheus's own plugins/ build tags allow.
     tags="remove_all_sd",
 )
-MODULES = (ETCD, KUBERNETES, KWOK, HELM, KSTATUS, ACTIONLINT, PROMETHEUS)
+FLUX_NOTIFICATION = GoModule(
+    folder="fluxnotification",
+    source="github.com/fluxcd/notification-controller",
+    packages={"notification-controller": "github.com/fluxcd/notification-controller"},
+)
+MODULES = (ETCD, KUBERNETES, KWOK, HELM, KSTATUS, ACTIONLINT, PROMETHEUS, FLUX_NOTIFICATION)
 CONTROL_PLANE = (
     "etcd",
     "kube-apiserver",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -20,6 +21,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from tests.controlplane.binaries import PROMETHEUS, ensure_binaries
 from tests.controlplane.cluster import _die_with_parent, free_port
@@ -31,6 +34,7 @@ global:
   scrape_interval: {interval}
   scrape_timeout: {interval}
   evaluation_interval: {interval}
+rule_files: {rules}
 scrape_configs:
   - job_name: workloads
     file_sd_configs:
@@ -65,8 +69,7 @@ class LocalPrometheus:
         binary = ensure_binaries(["prometheus"])["prometheus"]
         targets = self.folder / "targets.json"
         targets.write_text("[]")
-        config = self.folder / "prometheus.yml"
-        config.write_text(CONFIG.format(interval=SCRAPE_INTERVAL, targets=json.dumps(str(targets))))
+        config = self._write_config(rules=[])
         self.port = free_port()
         started = time.monotonic()
         with self.log.open("wb") as sink:
@@ -86,6 +89,43 @@ class LocalPrometheus:
         self._wait_ready()
         self.startup_seconds = time.monotonic() - started
         return self
+
+    def _write_config(self, rules: list[str]) -> Path:
+        config = self.folder / "prometheus.yml"
+        targets = json.dumps(str(self.folder / "targets.json"))
+        config.write_text(
+            CONFIG.format(interval=SCRAPE_INTERVAL, targets=targets, rules=json.dumps(rules))
+        )
+        return config
+
+    def load_rules(self, groups: Sequence[dict[str, Any]]) -> None:
+        """Evaluate these rule groups (a PrometheusRule's `spec.groups`) every second from now
+        on, in place of any loaded before; an empty list unloads them. Prometheus reloads its
+        configuration on SIGHUP and refuses a rule it can't parse, so this fails on one."""
+        path = self.folder / "rules.yml"
+        path.write_text(yaml.safe_dump({"groups": list(groups)}))
+        self._write_config(rules=[str(path)] if groups else [])
+        assert self.process is not None
+        self.process.send_signal(signal.SIGHUP)
+        wanted = sorted(group["name"] for group in groups)
+
+        def loaded() -> bool:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"prometheus exited:\n{self.output()}")
+            return sorted(group["name"] for group in self.api("rules")["groups"]) == wanted
+
+        deadline = time.monotonic() + 30
+        while not loaded():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"rules {wanted} not loaded after 30 s:\n{self.output()}")
+            time.sleep(0.2)
+
+    def api(self, path: str) -> Any:
+        """The data of a GET of /api/v1/<path> (rules, alerts, ...)."""
+        with urllib.request.urlopen(f"{self.url}/api/v1/{path}", timeout=5) as answer:
+            found = json.load(answer)
+        assert found["status"] == "success", found
+        return found["data"]
 
     def _wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout

@@ -120,6 +120,7 @@ def test_release_status_history_promote_rollback_end_to_end(
         "REVISION",
         "READY",
         "REASON",
+        "CONSUMERS",
         "AGE",
     ]
     assert lines[1].split()[:6] == [

@@ -1,5 +1,6 @@
-"""`kubectl prompt lint` and the operator agree, prompt by prompt, on a corpus of 32 versions:
-the errors that make a version Invalid and the warnings in its status.warnings."""
+"""`kubectl prompt lint` and the operator agree, prompt by prompt, on a corpus of 37 versions:
+the errors that make a version Invalid and the warnings in its status.warnings; and a
+PromptPolicy's refuseWarnings keeps a version with such a warning off its label."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import Prompt
+from tests.integration.test_governance import policy
 from tests.kube import Kubectl, OperatorProcess, eventually
-from tests.prompts import condition
+from tests.prompts import apply, condition, release, released, version, wait_reason
 
 pytestmark = pytest.mark.integration
 
@@ -31,6 +33,8 @@ TEXTS = {
     "key-and-unused": (f"{OPENAI} {{ticket}}", ["ticket", "spare"]),
     "attribute-access": ("{ticket.__class__}", ["ticket"]),
     "positional": ("Hi {0}", None),
+    "email": ("Escalate to jane.doe@acme.io: {ticket}", ["ticket"]),
+    "card": ("Card 4111 1111 1111 1111 on file: {ticket}", ["ticket"]),
 }
 EXTRA: dict[str, dict[str, Any]] = {
     "typed-ok": {"variables": ["ticket", {"name": "n", "type": "integer", "default": 2}]},
@@ -55,6 +59,14 @@ EXTRA: dict[str, dict[str, Any]] = {
     },
     "default-holds-key": {"variables": ["ticket", {"name": "n", "default": OPENAI}]},
     "description-key": {"description": f"rotated {OPENAI}"},
+    "system-variable": {
+        "template": None,
+        "messages": [
+            {"role": "system", "content": "You answer for {{customer}}."},
+            {"role": "user", "content": "{{ticket}}"},
+        ],
+        "variables": ["ticket", "customer"],
+    },
 }
 
 
@@ -75,7 +87,7 @@ def _specs() -> dict[str, dict[str, Any]]:
         uses = "{{ticket}} {{n}}" if "variables" in extra else "{{ticket}}"
         spec = {"prompt": "corpus", "templateFormat": "mustache", "template": uses}
         spec["variables"] = ["ticket"]
-        specs[name] = {**spec, **extra}
+        specs[name] = {k: v for k, v in {**spec, **extra}.items() if v is not None}
     return specs
 
 
@@ -130,3 +142,30 @@ def test_lint_and_the_operator_agree_on_a_corpus(
     assert sum(1 for message, _ in live.values() if message) >= 10
     assert sum(1 for _, warnings in live.values() if warnings) >= 8
     assert sum(1 for message, warnings in live.values() if not message and not warnings) >= 5
+
+
+def test_a_policy_refusing_secrets_keeps_a_version_with_a_key_off_the_label(
+    kubectl: Kubectl, operator: OperatorProcess
+) -> None:
+    apply(
+        kubectl,
+        policy("no-secrets", labels=["production"], refuseWarnings=["Secret", "PII"]),
+        version("summarizer-v1"),
+        version("summarizer-v2", template=f"Call {OPENAI} about {{ticket}}"),
+        version("summarizer-v3", template="Summarize, briefly: {ticket}"),
+    )
+    apply(kubectl, release("summarizer-v1"))
+    released(kubectl, "summarizer-production", 1)
+    before = kubectl.get("configmap", "summarizer-production")
+
+    apply(kubectl, release("summarizer-v2"))
+    refused = wait_reason(kubectl, "summarizer-production", "LintRefused")
+    message = condition(refused)["message"]
+    assert "PromptPolicy no-secrets" in message and "summarizer-v2" in message
+    assert "an OpenAI API key (sk-pro…" in message and OPENAI not in message
+    assert kubectl.get("configmap", "summarizer-production")["data"] == before["data"]
+    apply(kubectl, release("summarizer-v2", label="staging"))  # not a protected label
+    released(kubectl, "summarizer-staging", 1)
+
+    apply(kubectl, release("summarizer-v3"))
+    assert released(kubectl, "summarizer-production", 2)["status"]["version"] == "summarizer-v3"

@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,10 +23,12 @@ from typing import Any
 import pytest
 from cloudevents.core.bindings.http import HTTPMessage, from_http
 from cloudevents.core.formats.json import JSONFormat
+from prometheus_client.parser import text_string_to_metric_families
 
 from prompt_release.core import notify
 from prompt_release.core.evaluation import dataset_hash
 from prompt_release.core.notify_ledger import ledger_name
+from tests.controlplane.cluster import free_port
 from tests.integration.test_canary import analysis, patch_canary, promote_in_git
 from tests.integration.test_install import _can_i, _install, _operator_as
 from tests.integration.test_rollout import RESTART, available, deployment, hold_pods
@@ -130,7 +133,7 @@ def notifying(
 ) -> Start:
     """Start (again) an operator whose one sink, `audit`, is the receiver."""
 
-    def start(timeout: str = "1s") -> OperatorProcess:
+    def start(timeout: str = "1s", *extra: str) -> OperatorProcess:
         config = tmp_path / f"notifications-{timeout}.yaml"
         sink = {
             "url": receiver.url,
@@ -139,7 +142,7 @@ def notifying(
         }
         retry = {"base": "500ms", "cap": "2s"}
         config.write_text(json.dumps({"sinks": {"audit": sink}, "retry": retry}))
-        return run_operator("--notifications-config", str(config))
+        return run_operator("--notifications-config", str(config), *extra)
 
     return start
 
@@ -366,7 +369,8 @@ def test_failures_are_named_retried_and_block_no_other_release(
     versions = [version(f"summarizer-v{n}") for n in (1, 2)]
     others = [version(f"other-v{n}", prompt="other") for n in (1, 2, 3)]
     apply(kubectl, *versions, *others)
-    notifying()
+    metrics_port = free_port()
+    notifying("1s", "--metrics-port", str(metrics_port))
     # No Secret yet: named, retried, nothing sent.
     apply(kubectl, subscribed("summarizer-v1"))
     released(kubectl, "summarizer-production", 1)
@@ -399,6 +403,23 @@ def test_failures_are_named_retried_and_block_no_other_release(
     found = eventually(lambda: receiver.unique_when(2), what="revision 2 delivered")
     assert revisions(found) == [(1, "Released"), (2, "Released")]
     assert "failure" not in ledger(kubectl, "summarizer-production")["sinks"]["audit"]
+    counted = deliveries_counted(metrics_port)
+    assert counted["Delivered"] >= 2
+    for reason in ("WebhookSecretMissing", "WebhookRejected", "WebhookUnreachable"):
+        assert counted[reason] >= 1, counted
+
+
+def deliveries_counted(port: int) -> dict[str, float]:
+    """The operator's `promptrelease_notifications_total` of sink `audit`, by result."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    return {
+        sample.labels["result"]: sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "promptrelease_notifications"
+        for sample in family.samples
+        if sample.name.endswith("_total") and sample.labels["sink"] == "audit"
+    }
 
 
 def test_operator_kills_mid_delivery_lose_none_and_each_id_arrives(

@@ -16,12 +16,15 @@ import pytest
 
 from prompt_release.core import canary as canary_schema
 from prompt_release.core.canonical import canonical_json
+from prompt_release.core.consumers import response_format_hash
 from prompt_release.core.hashing import content_hash, without_null_members
 from prompt_release.core.payload import PayloadError
 from prompt_release.core.templates import is_portable
 from prompt_release.sdk import MountedPrompt, RenderError, parse_payload
+from prompt_release.sdk.consumer import consumer_annotations
 from tests.conformance import kit
 from tests.conformance.kit import expected_payload
+from tests.conformance.outcomes import python_samples
 
 KIT = kit.load()
 
@@ -139,3 +142,23 @@ def test_the_kit_is_valid_json_with_one_trailing_newline() -> None:
     for name in kit.FILES:
         text = (kit.KIT / name).read_text(encoding="utf-8")
         assert text.endswith("}\n") and json.loads(text)
+
+
+@pytest.mark.parametrize("case", _cases("consumers.json"))
+def test_consumers(case: dict[str, Any]) -> None:
+    if "responseFormat" in case:
+        assert response_format_hash(case["responseFormat"]) == case["expect"]["hash"]
+        return
+    files = next(c for c in KIT["payloads.json"]["cases"] if c["name"] == case["payload"])
+    prompt = parse_payload(files["files"]["prompt.json"])
+    found = consumer_annotations(prompt, case.get("supplies"))
+    assert found == case["expect"]["annotations"]
+
+
+@pytest.mark.parametrize("case", _cases("outcomes.json"))
+def test_outcomes(case: dict[str, Any]) -> None:
+    files = next(c for c in KIT["payloads.json"]["cases"] if c["name"] == case["payload"])
+    found = python_samples({"prompt.json": files["files"]["prompt.json"]}, case["steps"])
+    expected = case["expect"]["samples"]
+    assert [(s["name"], s["labels"]) for s in found] == [(s["name"], s["labels"]) for s in expected]
+    assert [s["value"] for s in found] == pytest.approx([s["value"] for s in expected])

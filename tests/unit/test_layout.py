@@ -101,7 +101,7 @@ def test_the_core_imports_neither_kopf_nor_kubernetes_at_run_time() -> None:
 
 def test_the_sdk_loads_only_the_standard_library_at_run_time() -> None:
     code = (
-        "import sys, prompt_release.sdk\n"
+        "import sys, prompt_release.sdk, prompt_release.sdk.consumer\n"
         "roots = {name.split('.')[0] for name in sys.modules}\n"
         "third = {r for r in roots - set(sys.stdlib_module_names) - {'prompt_release'}\n"
         "         if not r.startswith('_')}\n"

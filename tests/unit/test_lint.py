@@ -8,7 +8,17 @@ from typing import Any
 import pytest
 
 from prompt_release.core import version as core
-from prompt_release.core.lint import ERROR, WARNING, Finding, lint, secrets, warnings
+from prompt_release.core.lint import (
+    ERROR,
+    PII,
+    SYSTEM_VARIABLE,
+    WARNING,
+    Finding,
+    flagged,
+    lint,
+    secrets,
+    warnings,
+)
 from prompt_release.core.views import VersionView
 
 OPENAI = "sk-proj-" + "a1B2c3D4e5F6g7H8i9J0k1L2"
@@ -66,3 +76,62 @@ def test_a_valid_version_with_a_warning_is_ready_and_says_so() -> None:
     clean = {"metadata": {"generation": 1}, "spec": {"prompt": "p", "template": "x"}}
     after = core.status(VersionView.of({**clean, "status": result}), "t")
     assert "warnings" not in after
+
+
+@pytest.mark.parametrize(
+    ("what", "text"),
+    [
+        ("an email address", "Escalate to jane.doe@acme.io today"),
+        ("a payment card number", "card 4111-1111-1111-1111 on file"),
+        ("a US social security number", "SSN 123-45-6789"),
+        ("a phone number", "call +44 20 7946 0958"),
+    ],
+)
+def test_personal_data_is_named_and_masked(what: str, text: str) -> None:
+    ((kind, found),) = flagged({"prompt": "p", "template": text})
+    assert kind == PII and found.startswith(f"template holds what looks like {what} (")
+
+
+def test_example_addresses_and_numbers_that_fail_luhn_are_no_personal_data() -> None:
+    text = "Write to support@example.com or ops@acme.test; order 4111 1111 1111 1112; 000-12-3456"
+    assert flagged({"prompt": "p", "template": text}) == []
+
+
+def test_a_variable_in_a_system_message_is_flagged_and_one_in_a_user_message_is_not() -> None:
+    spec = {
+        "prompt": "p",
+        "messages": [
+            {"role": "system", "content": "You answer for {customer}."},
+            {"role": "user", "content": "{ticket}"},
+        ],
+        "variables": ["customer", "ticket"],
+    }
+    ((kind, found),) = flagged(spec)
+    assert kind == SYSTEM_VARIABLE and found.startswith(
+        "messages[0] (system) uses variable(s) customer"
+    )
+
+
+def test_a_policy_refuses_only_the_kinds_it_names_on_the_labels_it_protects() -> None:
+    from prompt_release.core import governance
+    from prompt_release.core.views import ReleaseView
+
+    def gate(label: str, kinds: list[str]) -> governance.Gate:
+        policy = governance.PolicyView.of(
+            {
+                "metadata": {"name": "strict", "namespace": "ns"},
+                "spec": {"labels": ["production"], "refuseWarnings": kinds},
+            }
+        )
+        body = {"metadata": {"name": f"p-{label}", "namespace": "ns"}}
+        body["spec"] = {"prompt": "p", "label": label, "version": "v2"}
+        return governance.Gate.of(ReleaseView.of(body), [policy], [])
+
+    keyed = VersionView.of(
+        {"metadata": {"name": "v2"}, "spec": {"prompt": "p", "template": OPENAI}}
+    )
+    refused = governance.refused_warnings(gate("production", ["Secret"]), keyed)
+    assert refused is not None and "PromptPolicy strict" in refused and OPENAI not in refused
+    assert governance.refused_warnings(gate("production", ["PII"]), keyed) is None
+    assert governance.refused_warnings(gate("staging", ["Secret"]), keyed) is None
+    assert governance.refused_warnings(None, keyed) is None

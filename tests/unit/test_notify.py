@@ -261,6 +261,7 @@ def test_sinks_parse_with_their_secret_in_the_operators_namespace_by_default() -
         "prompt-system",
     )
     sink = config.sinks["audit"]
+    assert sink.secret is not None and sink.format == "cloudevents"
     assert (sink.secret.namespace, sink.secret.name, sink.timeout) == ("prompt-system", "hmac", 2)
     assert config.retry == Retry(0.5, 60)
     assert config.retry.delay(1) == 0.5 and config.retry.delay(20) == 60
@@ -274,6 +275,15 @@ def test_sinks_parse_with_their_secret_in_the_operators_namespace_by_default() -
         ({"sinks": {"A_b": {}}}, "sinks.A_b"),
         ({"retry": {"base": "soon"}}, "retry.base"),
         ({"retry": {"base": 10, "cap": 1}}, "retry"),
+        ({"sinks": {"a": {"url": "http://x", "format": "slack"}}}, "sinks.a.format"),
+        (
+            {
+                "sinks": {
+                    "a": {"url": "http://x", "format": "flux", "secret": {"name": "s", "key": "k"}}
+                }
+            },
+            "sinks.a.secret",
+        ),
     ],
 )
 def test_a_bad_sinks_file_names_the_field(found: dict[str, Any], named: str) -> None:
@@ -317,3 +327,10 @@ def test_a_ledger_is_the_releases_by_owner_and_an_orphaned_one_is_adopted() -> N
     stranger = {"metadata": {"name": "notified.p-production", "labels": {}}}
     assert not notify_ledger.owned(stranger, "uid-1")
     assert not notify_ledger.orphaned_for(stranger, "p-production")
+
+
+def test_a_flux_sink_needs_no_secret() -> None:
+    config = notify_config.parse(
+        {"sinks": {"flux": {"url": "http://nc:80/", "format": "flux"}}}, "ns"
+    )
+    assert config.sinks["flux"].secret is None and config.sinks["flux"].format == "flux"

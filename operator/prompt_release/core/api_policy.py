@@ -93,6 +93,13 @@ class PromptPolicySpec(ApiModel):
         description="Moving a protected label requires spec.hash (kubectl prompt promote and "
         "rollback set it).",
     )
+    refuse_warnings: list[Literal["Secret", "PII", "SystemVariable"]] | None = Field(
+        default=None,
+        description="Lint warnings (kubectl prompt lint, a PromptVersion's status.warnings) "
+        "that keep a version off the protected labels: a new revision or canary candidate "
+        "with one is refused (LintRefused) and the live revision stays.",
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+    )
     allowed_models: AllowedModels | None = Field(
         default=None,
         description="PromptVersions created in this namespace must target one of these.",

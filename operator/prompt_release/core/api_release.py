@@ -17,6 +17,11 @@ from prompt_release.core.api_canary import (
     VerificationStatus,
 )
 from prompt_release.core.api_common import ApiModel, Condition, Hash, ObjectName, PromptName
+from prompt_release.core.api_consumers import (
+    CONSUMER_CHECK_DESCRIPTION,
+    ConsumerCheckMode,
+    ConsumersStatus,
+)
 from prompt_release.core.api_policy import ApprovalState
 from prompt_release.core.history import DEFAULT_HISTORY_LIMIT
 
@@ -144,6 +149,9 @@ class PromptReleaseSpec(ApiModel):
         default=None,
         description="Gates a new version must pass here: soaked on another label, with "
         "evidence (see docs/evaluation.md).",
+    )
+    consumer_check: ConsumerCheckMode | None = Field(
+        default=None, description=CONSUMER_CHECK_DESCRIPTION
     )
 
 
@@ -368,4 +376,9 @@ class PromptReleaseStatus(ApiModel):
     )
     verification: VerificationStatus | None = Field(
         default=None, description="spec.verification: the window of the live revision."
+    )
+    consumers: ConsumersStatus | None = Field(
+        default=None,
+        description="The consumer contract gate: the workloads using the ConfigMap, checked "
+        "against the live version (or the one it refused).",
     )

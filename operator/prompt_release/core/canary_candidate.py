@@ -18,6 +18,7 @@ from prompt_release.core import (
     canary_steps,
     conditions,
     configmap,
+    consumers,
     governance,
     payload,
 )
@@ -66,6 +67,14 @@ def run(
         state = _promoted(work, before, spec, computed)
         work.status["canary"] = state
         return None
+    verdict = consumers.check(spec.version, computed, candidate.spec, work.consumers)
+    if not verdict.passed:
+        _refused(work, before, (consumers.CONSUMER_INCOMPATIBLE, verdict.message()))
+        return live_text
+    lint_refusal = governance.refused_warnings(gate, candidate)
+    if lint_refusal is not None:
+        _refused(work, before, (governance.LINT_REFUSED, lint_refusal))
+        return live_text
     try:
         approvers = governance.approved_by(
             None if gate is None else gate.for_canary(), spec.version, computed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +10,7 @@ from prompt_release.core import governance
 from prompt_release.core.analysis import Reading
 from prompt_release.core.release import Event, ReleasePlan
 from prompt_release.core.views import ReleaseView
+from prompt_release.core.workloads import Workload
 
 
 @dataclass
@@ -34,6 +35,8 @@ class CanaryPass:
     """The candidate waits for approval, or was rejected (summary kind "held")."""
     reading: Reading | None = None
     """The Prometheus measurement the shell took for this pass (an analysis step's)."""
+    consumers: Sequence[Workload] = ()
+    """The workloads using the ConfigMap: the candidate passes their contract gate."""
 
     def say(self, kind: str, reason: str, message: str) -> None:
         self.events.append(Event(kind, reason, message))

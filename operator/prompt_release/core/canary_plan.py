@@ -63,6 +63,7 @@ from prompt_release.core.canary_spec import (
 from prompt_release.core.hashing import short_hash
 from prompt_release.core.release import NORMAL, WARNING, ReleasePlan
 from prompt_release.core.views import ReleaseView, VersionView
+from prompt_release.core.workloads import Workload
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ def plan(
     now: str,
     gate: governance.Gate | None = None,
     reading: Reading | None = None,
+    consumers: Sequence[Workload] = (),
 ) -> CanaryPlan:
     """The stable plan with the canary's part added (see the module's docstring); `gate`
     holds the candidate back until it is approved, when a PromptPolicy says so."""
@@ -109,7 +111,9 @@ def plan(
         return CanaryPlan(stable)  # the stable version is refused: the canary waits as it is
     spec = CanarySpec.of(body)
     before: dict[str, Any] | None = dict(release.status.raw.get("canary") or {}) or None
-    work = CanaryPass(release, stable, now, dict(stable.status), reading=reading)
+    work = CanaryPass(
+        release, stable, now, dict(stable.status), reading=reading, consumers=consumers
+    )
     if stable.config_map is not None:
         work.stable_data = dict(stable.config_map["data"])
     else:

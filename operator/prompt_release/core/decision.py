@@ -3,7 +3,8 @@
 `decide(observed, now)` runs every rule of a PromptRelease in one fixed order, on data the
 shell gathered beforehand: the stable plan (release.py), its rollout to the workloads
 (rollout.py, with the automatic rollback), the canary's part (canary_plan.py), a writer
-fighting the operator over the ConfigMap (fights.py) and governance's report (governance.py).
+fighting the operator over the ConfigMap (fights.py) and governance's report (governance.py);
+a new revision first passes the consumer contract gate (consumer_gate.py).
 The shell then carries out the decision's actions in the order of the `Decision` fields.
 """
 
@@ -19,6 +20,7 @@ from prompt_release.core import (
     chain,
     claims,
     conditions,
+    consumer_gate,
     governance,
     promotion,
     recovery,
@@ -142,6 +144,7 @@ def decide(observed: Observed, now: Now) -> Decision:
         now.text,
         gate=observed.gate,
         reading=observed.reading,
+        consumers=observed.consumers,
     )
     plan, fight, wait = _fight(release, split.plan, observed, now.monotonic)
     plan = report(plan, release, observed.version, observed.gate, now.text)
@@ -175,6 +178,20 @@ def decide(observed: Observed, now: Now) -> Decision:
 
 
 def _plan(
+    release: ReleaseView,
+    body: Mapping[str, Any],
+    choice: promotion.Choice | None,
+    observed: Observed,
+    existing: Mapping[str, Any] | None,
+    now: str,
+) -> ReleasePlan:
+    """The stable plan, through the consumer contract gate (`core/consumer_gate.py`)."""
+    plan = _chosen_plan(release, body, choice, observed, existing, now)
+    target = observed.version if choice is None else choice.version
+    return consumer_gate.apply(release, plan, target, observed.consumers, existing, now)
+
+
+def _chosen_plan(
     release: ReleaseView,
     body: Mapping[str, Any],
     choice: promotion.Choice | None,

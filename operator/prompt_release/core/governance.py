@@ -26,6 +26,7 @@ APPROVAL_PLURAL = "promptapprovals"
 # Condition reasons and types: part of the API (docs/api.md).
 AWAITING_APPROVAL = "AwaitingApproval"
 APPROVAL_REJECTED = "ApprovalRejected"
+LINT_REFUSED = "LintRefused"
 COMPLIANT = "Compliant"
 POLICY_VIOLATION = "PolicyViolation"
 POLICIES_MET = "PoliciesMet"
@@ -85,6 +86,7 @@ class PolicyView:
     require_approval: bool = False
     min_changelog_length: int | None = None
     require_hash_pin: bool = False
+    refuse_warnings: frozenset[str] = frozenset()
     allowed_providers: frozenset[str] | None = None
     allowed_names: frozenset[str] | None = None
 
@@ -108,6 +110,7 @@ class PolicyView:
             require_approval=bool(spec.get("requireApproval")),
             min_changelog_length=None if minimum is None else int(minimum),
             require_hash_pin=bool(spec.get("requireHashPin")),
+            refuse_warnings=frozenset(str(kind) for kind in spec.get("refuseWarnings") or ()),
             allowed_providers=allowed("providers"),
             allowed_names=allowed("names"),
         )
@@ -267,6 +270,21 @@ class Gate:
                 assert approval.approver is not None
                 newest[approval.approver.username] = approval
         return list(newest.values())
+
+
+def refused_warnings(gate: Gate | None, version: VersionView) -> str | None:
+    """Why a policy keeps this version off the label: lint warnings of kinds it refuses."""
+    if gate is None:
+        return None
+    for policy in gate.protecting:
+        found = [message for kind, message in version.flagged if kind in policy.refuse_warnings]
+        if found:
+            kinds = ", ".join(sorted(policy.refuse_warnings))
+            return (
+                f"PromptPolicy {policy.name} refuses versions with lint warnings ({kinds}) on "
+                f"label {gate.label}: PromptVersion {version.name}: " + "; ".join(found)
+            )
+    return None
 
 
 def approved_by(gate: Gate | None, version: str, content_hash: str) -> list[str] | None:

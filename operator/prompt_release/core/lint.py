@@ -2,9 +2,17 @@
 (warnings: it stays releasable). `kubectl prompt lint` and the version's `status.warnings`
 give the same verdicts, from this one module.
 
-Warnings today: text that looks like a credential (API keys and private keys of the common
-providers) in a prompt text, a message name, the description, a variable's default or a tool's
-description. The match is shown masked, never whole.
+Warnings, each of a kind a PromptPolicy can turn into a refusal for its labels
+(`refuseWarnings`):
+- `Secret`: text that looks like a credential (API keys and private keys of the common
+  providers) in a prompt text, a message name, the description, a variable's default or a
+  tool's description;
+- `PII`: obvious personal data in those texts: an email address (not of a domain reserved for
+  examples), a payment card number (that passes the Luhn check), a US social security number, a
+  phone number in international format;
+- `SystemVariable`: a system message that uses a variable, so text the caller supplies lands
+  where the model takes its instructions.
+A match is shown masked, never whole.
 """
 
 from __future__ import annotations
@@ -14,9 +22,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from prompt_release.core.templates import TemplateError, placeholders, template_format_of
 from prompt_release.core.validation import problems, prompt_texts
 
 ERROR, WARNING = "error", "warning"
+SECRET, PII, SYSTEM_VARIABLE = "Secret", "PII", "SystemVariable"
+KINDS = (SECRET, PII, SYSTEM_VARIABLE)
 
 SECRETS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     (
@@ -89,9 +100,84 @@ def secrets(spec: Mapping[str, Any]) -> list[str]:
     return found
 
 
+PERSONAL: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
+    (
+        "an email address",
+        ("@",),
+        re.compile(
+            r"\b[A-Za-z0-9._%+-]+@(?!example\.(?:com|org|net)\b)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.(?!test\b|example\b|invalid\b|localhost\b)[A-Za-z]{2,}\b"
+        ),
+    ),
+    ("a payment card number", (), re.compile(r"\b(?:\d[ -]?){12,18}\d\b")),
+    (
+        "a US social security number",
+        ("-",),
+        re.compile(r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b"),
+    ),
+    ("a phone number", ("+",), re.compile(r"(?<![\w+])\+[1-9](?:[ -]?\d){7,14}\b")),
+)
+"""(what it is, literal hints, its pattern); a card number counts only when it passes Luhn."""
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for index, digit in enumerate(reversed(digits)):
+        value = int(digit) * (2 if index % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def personal_data(spec: Mapping[str, Any]) -> list[str]:
+    """Each text holding what looks like personal data, named by its place (masked)."""
+    found: list[str] = []
+    for where, text in _texts(spec):
+        for what, hints, pattern in PERSONAL:
+            if hints and not any(hint in text for hint in hints):
+                continue
+            for match in pattern.finditer(text):
+                digits = re.sub(r"\D", "", match.group())
+                if what == "a payment card number" and not _luhn(digits):
+                    continue
+                found.append(
+                    f"{where} holds what looks like {what} ({_masked(match.group())} at offset "
+                    f"{match.start()}): a prompt is readable by everyone who can read the "
+                    "ConfigMap and is sent to the model provider with every request"
+                )
+                break
+    return found
+
+
+def system_variables(spec: Mapping[str, Any]) -> list[str]:
+    """Each system message that uses a variable, with the variables it uses."""
+    found: list[str] = []
+    for index, message in enumerate(spec.get("messages") or []):
+        if not isinstance(message, Mapping) or message.get("role") != "system":
+            continue
+        try:
+            used = placeholders(str(message.get("content", "")), template_format_of(spec))
+        except TemplateError:
+            continue  # a problem of its own (the version is Invalid)
+        if used:
+            found.append(
+                f"messages[{index}] (system) uses variable(s) {', '.join(sorted(used))}: text "
+                "the caller supplies lands where the model takes its instructions and can "
+                "override them; pass it in a user message"
+            )
+    return found
+
+
+def flagged(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(kind, message) of every warning."""
+    return [
+        *((SECRET, message) for message in secrets(spec)),
+        *((PII, message) for message in personal_data(spec)),
+        *((SYSTEM_VARIABLE, message) for message in system_variables(spec)),
+    ]
+
+
 def warnings(spec: Mapping[str, Any]) -> list[str]:
     """What looks wrong but doesn't stop a release: the version's `status.warnings`."""
-    return secrets(spec)
+    return [message for _, message in flagged(spec)]
 
 
 def lint(spec: Mapping[str, Any]) -> list[Finding]:

@@ -34,12 +34,19 @@ class SecretKey:
     key: str
 
 
+CLOUDEVENTS, FLUX = "cloudevents", "flux"
+FORMATS = (CLOUDEVENTS, FLUX)
+
+
 @dataclass(frozen=True)
 class Sink:
     name: str
     url: str
-    secret: SecretKey
+    secret: SecretKey | None
+    """The HMAC key of a CloudEvents sink; a Flux sink takes none."""
     timeout: float = 5.0
+    format: str = CLOUDEVENTS
+    """`cloudevents` (signed CloudEvents JSON) or `flux` (Flux's event API)."""
 
 
 @dataclass(frozen=True)
@@ -66,19 +73,27 @@ def _sink(name: str, found: Any, default_namespace: str) -> Sink:
     if not SINK_NAME.match(name):
         raise ConfigError(f"{where}: a sink's name is a DNS-1123 label")
     if not isinstance(found, Mapping):
-        raise ConfigError(f"{where}: expected {{url, secret: {{name, key}}, timeout?}}")
+        raise ConfigError(f"{where}: expected {{url, secret: {{name, key}}, timeout?, format?}}")
     url = str(found.get("url") or "")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"{where}.url: {url!r} is not an http(s) URL")
+    form = str(found.get("format") or CLOUDEVENTS)
+    if form not in FORMATS:
+        raise ConfigError(f"{where}.format: {form!r} is not one of {', '.join(FORMATS)}")
+    timeout = seconds(found.get("timeout", 5), f"{where}.timeout")
     secret = found.get("secret")
+    if form == FLUX and secret is None:
+        return Sink(name, url, None, timeout, form)
     if not isinstance(secret, Mapping) or not secret.get("name") or not secret.get("key"):
         raise ConfigError(f"{where}.secret: expected {{name, key, namespace?}}")
+    if form == FLUX:
+        raise ConfigError(f"{where}.secret: a flux sink is not signed; leave secret out")
     namespace = str(secret.get("namespace") or default_namespace)
     if not namespace:
         raise ConfigError(f"{where}.secret.namespace: unset, and the operator's is unknown")
-    timeout = seconds(found.get("timeout", 5), f"{where}.timeout")
-    return Sink(name, url, SecretKey(namespace, str(secret["name"]), str(secret["key"])), timeout)
+    key = SecretKey(namespace, str(secret["name"]), str(secret["key"]))
+    return Sink(name, url, key, timeout, form)
 
 
 def parse(found: Any, default_namespace: str) -> NotifyConfig:

@@ -125,6 +125,9 @@ def plan(
         assert version is not None
         entry: dict[str, Any] | None = None
         if not release.status.serves(version.name, computed):
+            lint_refusal = governance.refused_warnings(gate, version)
+            if lint_refusal is not None:
+                raise _RefusedError(governance.LINT_REFUSED, lint_refusal)
             entry = history.new_entry(
                 release.status.raw,
                 version=version.name,

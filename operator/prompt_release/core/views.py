@@ -30,8 +30,9 @@ def _generation(meta: Mapping[str, Any]) -> int:
     return int(meta.get("generation") or 1)
 
 
-Checked = tuple[HashResult, list[str], list[str]]
-"""A version's content hash (or why it has none), its problems and its lint warnings."""
+Checked = tuple[HashResult, list[str], list[tuple[str, str]]]
+"""A version's content hash (or why it has none), its problems and its lint warnings (kind,
+message)."""
 
 
 def checked_versions(capacity: int = 16384) -> LRU[tuple[str, str, str, int], Checked]:
@@ -90,7 +91,7 @@ class VersionView:
         found = CHECKED.get(key) if self.uid else None
         if found is None:
             hashed = hash_result(self.spec)
-            found = (hashed, problems(self.spec, hashed), lint.warnings(self.spec))
+            found = (hashed, problems(self.spec, hashed), lint.flagged(self.spec))
             if self.uid:
                 CHECKED.put(key, found)
         return found
@@ -110,6 +111,11 @@ class VersionView:
     @property
     def warnings(self) -> list[str]:
         """What looks wrong but doesn't stop a release (`core/lint.py`)."""
+        return [message for _, message in self._checked[2]]
+
+    @property
+    def flagged(self) -> list[tuple[str, str]]:
+        """The warnings with their kinds (Secret, PII, SystemVariable)."""
         return list(self._checked[2])
 
     def mismatch(self, prompt: str) -> str | None:
@@ -194,6 +200,8 @@ class ReleaseView:
     status: ReleaseStatusView
     rollout_strategy: str = "HotReload"
     rollback_on_failure: bool = False
+    consumer_check: str = "Enforce"
+    """spec.consumerCheck: Enforce (a consumer's contract blocks a move) or Warn."""
     managed_fields: Sequence[Mapping[str, Any]] = ()
     creation_timestamp: str | None = None
     deleting: bool = False
@@ -225,6 +233,7 @@ class ReleaseView:
             status=ReleaseStatusView(body.get("status") or {}),
             rollout_strategy=str(rollout.get("strategy") or "HotReload"),
             rollback_on_failure=bool(rollout.get("rollbackOnFailure")),
+            consumer_check=str(spec.get("consumerCheck") or "Enforce"),
             managed_fields=list(meta.get("managedFields") or ()),
             creation_timestamp=meta.get("creationTimestamp"),
             deleting=bool(meta.get("deletionTimestamp")),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prompt_release import GROUP
+from prompt_release.core.consumers import ACCEPTS_RESPONSE_FORMAT, SUPPLIES_VARIABLES, parse_list
 
 KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 
@@ -102,6 +103,10 @@ class Workload:
     opted_in: bool
     uses: tuple[tuple[str, tuple[str, ...]], ...]
     """(ConfigMap name, how it is used)."""
+    supplies: tuple[str, ...] | None = None
+    """The variables its pod template says it supplies (None: it says nothing)."""
+    accepts: tuple[str, ...] | None = None
+    """The response-format hashes its pod template says it accepts (None: it says nothing)."""
 
     @classmethod
     def of(cls, body: Mapping[str, Any], kind: str | None = None) -> Workload:
@@ -148,6 +153,8 @@ class Workload:
                     (name, tuple(sorted(how))) for name, how in config_map_uses(template).items()
                 )
             ),
+            supplies=parse_list(annotations.get(SUPPLIES_VARIABLES)),
+            accepts=parse_list(annotations.get(ACCEPTS_RESPONSE_FORMAT)),
         )
 
     def uses_of(self, config_map: str) -> set[str]:

@@ -1,4 +1,5 @@
-"""Prometheus metrics: reconciles by kind and result, their duration, and what is live now."""
+"""Prometheus metrics: reconciles by kind and result, their duration, and what is live now
+(per release: readiness, revision, canary, verification; the chart's alerts read them)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
@@ -36,6 +39,13 @@ ANALYSIS_QUERIES = Counter(
     ["result"],
     registry=REGISTRY,
 )
+NOTIFICATIONS = Counter(
+    "promptrelease_notifications",
+    "Webhook deliveries by sink and outcome (Delivered, WebhookRejected, WebhookUnreachable, "
+    "WebhookSecretMissing); a failed one is retried with backoff.",
+    ["sink", "result"],
+    registry=REGISTRY,
+)
 DURATION = Histogram(
     "promptrelease_reconcile_duration_seconds",
     "How long one reconcile takes, reads and writes included.",
@@ -45,25 +55,62 @@ DURATION = Histogram(
 )
 
 
+@dataclass(frozen=True)
+class _Live:
+    """What the metrics say of one release, from its last planned status."""
+
+    prompt: str
+    label: str
+    ready: str  # true, false or unknown
+    stalled: bool
+    revision: int | None
+    released_at: float | None
+    canary_phase: str | None
+    canary_weight: float
+    verification_phase: str | None
+
+    @classmethod
+    def of(cls, release: ReleaseView, status: Mapping[str, Any]) -> _Live:
+        stalled = conditions.find(status.get("conditions"), conditions.STALLED) or {}
+        revision = status.get("revision")
+        canary = status.get("canary") or {}
+        verification = status.get("verification") or {}
+        return cls(
+            prompt=release.prompt,
+            label=release.label,
+            ready=str(conditions.ready_of(status).get("status", "Unknown")).lower(),
+            stalled=stalled.get("status") == "True",
+            revision=revision if isinstance(revision, int) else None,
+            released_at=_seconds(status.get("releasedAt")),
+            canary_phase=canary.get("phase"),
+            canary_weight=float(canary.get("weight") or 0) if canary.get("phase") else 0.0,
+            verification_phase=verification.get("phase"),
+        )
+
+
+def _seconds(text: object) -> float | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+RELEASE_LABELS = ["namespace", "release", "prompt", "label"]
+
+
 class _LiveReleases(Collector):
-    """Releases by readiness and the live revision of each, from the last reconcile of each."""
+    """Per release, from the last reconcile of each: readiness, the live revision and when it
+    went live, the canary's phase and weight, the verification window's phase."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        # (namespace, name) -> (prompt, label, ready, revision)
-        self._known: dict[tuple[str, str], tuple[str, str, str, int | None]] = {}
+        self._known: dict[tuple[str, str], _Live] = {}
 
     def record(self, release: ReleaseView, status: Mapping[str, Any]) -> None:
-        ready = str(conditions.ready_of(status).get("status", "Unknown")).lower()
-        revision = status.get("revision")
-        entry = (
-            release.prompt,
-            release.label,
-            ready,
-            revision if isinstance(revision, int) else None,
-        )
         with self._lock:
-            self._known[(release.namespace, release.name)] = entry
+            self._known[(release.namespace, release.name)] = _Live.of(release, status)
 
     def forget(self, namespace: str, name: str) -> None:
         with self._lock:
@@ -71,25 +118,50 @@ class _LiveReleases(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         with self._lock:
-            known = dict(self._known)
+            known = sorted(self._known.items())
         by_ready = GaugeMetricFamily(
             "promptrelease_releases", "PromptReleases by readiness.", labels=["ready"]
         )
         counts = {"true": 0, "false": 0, "unknown": 0}
-        for _, _, ready, _ in known.values():
-            counts[ready] = counts.get(ready, 0) + 1
+        for _, live in known:
+            counts[live.ready] = counts.get(live.ready, 0) + 1
         for ready, count in counts.items():
             by_ready.add_metric([ready], count)
         yield by_ready
-        revision = GaugeMetricFamily(
-            "promptrelease_release_revision",
-            "The revision live now, per release.",
-            labels=["namespace", "release", "prompt", "label"],
-        )
-        for (namespace, name), (prompt, label, _, live) in sorted(known.items()):
-            if live is not None:
-                revision.add_metric([namespace, name, prompt, label], float(live))
-        yield revision
+        yield from _per_release(known)
+
+
+def _per_release(known: list[tuple[tuple[str, str], _Live]]) -> Iterator[GaugeMetricFamily]:
+    def family(name: str, help: str, *extra: str) -> GaugeMetricFamily:
+        return GaugeMetricFamily(name, help, labels=[*RELEASE_LABELS, *extra])
+
+    revision = family("promptrelease_release_revision", "The revision live now, per release.")
+    ready = family("promptrelease_release_ready", "1 when the release's Ready condition is True.")
+    stalled = family("promptrelease_release_stalled", "1 when the release's Stalled is True.")
+    released = family(
+        "promptrelease_release_released_timestamp_seconds", "When the live revision went live."
+    )
+    weight = family("promptrelease_release_canary_weight", "Percent served the canary now.")
+    canary = family("promptrelease_release_canary_phase", "1 for the canary's phase.", "phase")
+    verification = family(
+        "promptrelease_release_verification_phase",
+        "1 for the phase of the live revision's verification window.",
+        "phase",
+    )
+    for (namespace, name), live in known:
+        labels = [namespace, name, live.prompt, live.label]
+        ready.add_metric(labels, float(live.ready == "true"))
+        stalled.add_metric(labels, float(live.stalled))
+        weight.add_metric(labels, live.canary_weight)
+        if live.revision is not None:
+            revision.add_metric(labels, float(live.revision))
+        if live.released_at is not None:
+            released.add_metric(labels, live.released_at)
+        if live.canary_phase:
+            canary.add_metric([*labels, live.canary_phase], 1.0)
+        if live.verification_phase:
+            verification.add_metric([*labels, live.verification_phase], 1.0)
+    yield from (revision, ready, stalled, released, weight, canary, verification)
 
 
 LIVE_RELEASES = _LiveReleases()

@@ -12,6 +12,8 @@ from typing import Any, NoReturn, TypeVar
 
 from prompt_release import API_VERSION, RELEASE_PLURAL, VERSION_PLURAL
 from prompt_release.core.views import ReleaseView, VersionView
+from prompt_release.core.workloads import KINDS as WORKLOAD_KINDS
+from prompt_release.core.workloads import Workload
 from prompt_release.plugin.errors import CliError, NotFoundError, UnreachableError, UsageError
 
 FIELD_MANAGER = "kubectl-prompt"
@@ -148,6 +150,21 @@ class Cluster:
         found = self._call(lambda: self.kube.find_config_map(self.namespace, name), not_found)
         if found is None:
             raise NotFoundError(not_found)
+        return found
+
+    def workloads(self, config_map: str) -> builtins.list[Workload] | None:
+        """The Deployments, StatefulSets and DaemonSets whose pods use `config_map`; None when
+        we may not list them."""
+        found: builtins.list[Workload] = []
+        for kind in WORKLOAD_KINDS:
+            try:
+                bodies = self.kube.list_workloads(kind, self.namespace)
+            except Exception as error:
+                if getattr(error, "status", None) in (401, 403):
+                    return None
+                _raise_api(error, f"the {kind} API is not served")
+            workloads = (Workload.of(body, kind) for body in bodies)
+            found.extend(w for w in workloads if w.uses_of(config_map))
         return found
 
     def manifest(self, kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from prompt_release.core.validation import API_SERVER_MAX_JSON_DEPTH
 from prompt_release.plugin.errors import CliError
 from prompt_release.plugin.verbs.authoring import cmd_new_version
 from prompt_release.plugin.verbs.canary import ACTIONS, cmd_canary
+from prompt_release.plugin.verbs.consumers import cmd_consumer_annotations
 from prompt_release.plugin.verbs.evaluation import ACTIONS as EVAL_ACTIONS
 from prompt_release.plugin.verbs.evaluation import cmd_eval
 from prompt_release.plugin.verbs.governance import cmd_approve, cmd_reject
@@ -34,6 +35,8 @@ EXAMPLES = {
     "hash": "kubectl prompt hash prompts/ticket-summarizer-v3.yaml",
     "lint": "kubectl prompt lint prompts/*.yaml [--strict]",
     "status": "kubectl prompt status -n support",
+    "consumer-annotations": "kubectl prompt consumer-annotations ticket-summarizer-v4 "
+    "[--supplies ticket,customer] [-f prompts/ticket-summarizer-v4.yaml]",
     "history": "kubectl prompt history ticket-summarizer -l production",
     "verify": "kubectl prompt verify ticket-summarizer -l production",
     "diff": "kubectl prompt diff ticket-summarizer-v2 ticket-summarizer-v3",
@@ -124,6 +127,13 @@ def _reading_verbs(verbs: Verbs) -> None:
     sub.add_argument("files", nargs="+", metavar="FILE", help="YAML files, or - for stdin")
     sub.add_argument("--strict", action="store_true", help="exit 1 on a warning too")
     verbs.add("status", "list the releases in the namespace", cmd_status)
+    helptext = "print the pod-template annotations a workload using a version should carry"
+    sub = verbs.add("consumer-annotations", helptext, cmd_consumer_annotations)
+    sub.add_argument("version", nargs="?", help="the PromptVersion (in the cluster, or in -f)")
+    sub.add_argument("-f", "--filename", help="read the PromptVersion from this manifest")
+    sub.add_argument(
+        "--supplies", help="the variables the workload passes, comma separated (default: all)"
+    )
     sub = verbs.add("history", "show the release history of a prompt", cmd_history)
     sub.add_argument("prompt")
     sub.add_argument("-l", "--label", help="only this label")

@@ -11,6 +11,13 @@
  */
 export { canonicalJson, contentHash, withoutNullMembers, CanonicalizationError } from "./canonical.js";
 export type { Json } from "./canonical.js";
+export {
+  ACCEPTS_RESPONSE_FORMAT,
+  SUPPLIES_VARIABLES,
+  consumerAnnotations,
+  responseFormatHash,
+} from "./consumer.js";
+export type { Declares } from "./consumer.js";
 export { PromptError, PayloadError, RenderError } from "./errors.js";
 export type { ErrorKind } from "./errors.js";
 export { info, metricsText, serveInfo, METRIC, SELECTIONS } from "./info.js";

@@ -10,10 +10,13 @@ import {
   PayloadError,
   PromptError,
   canonicalJson,
+  consumerAnnotations,
   contentHash,
   isPortable,
+  metricsText,
   parseCanary,
   parsePayload,
+  responseFormatHash,
   withoutNullMembers,
 } from "../src/index.js";
 import { type Case, cases, layOut } from "./kit.js";
@@ -136,4 +139,66 @@ describe("reloads.json", () => {
     layOut(root, 0, tampered.files);
     assert.throws(() => new MountedPrompt(root), (error: unknown) => error instanceof PayloadError && error.kind === "hash");
   });
+});
+
+describe("consumers.json", () => {
+  const payloads = new Map<string, Case>(cases("payloads.json").map((c: Case) => [c.name, c]));
+  for (const c of cases("consumers.json")) {
+    it(c.name, () => {
+      if ("responseFormat" in c) {
+        assert.equal(responseFormatHash(c.responseFormat), c.expect.hash);
+        return;
+      }
+      const prompt = parsePayload(payloads.get(c.payload).files["prompt.json"]);
+      assert.deepEqual(consumerAnnotations(prompt, c.supplies), c.expect.annotations);
+    });
+  }
+});
+
+type Sample = { name: string; labels: Record<string, string>; value: number };
+
+/** The samples of a Prometheus text exposition whose family is one of `families`. */
+function samplesOf(text: string, families: string[]): Sample[] {
+  const found: Sample[] = [];
+  for (const line of text.split("\n")) {
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    const name = match?.[1];
+    if (!match || !name || !families.some((family) => name === family || name.startsWith(`${family}_`))) continue;
+    const labels: Record<string, string> = {};
+    for (const [, key, value] of (match[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
+      if (key !== undefined && value !== undefined) labels[key] = value;
+    }
+    found.push({ name, labels, value: Number(match[3]) });
+  }
+  return found;
+}
+
+describe("outcomes.json", () => {
+  const payloads = new Map<string, Case>(cases("payloads.json").map((c: Case) => [c.name, c]));
+  const families = [
+    "promptrelease_responses",
+    "promptrelease_response_duration_seconds",
+    "promptrelease_tokens",
+    "promptrelease_cost",
+    "promptrelease_feedback_score",
+  ];
+  for (const c of cases("outcomes.json")) {
+    it(c.name, () => {
+      const root = mkdtempSync(join(tmpdir(), "prompt-kit-"));
+      layOut(root, 0, { "prompt.json": payloads.get(c.payload).files["prompt.json"] });
+      const mounted = new MountedPrompt(root, { checkInterval: 0, logger: quiet });
+      const chosen = mounted.current;
+      for (const step of c.steps) {
+        if ("feedback" in step) mounted.feedback(chosen, step.feedback);
+        else mounted.record(chosen, step.record);
+      }
+      const found = samplesOf(metricsText(mounted), families);
+      const expected = c.expect.samples as Sample[];
+      assert.deepEqual(
+        found.map((s) => [s.name, s.labels]),
+        expected.map((s) => [s.name, s.labels]),
+      );
+      found.forEach((s, n) => assert.ok(Math.abs(s.value - (expected[n]?.value ?? NaN)) < 1e-9, `${s.name}: ${s.value}`));
+    });
+  }
 });

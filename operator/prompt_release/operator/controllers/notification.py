@@ -22,11 +22,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from prompt_release.core import notify, notify_ledger
+from prompt_release.core import notify, notify_flux, notify_ledger
 from prompt_release.core.notify import Subject, Subscriptions, Transition
-from prompt_release.core.notify_config import NotifyConfig, Sink
+from prompt_release.core.notify_config import FLUX, NotifyConfig, Sink
 from prompt_release.core.notify_ledger import Ledger
 from prompt_release.kube import ApiError, is_status
+from prompt_release.operator import metrics
 from prompt_release.operator.controllers.shell import Shell
 from prompt_release.operator.runtime import webhook
 from prompt_release.operator.runtime.controller import Result
@@ -34,6 +35,7 @@ from prompt_release.operator.runtime.informer import Key
 
 log = logging.getLogger("prompt_release")
 
+DELIVERED = "Delivered"
 REJECTED = "WebhookRejected"
 UNREACHABLE = "WebhookUnreachable"
 SECRET_MISSING = "WebhookSecretMissing"
@@ -191,7 +193,7 @@ class NotificationReconciler:
             failure = None if before is None else before.failure
             started = time.monotonic()
             try:
-                self._send(subject, sink, transition)
+                self._send(subject, sink, transition, body)
             except DeliveryError as error:
                 now = dt.datetime.now(dt.UTC)
                 why = (error.reason, error.message)
@@ -230,14 +232,35 @@ class NotificationReconciler:
                 self.events.event(body, "Normal", RECOVERED, message)
         return ledger, existing, None
 
-    def _send(self, subject: Subject, sink: Sink, transition: Transition) -> None:
-        key = self._key(sink)
-        sent = notify_ledger.time_text(dt.datetime.now(dt.UTC))
-        payload = notify.encode(notify.cloud_event(subject, transition, sent))
+    def _send(
+        self, subject: Subject, sink: Sink, transition: Transition, body: Mapping[str, Any]
+    ) -> None:
+        """Deliver one transition, counted by its outcome (`promptrelease_notifications_total`)."""
         try:
-            answer = self.post(sink.url, payload, notify.headers(key, payload), sink.timeout)
+            self._post_event(subject, sink, transition, body)
+        except DeliveryError as error:
+            metrics.NOTIFICATIONS.labels(sink.name, error.reason).inc()
+            raise
+        metrics.NOTIFICATIONS.labels(sink.name, DELIVERED).inc()
+
+    def _post_event(
+        self, subject: Subject, sink: Sink, transition: Transition, body: Mapping[str, Any]
+    ) -> None:
+        sent = notify_ledger.time_text(dt.datetime.now(dt.UTC))
+        if sink.format == FLUX:
+            labels = (body.get("metadata") or {}).get("labels")
+            event = notify_flux.flux_event(subject, transition, sent, labels)
+            payload = notify.encode(event)
+            headers = {"Content-Type": notify_flux.CONTENT_TYPE}
+        else:
+            payload = notify.encode(notify.cloud_event(subject, transition, sent))
+            headers = notify.headers(self._key(sink), payload)
+        try:
+            answer = self.post(sink.url, payload, headers, sink.timeout)
         except webhook.UnreachableError as error:
             raise DeliveryError(UNREACHABLE, f"sink {sink.name} ({sink.url}): {error}") from error
+        if sink.format == FLUX and answer.status == 429:
+            return  # Flux's rate limit: the same event, accepted within its interval
         if not 200 <= answer.status <= 299:
             raise DeliveryError(
                 REJECTED,
@@ -247,6 +270,8 @@ class NotificationReconciler:
     def _key(self, sink: Sink) -> bytes:
         """The sink's signing key, read from its Secret at each delivery (rotation applies at
         once); a Secret or key missing is a named failure, retried like any other."""
+        if sink.secret is None:
+            raise DeliveryError(SECRET_MISSING, f"sink {sink.name} has no secret")
         where = f"Secret {sink.secret.namespace}/{sink.secret.name}"
         try:
             secret = self.kube.find_secret(sink.secret.namespace, sink.secret.name)

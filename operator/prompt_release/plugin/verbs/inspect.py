@@ -32,6 +32,7 @@ from prompt_release.plugin.errors import (
 )
 from prompt_release.plugin.output import age, emit, painter
 from prompt_release.plugin.verbs.common import cluster, read
+from prompt_release.plugin.verbs.consumers import summary as consumer_summary
 from prompt_release.sdk import RenderError, parse_payload
 
 
@@ -90,6 +91,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "REVISION": release.status.raw.get("revision"),
             "READY": release.status.ready.get("status", "Unknown"),
             "REASON": release.status.ready.get("reason"),
+            "CONSUMERS": consumer_summary(release.status.raw),
             "AGE": age(release.creation_timestamp),
         }
         for release, _ in views
@@ -102,7 +104,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     emit(
         args.output,
         rows,
-        ["PROMPT", "LABEL", "VERSION", "HASH", "REVISION", "READY", "REASON", "AGE"],
+        ["PROMPT", "LABEL", "VERSION", "HASH", "REVISION", "READY", "REASON", "CONSUMERS", "AGE"],
         [body for _, body in views],
     )
     return OK

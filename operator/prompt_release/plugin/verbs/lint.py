@@ -19,7 +19,7 @@ from prompt_release.plugin.output import emit
 from prompt_release.plugin.verbs.common import read
 
 
-def _versions(name: str) -> list[dict[str, Any]]:
+def versions_in(name: str) -> list[dict[str, Any]]:
     text = sys.stdin.read() if name == "-" else read(name)
     try:
         documents = list(load_all(text))
@@ -34,7 +34,7 @@ def _versions(name: str) -> list[dict[str, Any]]:
 def cmd_lint(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     for name in args.files:
-        for document in _versions(name):
+        for document in versions_in(name):
             spec = document.get("spec")
             which = str((document.get("metadata") or {}).get("name"))
             findings = lint(spec if isinstance(spec, dict) else {})

@@ -7,11 +7,14 @@ import sys
 from typing import Any
 
 from prompt_release import RELEASE_PLURAL
+from prompt_release.core.consumer_gate import WARN
 from prompt_release.core.views import ReleaseView, release_name
 from prompt_release.plugin.client import Cluster
 from prompt_release.plugin.errors import FAILED, OK, CliError, NotFoundError, UsageError
 from prompt_release.plugin.output import emit
 from prompt_release.plugin.verbs.common import cluster, printed_for_git, wait_for
+from prompt_release.plugin.verbs.consumers import check as consumer_check
+from prompt_release.plugin.verbs.consumers import show as show_consumers
 from prompt_release.plugin.verbs.evaluation import gates, show_gates, target_of
 
 
@@ -134,6 +137,8 @@ def cmd_promote(args: argparse.Namespace) -> int:
     if rows is not None and args.dry_run != "client":
         show_gates(rows, release_name(args.prompt, args.target))
     missing = [row["name"] for row in rows or () if not row["passed"]]
+    if _consumers_refuse(args, on, target, source):
+        missing.append("Consumers")
     if args.check:
         return FAILED if missing else OK
     if missing:
@@ -154,6 +159,27 @@ def cmd_promote(args: argparse.Namespace) -> int:
             "promotes it then"
         )
     return code
+
+
+def _consumers_refuse(
+    args: argparse.Namespace, on: Cluster, target: dict[str, Any] | None, source: ReleaseView
+) -> bool:
+    """Show how the version fares with the target's consumers; whether the operator will
+    hold it back for them (spec.consumerCheck Enforce)."""
+    name = release_name(args.prompt, args.target)
+    view = (
+        ReleaseView.of(target)
+        if target is not None
+        else ReleaseView.of({"metadata": {"name": name}})
+    )
+    if view.status.serves(str(source.status.version), str(source.status.hash)):
+        return False  # nothing moves: the live revision is never held back
+    verdict = consumer_check(on, view, on.version(str(source.status.version)))
+    if verdict is None:
+        return False
+    if args.dry_run != "client" and args.output == "table":
+        show_consumers(verdict, name)
+    return not verdict.passed and view.consumer_check != WARN
 
 
 def rollback_entry(release: ReleaseView, to_revision: int | None) -> dict[str, Any]:
