@@ -246,6 +246,11 @@ def test_a_canary_started_reweighted_and_aborted_beside_its_workload(
     page.goto(f"{admin.url}/ns/{namespace}/releases/summarizer-production")
     settle(page, "#rollout-h + p + div", "Deployment/summarizer", "the workload and its rollout")
 
+    # A promotion's confirmation lists the target's consumers, as `kubectl prompt promote` does.
+    page.get_by_role("button", name="Review promotion").click()
+    assert "Deployment summarizer: Unchecked" in text_of(page, ".checks")
+    page.get_by_role("link", name="Cancel").click()
+
     canary = page.locator("form", has_text="Canary")
     canary.get_by_label("Candidate").select_option("summarizer-v1")
     canary.get_by_label("Weight (%)").fill("20")

@@ -18,6 +18,8 @@ from prompt_release.plugin.client import Cluster
 from prompt_release.plugin.dashboard import diffview
 from prompt_release.plugin.errors import UsageError
 from prompt_release.plugin.verbs.canary import edited_spec, write_edit
+from prompt_release.plugin.verbs.consumers import check as consumer_check
+from prompt_release.plugin.verbs.evaluation import gates
 from prompt_release.plugin.verbs.governance import (
     create_decision,
     decision_manifest,
@@ -51,6 +53,16 @@ TITLES = {
 }
 
 
+@dataclass(frozen=True)
+class Check:
+    """A gate a promotion waits for, or a consuming workload, as `kubectl prompt promote`
+    shows them: the operator holds the new revision back while one isn't passed."""
+
+    name: str
+    passed: bool
+    message: str
+
+
 @dataclass
 class Plan:
     """An action as the confirmation shows it: what goes live, and the change it makes."""
@@ -62,6 +74,7 @@ class Plan:
     next: str | None  # the version this action serves (None: nothing new goes live)
     params: dict[str, str] = field(default_factory=dict)
     comparison: diffview.Comparison | None = None
+    checks: list[Check] = field(default_factory=list)
 
 
 def _number(params: Mapping[str, str], key: str) -> float | None:
@@ -128,7 +141,21 @@ def plan(on: Cluster, name: str, action: str, params: Mapping[str, str]) -> Plan
     if live and next_version and next_version != live:
         comparison = diffview.compare(on.version(live).spec, on.version(next_version).spec)
     kept = {k: v for k, v in params.items() if k in ("source", "revision", "version", "weight")}
-    return Plan(action, TITLES[action], summary, live, next_version, kept, comparison)
+    checks = _promotion_checks(on, release, params) if action == "promote" else []
+    return Plan(action, TITLES[action], summary, live, next_version, kept, comparison, checks)
+
+
+def _promotion_checks(on: Cluster, target: ReleaseView, params: Mapping[str, str]) -> list[Check]:
+    """The target's spec.promotion gates and its consumers, judged for the source's version."""
+    source = on.release(release_name(target.prompt, params.get("source", "")))
+    version, content_hash = str(source.status.version), str(source.status.hash)
+    rows = gates(on, on.get(RELEASE_PLURAL, target.name), source, version, content_hash) or []
+    checks = [Check(str(r["name"]), bool(r["passed"]), str(r["message"])) for r in rows]
+    verdict = consumer_check(on, target, on.version(version))
+    for consumer in verdict.consumers if verdict is not None else ():
+        problem = consumer.problem()
+        checks.append(Check(consumer.label, not problem, problem or consumer.state))
+    return checks
 
 
 def _decide(on: Cluster, release: ReleaseView, action: str, params: Mapping[str, str]) -> str:
