@@ -60,13 +60,15 @@ def _environment() -> jinja2.Environment:
 
 
 def _status_of(error: CliError) -> int:
+    """The API server's own status when it refused (403, 409, 422, ...), else the error's."""
+    answered = getattr(error.__cause__, "status", None)
+    if isinstance(answered, int) and 400 <= answered < 500:
+        return answered
     if isinstance(error, NotFoundError):
         return 404
     if isinstance(error, UsageError):
         return 400
-    if isinstance(error, UnreachableError):
-        return 502 if "refused" not in str(error) else 403
-    return 409
+    return 502 if isinstance(error, UnreachableError) else 409
 
 
 def render(
