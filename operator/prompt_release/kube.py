@@ -410,27 +410,36 @@ class Http(Transport):
         self.pool = self._pool(self._pool_certificate)
 
     def send(self, request: Request) -> Response:
-        r = request
-        c = self.credentials
-        data = None if r.body is None else json.dumps(r.body, separators=(",", ":")).encode()
-        url = c.server + r.path + (f"?{urlencode(r.query)}" if r.query else "")
         for attempt in (1, 2):
-            used = exec_credential(c.exec) if c.exec and c.uses_exec() else None
-            headers = urllib3.HTTPHeaderDict({**r.headers, "User-Agent": self.user_agent})
-            headers.update(self.authorization(used))
-            for name, value in self.impersonation:
-                headers.add(name, value)
-            reply = self._current_pool(used).request(
-                r.method,
-                url,
-                body=data,
-                headers=headers,
-                timeout=urllib3.Timeout(total=r.timeout) if r.timeout else None,
-                preload_content=True,
-            )
+            used, reply = self._open(request, preload=True)
             if reply.status != 401 or attempt == 2 or not self._forget(used):
                 break
         return Response(reply.status, reply.reason or "", reply.data, dict(reply.headers))
+
+    def open(self, request: Request) -> urllib3.BaseHTTPResponse:
+        """The response unread, for a watch to read as it arrives; the caller releases it."""
+        return self._open(request, preload=False)[1]
+
+    def _open(
+        self, r: Request, preload: bool
+    ) -> tuple[ExecCredential | None, urllib3.BaseHTTPResponse]:
+        c = self.credentials
+        data = None if r.body is None else json.dumps(r.body, separators=(",", ":")).encode()
+        url = c.server + r.path + (f"?{urlencode(r.query)}" if r.query else "")
+        used = exec_credential(c.exec) if c.exec and c.uses_exec() else None
+        headers = urllib3.HTTPHeaderDict({**r.headers, "User-Agent": self.user_agent})
+        headers.update(self.authorization(used))
+        for name, value in self.impersonation:
+            headers.add(name, value)
+        reply = self._current_pool(used).request(
+            r.method,
+            url,
+            body=data,
+            headers=headers,
+            timeout=urllib3.Timeout(total=r.timeout) if r.timeout else None,
+            preload_content=preload,
+        )
+        return used, reply
 
     def authorization(self, used: ExecCredential | None = None) -> dict[str, str]:
         """The Authorization header: basic auth, else the bearer token (`used`: the exec

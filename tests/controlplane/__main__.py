@@ -181,6 +181,7 @@ def main(argv: list[str]) -> int:
                 f"  export KUBECONFIG={DEV / 'kubeconfig'} PATH={DEV / 'bin'}:$PATH\n"
                 "  kubectl get prompts,deployments,pods -n prompts-demo\n"
                 "  kubectl prompt history ticket-summarizer -n prompts-demo\n"
+                "  kubectl prompt dashboard -n prompts-demo   # the same in a browser\n"
                 f"  logs: {plane.logs}\n"
                 f"  Prometheus (canary analyses query it; scrape targets: {metrics.folder}/"
                 f"targets.json): {metrics.url}\n"

@@ -15,7 +15,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "operator" / "prompt_release"
 ALLOWED = {
     "core": {"third": {"pydantic", "yaml", "jinja2", "pystache", "jsonschema"}, "parts": {"core"}},
     "sdk": {"third": {"jinja2", "pystache", "jsonschema"}, "parts": {"core", "sdk"}},
-    "plugin": {"third": {"yaml"}, "parts": {"core", "kube", "plugin", "sdk"}},
+    # aiohttp and jinja2: the dashboard only, loaded by `kubectl prompt dashboard` alone
+    "plugin": {"third": {"yaml", "aiohttp", "jinja2"}, "parts": {"core", "kube", "plugin", "sdk"}},
     "operator": {
         # urllib3: the webhook sinks' POST (runtime/webhook.py); yaml: the sinks file
         "third": {"kopf", "prometheus_client", "urllib3", "yaml"},
@@ -172,3 +173,13 @@ def test_kopf_is_pinned_to_the_range_the_tests_ran() -> None:
     text = (PACKAGE.parents[1] / "pyproject.toml").read_text()
     kopf = next(line for line in text.splitlines() if line.strip().startswith('"kopf'))
     assert ">=" in kopf and "<" in kopf.replace("<=", ""), kopf
+
+
+def test_the_plugin_loads_the_web_server_only_for_the_dashboard() -> None:
+    code = (
+        "import sys\n"
+        "from prompt_release.plugin.parser import build_parser\n"
+        "build_parser()\n"
+        "assert 'aiohttp' not in sys.modules, 'aiohttp loaded'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -12,7 +12,7 @@ import pytest
 from prompt_release.core.variables import declared
 from prompt_release.plugin.errors import UsageError
 from prompt_release.plugin.verbs.authoring import _new_spec
-from prompt_release.plugin.verbs.inspect import _settings, _variables, setting_changes
+from prompt_release.plugin.verbs.inspect import _variables, setting_changes, settings
 from tests.unit.test_contract import SUMMARY, WEATHER
 
 SOURCE: dict[str, Any] = {
@@ -69,7 +69,7 @@ def test_diff_compares_tools_by_name_and_the_response_schema_field_by_field() ->
     renamed = {**WEATHER, "function": {**WEATHER["function"], "description": "Forecast."}}
     schema = {**SUMMARY["schema"], "required": ["bullets"]}
     after = {**before, "tools": [renamed], "responseFormat": {**SUMMARY, "schema": schema}}
-    assert setting_changes(_settings(before), _settings(after)) == [
+    assert setting_changes(settings(before), settings(after)) == [
         '~ responseFormat.schema.required: ["bullets", "priority"] -> ["bullets"]',
         '~ tools.get_weather.description: "The weather in a city." -> "Forecast."',
     ]

@@ -4,6 +4,7 @@ context and namespace, and API errors turned into one-line `CliError`s."""
 from __future__ import annotations
 
 import builtins
+import copy
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -52,6 +53,26 @@ class Cluster:
         except (ConfigError, OSError, ValueError) as error:
             raise UnreachableError(f"cannot load the kubeconfig: {error}") from error
         self.namespace = namespace or self.kube.namespace
+
+    def within(self, namespace: str) -> Cluster:
+        """The same connection and identity, in another namespace."""
+        other = copy.copy(self)
+        other.namespace = namespace
+        return other
+
+    def namespaces(self) -> builtins.list[str] | None:
+        """The names of the namespaces; None when we may not list them (a namespaced role)."""
+        from prompt_release.kube import ApiError
+
+        try:
+            listed = self.kube.call("GET", "/api/v1/namespaces")
+        except ApiError as error:
+            if error.status in (401, 403):
+                return None
+            _raise_api(error, "namespaces not found")
+        except Exception as error:
+            _raise_api(error, "namespaces not found")
+        return sorted(item["metadata"]["name"] for item in listed.get("items") or ())
 
     def _call(self, call: Callable[[], T], not_found: str) -> T:
         try:

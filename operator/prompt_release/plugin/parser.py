@@ -54,6 +54,7 @@ EXAMPLES = {
     "approve": "kubectl prompt approve ticket-summarizer -l production -m 'Reviewed the eval run'",
     "reject": "kubectl prompt reject ticket-summarizer -l production -m 'Drops the priority line'",
     "eval": "kubectl prompt eval record ticket-summarizer-v4 -f result.json --cases cases.jsonl",
+    "dashboard": "kubectl prompt dashboard -n support [--port 3100] [--as reviewer@example.com]",
     "new-version": "kubectl prompt new-version ticket-summarizer --from ticket-summarizer-v3 "
     "-f template.txt [--format mustache]",
 }
@@ -340,6 +341,23 @@ def _authoring_verbs(verbs: Verbs) -> None:
     )
 
 
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    """The web server's modules load only for this verb."""
+    from prompt_release.plugin.dashboard.app import cmd_dashboard
+
+    return cmd_dashboard(args)
+
+
+def _dashboard_verb(verbs: Verbs) -> None:
+    helptext = "serve a local web UI: live releases, history, diffs, canaries and approvals"
+    sub = verbs.add("dashboard", helptext, _cmd_dashboard)
+    sub.add_argument(
+        "--address", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)"
+    )
+    sub.add_argument("--port", type=int, default=0, help="the port (default: a free one)")
+    sub.add_argument("--open", action="store_true", help="open it in the default browser")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kubectl prompt",
@@ -355,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     _governance_verbs(verbs)
     _rollout_verbs(verbs)
     _canary_verbs(verbs)
+    _dashboard_verb(verbs)
     return parser
 
 

@@ -46,32 +46,69 @@ def _steps(args: argparse.Namespace) -> tuple[list[dict[str, Any]], list[dict[st
 
 
 def _edited(args: argparse.Namespace, body: Mapping[str, Any], name: str) -> dict[str, Any]:
+    steps, segments = _steps(args) if args.action == "start" else ([], [])
+    return edited_spec(
+        args.action,
+        body,
+        name,
+        version=args.version,
+        weight=args.weight,
+        pin=args.hash,
+        steps=steps,
+        segments=segments,
+        message=args.message,
+    )
+
+
+def edited_spec(
+    action: str,
+    body: Mapping[str, Any],
+    name: str,
+    *,
+    version: str | None = None,
+    weight: float | None = None,
+    pin: str | None = None,
+    steps: list[dict[str, Any]] | None = None,
+    segments: list[dict[str, Any]] | None = None,
+    message: str | None = None,
+) -> dict[str, Any]:
+    """The release's spec after one canary action (the rules in `core/canary_edits.py`)."""
     spec, status = dict(body.get("spec") or {}), dict(body.get("status") or {})
     try:
-        if args.action == "start":
-            if not args.version:
+        if action == "start":
+            if not version:
                 raise UsageError("canary start needs --version, the candidate PromptVersion")
-            steps, segments = _steps(args)
             return canary_edits.start_spec(
                 spec,
                 name,
-                version=args.version,
-                weight=args.weight if args.weight is not None else 10,
-                pin=args.hash,
-                steps=steps,
-                segments=segments,
+                version=version,
+                weight=weight if weight is not None else 10,
+                pin=pin,
+                steps=steps or [],
+                segments=segments or [],
             )
-        if args.action == "set-weight":
-            if args.weight is None:
+        if action == "set-weight":
+            if weight is None:
                 raise UsageError("canary set-weight needs the weight, e.g. --weight 25")
-            return canary_edits.weight_spec(spec, name, args.weight)
-        if args.action == "promote":
-            return canary_edits.promote_spec(spec, status, name, args.message)
-        if args.action == "abort":
+            return canary_edits.weight_spec(spec, name, weight)
+        if action == "promote":
+            return canary_edits.promote_spec(spec, status, name, message)
+        if action == "abort":
             return canary_edits.abort_spec(spec, name)
         return canary_edits.resume_spec(spec, status, name)
     except canary_edits.CanaryEditError as error:
         raise CliError(str(error)) from error
+
+
+def write_edit(
+    on: Cluster, name: str, body: Mapping[str, Any], new: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Write an edited spec as a merge patch guarded by the resourceVersion it was made from."""
+    patch = {
+        "metadata": {"resourceVersion": body["metadata"]["resourceVersion"]},
+        "spec": merge_patch_of(body.get("spec") or {}, new),
+    }
+    return on.merge_patch(RELEASE_PLURAL, name, patch)
 
 
 def _done(args: argparse.Namespace, body: Mapping[str, Any], new: Mapping[str, Any]) -> Done:
@@ -105,11 +142,7 @@ def cmd_canary(args: argparse.Namespace) -> int:
     new = _edited(args, body, name)
     if printed_for_git(args, on.manifest("PromptRelease", name, new)):
         return OK
-    patch = {
-        "metadata": {"resourceVersion": body["metadata"]["resourceVersion"]},
-        "spec": merge_patch_of(body.get("spec") or {}, new),
-    }
-    written = on.merge_patch(RELEASE_PLURAL, name, patch)
+    written = write_edit(on, name, body, new)
     if args.no_wait:
         print(f"promptrelease/{name}: canary {args.action} written (not waiting)")
         return OK

@@ -19,7 +19,7 @@ from prompt_release.plugin.output import emit
 from prompt_release.plugin.verbs.common import cluster, printed_for_git, wait_for
 
 
-def _waiting(status: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def awaiting_decision(status: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """What awaits a decision: the requested spec.version, the canary's candidate."""
     canary: Mapping[str, Any] = status.get("canary") or {}
     return [found for found in (status.get("approval"), canary.get("approval")) if found]
@@ -28,7 +28,7 @@ def _waiting(status: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def _decided_on(on: Cluster, release: ReleaseView, version: str | None) -> tuple[str, str]:
     """The version and content hash to decide on: the one awaiting approval, by default (the
     requested spec.version, or the canary's candidate; --version picks one when both wait)."""
-    waiting = _waiting(release.status.raw)
+    waiting = awaiting_decision(release.status.raw)
     if not version and not waiting:
         raise UsageError(
             f"{release.name} awaits no approval (live: revision {release.status.revision}, "
@@ -69,27 +69,48 @@ def _refuse_if_void(on: Cluster, label: str, manifest: dict[str, Any]) -> None:
         )
 
 
-def _decide(args: argparse.Namespace, decision: str) -> int:
-    on = cluster(args)
-    name = release_name(args.prompt, args.label)
-    release = on.release(name)
-    version, content_hash = _decided_on(on, release, args.version)
+def decision_manifest(
+    on: Cluster,
+    prompt: str,
+    label: str,
+    decision: str,
+    version: str | None = None,
+    comment: str | None = None,
+) -> dict[str, Any]:
+    """The PromptApproval deciding on `version` (default: the one awaiting approval) of the
+    release of `prompt` and `label`, bound to its exact content hash."""
+    name = release_name(prompt, label)
+    decided, content_hash = _decided_on(on, on.release(name), version)
     spec: dict[str, Any] = {
-        "prompt": args.prompt,
-        "label": args.label,
-        "version": version,
+        "prompt": prompt,
+        "label": label,
+        "version": decided,
         "hash": content_hash,
         "decision": decision,
     }
-    if args.message:
-        spec["comment"] = args.message
+    if comment:
+        spec["comment"] = comment
     manifest = on.manifest("PromptApproval", "", spec)
     del manifest["metadata"]["name"]
     manifest["metadata"]["generateName"] = f"{name}-"
+    return manifest
+
+
+def create_decision(on: Cluster, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Create the PromptApproval unless it would count for nothing; the API server stamps its
+    approver and refuses the requester's own."""
+    _refuse_if_void(on, manifest["spec"]["label"], manifest)
+    return on.create(governance.APPROVAL_PLURAL, manifest)
+
+
+def _decide(args: argparse.Namespace, decision: str) -> int:
+    on = cluster(args)
+    name = release_name(args.prompt, args.label)
+    manifest = decision_manifest(on, args.prompt, args.label, decision, args.version, args.message)
+    version, content_hash = manifest["spec"]["version"], manifest["spec"]["hash"]
     if printed_for_git(args, manifest):
         return OK
-    _refuse_if_void(on, args.label, manifest)
-    written = on.create(governance.APPROVAL_PLURAL, manifest)
+    written = create_decision(on, manifest)
     approver = (written.get("spec") or {}).get("approver")
     verb = "approved" if decision == governance.APPROVE else "rejected"
     what = f"{version} ({short_hash(content_hash)}) for {name}"
@@ -117,7 +138,7 @@ def _wait_decided(
         pending = any(
             (w.get("version"), w.get("hash"), w.get("state"))
             == (version, content_hash, governance.PENDING)
-            for w in _waiting(current.status.raw)
+            for w in awaiting_decision(current.status.raw)
         )
         return None if pending else current
 

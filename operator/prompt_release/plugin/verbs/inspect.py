@@ -296,7 +296,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return OK if report.ok else FAILED
 
 
-def _prompt_lines(spec: Mapping[str, Any]) -> list[str]:
+def prompt_lines(spec: Mapping[str, Any]) -> list[str]:
     """The prompt as lines to diff; a chat prompt as one block per message."""
     if spec.get("template") is not None:
         blocks = [str(spec["template"])]
@@ -321,7 +321,7 @@ def _flatten(value: Any, prefix: str) -> dict[str, Any]:
     return {prefix: value}
 
 
-def _settings(spec: Mapping[str, Any]) -> dict[str, Any]:
+def settings(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The non-text fields worth comparing, flattened to `a.b` keys (a tool by its function's
     name, so a reordering is no change)."""
     tools: dict[str, Any] = {}
@@ -347,11 +347,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
     )
     paint = painter(color)
     changed = False
-    lines_a, lines_b = _prompt_lines(spec_a), _prompt_lines(spec_b)
+    lines_a, lines_b = prompt_lines(spec_a), prompt_lines(spec_b)
     for line in difflib.unified_diff(lines_a, lines_b, args.version_a, args.version_b):
         changed = True
         sys.stdout.write(paint(line))
-    for line in setting_changes(_settings(spec_a), _settings(spec_b)):
+    for line in setting_changes(settings(spec_a), settings(spec_b)):
         changed = True
         print(paint(line + "\n"), end="")
     return FAILED if changed else OK

@@ -30,28 +30,48 @@ def _apply_release(
 ) -> int:
     """Point a release at a version (create it if new); wait for the operator's verdict."""
     name = release_name(prompt, label)
+    manifest = release_manifest(on, prompt, label, version, pin, changelog)
+    if printed_for_git(args, manifest):
+        return OK
+    written = write_release(on, manifest)
+    if args.no_wait:
+        print(f"promptrelease/{name} points at {version} (not waiting)")
+        return OK
+    return _wait_released(args, on, ReleaseView.of(written))
+
+
+def write_release(on: Cluster, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Point the release of `manifest` at its spec.version: create it, or patch the version,
+    changelog and pin of the one there; a version of another prompt is refused first."""
+    spec = manifest["spec"]
+    mismatch = on.version(spec["version"]).mismatch(spec["prompt"])
+    if mismatch:
+        raise UsageError(mismatch)
+    name = manifest["metadata"]["name"]
+    try:
+        on.get(RELEASE_PLURAL, name)
+    except NotFoundError:
+        return on.create(RELEASE_PLURAL, manifest)
+    patch = {
+        "spec": {
+            "version": spec["version"],
+            "changelog": spec.get("changelog"),
+            "hash": spec.get("hash"),
+        }
+    }
+    return on.merge_patch(RELEASE_PLURAL, name, patch)
+
+
+def release_manifest(
+    on: Cluster, prompt: str, label: str, version: str, pin: str | None, changelog: str | None
+) -> dict[str, Any]:
+    """The PromptRelease that points `label` of `prompt` at `version`."""
     spec: dict[str, Any] = {"prompt": prompt, "label": label, "version": version}
     if changelog:
         spec["changelog"] = changelog
     if pin:
         spec["hash"] = pin
-    manifest = on.manifest("PromptRelease", name, spec)
-    if printed_for_git(args, manifest):
-        return OK
-    mismatch = on.version(version).mismatch(prompt)
-    if mismatch:
-        raise UsageError(mismatch)
-    try:
-        on.get(RELEASE_PLURAL, name)
-    except NotFoundError:
-        written = on.create(RELEASE_PLURAL, manifest)
-    else:
-        patch = {"spec": {"version": version, "changelog": changelog, "hash": pin}}
-        written = on.merge_patch(RELEASE_PLURAL, name, patch)
-    if args.no_wait:
-        print(f"promptrelease/{name} points at {version} (not waiting)")
-        return OK
-    return _wait_released(args, on, ReleaseView.of(written))
+    return on.manifest("PromptRelease", release_name(prompt, label), spec)
 
 
 def _wait_released(args: argparse.Namespace, on: Cluster, written: ReleaseView) -> int:
@@ -93,24 +113,27 @@ def cmd_release(args: argparse.Namespace) -> int:
     )
 
 
-def cmd_promote(args: argparse.Namespace) -> int:
-    on = cluster(args)
-    source = on.release(release_name(args.prompt, args.source))
+def promotion_changelog(source: ReleaseView) -> str:
+    """The changelog a promotion from `source` carries by default; refuses a source that serves
+    nothing Ready."""
     live = source.status.live_entry()
     if not source.status.is_ready or not source.status.hash or live is None:
         raise CliError(
             f"{source.name} is not Ready "
             f"({source.status.ready.get('reason', 'no status yet')}): nothing to promote"
         )
-    changelog = (
-        args.message
-        or live.get("changelog")
-        or f"Promote {source.status.version} from {args.source}"
-    )
+    return str(live.get("changelog") or f"Promote {source.status.version} from {source.label}")
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    on = cluster(args)
+    source = on.release(release_name(args.prompt, args.source))
+    default_changelog = promotion_changelog(source)  # refuses a source not Ready
+    changelog = args.message or default_changelog
     target = target_of(on, args.prompt, args.target)
     rows = None
     if target is not None:
-        rows = gates(on, target, source, str(source.status.version), source.status.hash)
+        rows = gates(on, target, source, str(source.status.version), str(source.status.hash))
     if rows is not None and args.dry_run != "client":
         show_gates(rows, release_name(args.prompt, args.target))
     missing = [row["name"] for row in rows or () if not row["passed"]]
@@ -159,21 +182,26 @@ def _consumers_refuse(
     return not verdict.passed and view.consumer_check != WARN
 
 
-def cmd_rollback(args: argparse.Namespace) -> int:
-    on = cluster(args)
-    release = on.release(release_name(args.prompt, args.label))
-    if args.to_revision is not None:
-        entry = release.status.entry_at(args.to_revision)
+def rollback_entry(release: ReleaseView, to_revision: int | None) -> dict[str, Any]:
+    """The history entry a rollback brings back: `to_revision`, else the previous one."""
+    if to_revision is not None:
+        entry = release.status.entry_at(to_revision)
         if entry is None:
             kept = ", ".join(str(e.get("revision")) for e in release.status.history) or "none"
             raise NotFoundError(
-                f"revision {args.to_revision} is not in the history of {release.name} "
-                f"(kept: {kept})"
+                f"revision {to_revision} is not in the history of {release.name} (kept: {kept})"
             )
-    else:
-        entry = release.status.previous_entry()
-        if entry is None:
-            raise NotFoundError(f"{release.name} has no earlier revision to roll back to")
+        return entry
+    entry = release.status.previous_entry()
+    if entry is None:
+        raise NotFoundError(f"{release.name} has no earlier revision to roll back to")
+    return entry
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    on = cluster(args)
+    release = on.release(release_name(args.prompt, args.label))
+    entry = rollback_entry(release, args.to_revision)
     changelog = args.message or f"Roll back to revision {entry['revision']}"
     return _apply_release(
         args,
