@@ -23,7 +23,7 @@ import yaml
 from prompt_release.core.evaluation import dataset_hash
 from prompt_release.core.identity import EVALUATION_REQUESTED_BY
 from tests.integration.conftest import REPO, Prompt
-from tests.integration.test_governance import as_user
+from tests.integration.test_governance import as_user, policy
 from tests.integration.test_history_records import defaults, grant_releases  # noqa: F401
 from tests.integration.test_promotion import CASES, hash_of
 from tests.kube import Kubectl, OperatorProcess, eventually
@@ -288,6 +288,34 @@ def test_an_evaluation_job_runs_only_for_a_requester_who_could_create_it(
     assert annotations[EVALUATION_REQUESTED_BY] == "nadia@example.com"
     eventually(lambda: evaluation_jobs(kubectl), what="the evaluation Job nadia asked for")
     wait_reason(kubectl, PRODUCTION, "AwaitingEvidence")
+
+
+@pytest.mark.usefixtures("defaults")  # the chart's default policies: recordedBy stamped
+def test_on_a_protected_label_only_a_trusted_evaluators_result_counts(
+    kubectl: Kubectl, operator: OperatorProcess, evaluator: Callable[..., Any]
+) -> None:
+    """PromptPolicy trustedEvaluators: a passing result recorded by the namespace's admin is
+    named and ignored; the same result recorded by the evaluator's ServiceAccount promotes."""
+    trusted = {"serviceAccounts": [{"name": EVALUATOR}]}
+    apply(kubectl, policy("evaluators", labels=["production"], trustedEvaluators=trusted))
+    staged(kubectl)
+    running_job(kubectl)
+    v1, v2 = hash_of(kubectl, "summarizer-v1"), hash_of(kubectl, "summarizer-v2")
+    body = result("summarizer-v2", v2, {"version": "summarizer-v1", "hash": v1, "score": 0.88})
+    kubectl("create", "-f", "-", input=json.dumps(body))  # the admin, not a trusted evaluator
+
+    def refused() -> str | None:
+        gates = kubectl.get("promptrelease", PRODUCTION)["status"]["promotion"].get("gates") or []
+        found = [g["message"] for g in gates if g["name"] == "Evidence" and not g["passed"]]
+        return found[0] if found and "trusted evaluators" in found[0] else None
+
+    message = eventually(refused, what="the admin's result named as untrusted")
+    assert "not one of the trusted evaluators of PromptPolicy evaluators" in message
+    assert kubectl.get("promptrelease", PRODUCTION)["status"]["revision"] == 1
+    assert evaluator("create", "-f", "-", input=json.dumps(body)).returncode == 0
+    promoted = released(kubectl, PRODUCTION, 2)
+    (kept,) = promoted["status"]["history"][0]["promotion"]["evidence"]
+    assert kept["recordedBy"] == f"system:serviceaccount:{kubectl.namespace}:{EVALUATOR}"
 
 
 def test_the_shipped_evaluator_judges_what_the_operator_mounts(

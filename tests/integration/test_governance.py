@@ -305,6 +305,19 @@ def test_a_protected_label_refuses_non_members_a_missing_changelog_or_pin_and_ot
     assert result.returncode != 0
     assert "PromptPolicy production-rules: spec.model.provider acme is not allowed" in result.stderr
 
+    # requireEvidence: a release of the label must declare spec.promotion.evidence.
+    kubectl.apply(as_json(policy("staging-evidence", labels=["staging"], requireEvidence=True)))
+    plain = json.dumps(release("summarizer-v1", label="staging", changelog="again"))
+
+    def refused_without_evidence() -> str | None:
+        found = eve("apply", "-f", "-", input=plain)
+        return found.stderr if found.returncode != 0 else None
+
+    stderr = eventually(refused_without_evidence, what="requireEvidence enforced at admission")
+    assert "PromptPolicy staging-evidence" in stderr and "needs spec.promotion.evidence" in stderr
+    gated = release("summarizer-v1", label="staging", promotion={"from": "dev", "evidence": {}})
+    assert eve("apply", "-f", "-", input=json.dumps(gated)).returncode == 0
+
 
 # -- the two-person rule -----------------------------------------------------------------------
 

@@ -93,6 +93,17 @@ class PromptPolicySpec(ApiModel):
         description="Moving a protected label requires spec.hash (kubectl prompt promote and "
         "rollback set it).",
     )
+    require_evidence: bool | None = Field(
+        default=None,
+        description="A PromptRelease of a protected label must declare spec.promotion.evidence: "
+        "it moves only to a version with a passing PromptEvaluation of its exact hash "
+        "(refused at admission otherwise).",
+    )
+    trusted_evaluators: Subjects | None = Field(
+        default=None,
+        description="Whose PromptEvaluations count as evidence on the protected labels "
+        "(spec.recordedBy, stamped by the API server). Unset: whoever RBAC lets record them.",
+    )
     refuse_warnings: list[Literal["Secret", "PII", "SystemVariable"]] | None = Field(
         default=None,
         description="Lint warnings (kubectl prompt lint, a PromptVersion's status.warnings) "

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prompt_release.core.canonical import canonical_json
+from prompt_release.core.governance import Subjects
 from prompt_release.core.hashing import PREFIX, short_hash, without_null_members
+from prompt_release.core.identity import Identity
 
 EVALUATION_PLURAL = "promptevaluations"
 DEFAULT_DATASET_KEY = "cases.json"
@@ -49,6 +51,8 @@ class Requirements:
     max_regression: float | None = None
     evaluator: str | None = None
     dataset: str | None = None
+    trusted: tuple[tuple[str, Subjects], ...] = ()
+    """(PromptPolicy, its trustedEvaluators): who may have recorded a result that counts."""
 
     @classmethod
     def of(cls, raw: Mapping[str, Any] | None) -> Requirements:
@@ -85,6 +89,7 @@ class EvaluationView:
     baseline_hash: str | None = None
     baseline_score: float | None = None
     recorded_by: str | None = None
+    recorded_by_groups: tuple[str, ...] = ()
     created: str = ""
     scores: Mapping[str, Any] = field(default_factory=dict)
 
@@ -116,6 +121,7 @@ class EvaluationView:
             baseline_hash=baseline.get("hash") or None,
             baseline_score=None if base_score is None else float(base_score),
             recorded_by=spec.get("recordedBy") or None,
+            recorded_by_groups=tuple(str(g) for g in spec.get("recordedByGroups") or ()),
             created=str(meta.get("creationTimestamp") or ""),
             scores=dict(spec.get("scores") or {}),
         )
@@ -172,7 +178,22 @@ def _why_not(
         return f"{found.short} ran on another dataset than {rules.dataset}"
     if rules.min_score is not None and found.score < rules.min_score:
         return f"{found.short} scored {found.score:g}, under minScore {rules.min_score:g}"
-    return _regression(found, rules, live_hash)
+    return _untrusted(found, rules) or _regression(found, rules, live_hash)
+
+
+def _untrusted(found: EvaluationView, rules: Requirements) -> str | None:
+    """A PromptPolicy's trustedEvaluators: the result was recorded by one of them (the API
+    server stamps recordedBy; unstamped, it counts for nobody)."""
+    who = None
+    if found.recorded_by:
+        who = Identity.of(found.recorded_by, found.recorded_by_groups)
+    for policy, subjects in rules.trusted:
+        if who is None or not subjects.include(who):
+            return (
+                f"{found.short} was recorded by {who or 'nobody attested'}, not one of the "
+                f"trusted evaluators of PromptPolicy {policy} ({subjects})"
+            )
+    return None
 
 
 def _regression(found: EvaluationView, rules: Requirements, live_hash: str | None) -> str | None:

@@ -87,6 +87,7 @@ class PolicyView:
     min_changelog_length: int | None = None
     require_hash_pin: bool = False
     refuse_warnings: frozenset[str] = frozenset()
+    trusted_evaluators: Subjects | None = None
     allowed_providers: frozenset[str] | None = None
     allowed_names: frozenset[str] | None = None
 
@@ -111,6 +112,7 @@ class PolicyView:
             min_changelog_length=None if minimum is None else int(minimum),
             require_hash_pin=bool(spec.get("requireHashPin")),
             refuse_warnings=frozenset(str(kind) for kind in spec.get("refuseWarnings") or ()),
+            trusted_evaluators=Subjects.of(spec.get("trustedEvaluators"), namespace),
             allowed_providers=allowed("providers"),
             allowed_names=allowed("names"),
         )
@@ -245,6 +247,15 @@ class Gate:
     @property
     def protecting(self) -> tuple[PolicyView, ...]:
         return tuple(policy for policy in self.policies if policy.protects(self.label))
+
+    @property
+    def trusted_evaluators(self) -> tuple[tuple[str, Subjects], ...]:
+        """(policy, its trustedEvaluators) of each policy protecting the label that has them."""
+        return tuple(
+            (policy.name, policy.trusted_evaluators)
+            for policy in self.protecting
+            if policy.trusted_evaluators is not None
+        )
 
     @property
     def requiring_approval(self) -> tuple[PolicyView, ...]:

@@ -148,6 +148,8 @@ def choose(
     spec = PromotionSpec.of(body)
     if spec is None:
         return None
+    if spec.evidence is not None and gate is not None and gate.trusted_evaluators:
+        spec = replace(spec, evidence=replace(spec.evidence, trusted=gate.trusted_evaluators))
     inputs = inputs or Inputs(source=None)
     moment = time_of(now) or dt.datetime.now(dt.UTC)
     pending = _spec_version(release) != release.version
