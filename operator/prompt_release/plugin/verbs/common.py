@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+import yaml
+
+from prompt_release.core.manifests import load_all
 from prompt_release.plugin.client import Cluster
 from prompt_release.plugin.errors import CliError, UsageError
 from prompt_release.plugin.output import manifest_text
@@ -32,6 +36,19 @@ def read(name: str) -> str:
         return Path(name).read_text(encoding="utf-8")
     except OSError as error:
         raise UsageError(f"cannot read {name}: {error.strerror or error}") from error
+
+
+def versions_in(name: str) -> list[dict[str, Any]]:
+    """The PromptVersions of a manifest file (`-`: standard input); none is a usage error."""
+    text = sys.stdin.read() if name == "-" else read(name)
+    try:
+        documents = list(load_all(text))
+    except yaml.YAMLError as error:
+        raise UsageError(f"{name}: not valid YAML: {error}") from error
+    found = [d for d in documents if isinstance(d, dict) and d.get("kind") == "PromptVersion"]
+    if not found:
+        raise UsageError(f"{name}: no PromptVersion in it")
+    return found
 
 
 def printed_for_git(args: argparse.Namespace, manifest: Mapping[str, Any]) -> bool:

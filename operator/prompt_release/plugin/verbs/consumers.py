@@ -15,8 +15,7 @@ from prompt_release.core.views import ReleaseView, VersionView
 from prompt_release.plugin.client import Cluster
 from prompt_release.plugin.errors import OK, UsageError
 from prompt_release.plugin.output import emit, table
-from prompt_release.plugin.verbs.common import cluster, read
-from prompt_release.plugin.verbs.lint import versions_in
+from prompt_release.plugin.verbs.common import cluster, read, versions_in
 
 
 def _spec_of(args: argparse.Namespace) -> Mapping[str, Any]:

@@ -10,8 +10,6 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import yaml
-
 from prompt_release import RELEASE_PLURAL
 from prompt_release.core import chain, includes
 from prompt_release.core.canonical import CanonicalizationError
@@ -31,7 +29,7 @@ from prompt_release.plugin.errors import (
     UsageError,
 )
 from prompt_release.plugin.output import age, emit, painter
-from prompt_release.plugin.verbs.common import cluster, read
+from prompt_release.plugin.verbs.common import cluster, read, versions_in
 from prompt_release.plugin.verbs.consumers import summary as consumer_summary
 from prompt_release.sdk import RenderError, parse_payload
 
@@ -39,7 +37,7 @@ from prompt_release.sdk import RenderError, parse_payload
 def cmd_hash(args: argparse.Namespace) -> int:
     """Each PromptVersion's content hash; a spec.hash pin, and an includes pin naming a version
     of the same files, that differs fails the command."""
-    found = [(name, doc) for name in args.files for doc in _versions_in(name)]
+    found = [(name, doc) for name in args.files for doc in versions_in(name)]
     computed_hashes = [_hash_of(name, doc) for name, doc in found]
     hashes = {
         _name_of(doc): computed for (_, doc), computed in zip(found, computed_hashes, strict=True)
@@ -71,18 +69,6 @@ def cmd_hash(args: argparse.Namespace) -> int:
     else:
         emit(args.output, rows, [], [{k.lower(): v for k, v in r.items()} for r in rows])
     return FAILED if failed else OK
-
-
-def _versions_in(name: str) -> list[dict[str, Any]]:
-    text = sys.stdin.read() if name == "-" else read(name)
-    try:
-        documents = list(load_all(text))
-    except yaml.YAMLError as error:
-        raise UsageError(f"{name}: not valid YAML: {error}") from error
-    versions = [d for d in documents if isinstance(d, dict) and d.get("kind") == "PromptVersion"]
-    if not versions:
-        raise UsageError(f"{name}: no PromptVersion in it")
-    return versions
 
 
 def _name_of(doc: Mapping[str, Any]) -> str:

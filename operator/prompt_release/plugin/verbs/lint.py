@@ -7,30 +7,14 @@ Errors are what makes the operator mark a version `Invalid`; warnings are what i
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
-
-import yaml
 
 from prompt_release.core import composition
 from prompt_release.core.lint import ERROR, WARNING, Finding, lint
-from prompt_release.core.manifests import load_all
 from prompt_release.core.views import VersionView
-from prompt_release.plugin.errors import FAILED, OK, UsageError
+from prompt_release.plugin.errors import FAILED, OK
 from prompt_release.plugin.output import emit
-from prompt_release.plugin.verbs.common import read
-
-
-def versions_in(name: str) -> list[dict[str, Any]]:
-    text = sys.stdin.read() if name == "-" else read(name)
-    try:
-        documents = list(load_all(text))
-    except yaml.YAMLError as error:
-        raise UsageError(f"{name}: not valid YAML: {error}") from error
-    found = [d for d in documents if isinstance(d, dict) and d.get("kind") == "PromptVersion"]
-    if not found:
-        raise UsageError(f"{name}: no PromptVersion in it")
-    return found
+from prompt_release.plugin.verbs.common import versions_in
 
 
 def _composition_findings(document: dict[str, Any], views: dict[str, VersionView]) -> list[Finding]:
