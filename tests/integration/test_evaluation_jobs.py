@@ -332,7 +332,11 @@ def test_the_shipped_evaluator_judges_what_the_operator_mounts(
         found["metadata"].pop("namespace", None)
     apply(kubectl, *objects)
     name = "ticket-summarizer-production"
-    job = eventually(lambda: evaluation_jobs(kubectl), what="the example's evaluation Job")[0]
+    try:
+        job = eventually(lambda: evaluation_jobs(kubectl), what="the example's evaluation Job")[0]
+    except AssertionError as error:
+        status = kubectl.get("promptrelease", name).get("status")
+        raise AssertionError(f"{error}\n{name} status: {json.dumps(status, indent=1)}") from None
     container = job["spec"]["template"]["spec"]["containers"][0]
     env = {e["name"]: e["value"] for e in container["env"]}
     assert env["PROMPT_DATASET_FILE"] == "/etc/prompt-dataset/cases.jsonl"
@@ -392,7 +396,11 @@ def test_a_failing_result_of_what_is_live_rolls_back_when_the_release_asks(
     bad = json.loads(json.dumps(good))
     bad["spec"].update(score=0.4, passed=False)
     assert evaluator("create", "-f", "-", input=json.dumps(bad)).returncode == 0
-    rolled = wait_reason(kubectl, PRODUCTION, "RolledBackOnFailure")
+    try:
+        rolled = wait_reason(kubectl, PRODUCTION, "RolledBackOnFailure")
+    except AssertionError as error:
+        status = kubectl.get("promptrelease", PRODUCTION).get("status")
+        raise AssertionError(f"{error}\nstatus: {json.dumps(status, indent=1)}") from None
     assert (rolled["status"]["version"], rolled["status"]["revision"]) == ("summarizer-v1", 3)
     assert "its evaluation failed" in rolled["status"]["history"][1]["rolloutFailed"]
     reasons = {e["reason"] for e in json.loads(kubectl("get", "events", "-o", "json"))["items"]}

@@ -248,6 +248,14 @@ def auto(now: str = "2026-12-04T10:00:00Z") -> dict[str, Any]:
     return {**rel, "status": first.planned_status}
 
 
+def test_auto_carrying_out_spec_version_looks_again_to_follow_from() -> None:
+    """Nothing but a timer wakes a release after its own write: the pass that carries out
+    spec.version asks for the next one, which follows `from`."""
+    first = at(production("p-v1", auto=True), "2026-12-04T10:00:00Z", staging("p-v2", since=T0))
+    assert first.planned_status["version"] == "p-v1"
+    assert first.requeue_after is not None and first.requeue_after <= 2
+
+
 def test_auto_follows_staging_once_the_gates_hold_without_touching_spec() -> None:
     rel = auto()
     waiting = at(rel, "2026-12-04T09:30:00Z")

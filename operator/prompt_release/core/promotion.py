@@ -70,6 +70,10 @@ class Inputs:
     evaluations: Sequence[EvaluationView] = ()
 
 
+FOLLOW_AFTER = 1.0
+"""Seconds after carrying out spec.version before an auto release follows `from`."""
+
+
 @dataclass(frozen=True)
 class Choice:
     """What the release pass serves under spec.promotion."""
@@ -155,7 +159,13 @@ def choose(
     pending = _spec_version(release) != release.version
     if spec.auto and not pending and release.status.revision and inputs.live is not None:
         return _follow(spec, release, inputs, gate, moment)
-    return _by_spec(spec, release, version, inputs, gate, moment)
+    chosen = _by_spec(spec, release, version, inputs, gate, moment)
+    if spec.auto and chosen.hold is None:
+        # spec.version goes live this pass, and nothing of ours wakes the release after its
+        # own write: look again, to follow `from` from there.
+        wait = FOLLOW_AFTER if chosen.wait is None else min(chosen.wait, FOLLOW_AFTER)
+        chosen = replace(chosen, wait=wait)
+    return chosen
 
 
 def _by_spec(
