@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: dev test lint typecheck unit integration faults crds manifests bench bench-full binaries clean \
-	sdks sdk-typescript sdk-go conformance image lock evaluators
+	sdks sdk-typescript sdk-go conformance image lock evaluators vocabulary
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ evaluators: $(PROMPTFOO_DIR)/node_modules/.package-lock.json
 $(PROMPTFOO_DIR)/node_modules/.package-lock.json: $(PROMPTFOO_DIR)/package-lock.json
 	cd $(PROMPTFOO_DIR) && $(NPM) ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+## vocabulary: rewrite lint's token vocabulary (operator/prompt_release/core/vocabulary) from
+## js-tiktoken's o200k_base ranks (pinned: tools/vocabulary/package-lock.json); refused unless it
+## has the SHA-256 tiktoken pins
+vocabulary:
+	cd tools/vocabulary && $(NPM) ci --no-audit --no-fund --loglevel=error && $(NPM) run --silent vocabulary
 
 ## conformance: rewrite conformance/ from what the operator writes on a local control plane
 conformance: $(STAMP)

@@ -1,4 +1,4 @@
-"""`kubectl prompt lint` and the operator agree, prompt by prompt, on a corpus of 37 versions:
+"""`kubectl prompt lint` and the operator agree, prompt by prompt, on a corpus of 40 versions:
 the errors that make a version Invalid and the warnings in its status.warnings; and a
 PromptPolicy's refuseWarnings keeps a version with such a warning off its label."""
 
@@ -67,6 +67,15 @@ EXTRA: dict[str, dict[str, Any]] = {
         ],
         "variables": ["ticket", "customer"],
     },
+    "over-budget": {
+        "template": "{{ticket}} " + "Answer in the customer's language. " * 20,
+        "model": {"name": "gpt-4o-mini", "tokenBudget": 50},
+    },
+    "over-window": {
+        "template": "{{ticket}} " + "word " * 30,
+        "model": {"name": "local-model", "contextWindow": 60, "parameters": {"max_tokens": 40}},
+    },
+    "within-budget": {"model": {"name": "gpt-4o-mini", "tokenBudget": 4000}},
 }
 
 
@@ -147,9 +156,10 @@ def test_lint_and_the_operator_agree_on_a_corpus(
 def test_a_policy_refusing_secrets_keeps_a_version_with_a_key_off_the_label(
     kubectl: Kubectl, operator: OperatorProcess
 ) -> None:
+    refused_kinds = ["Secret", "PII", "TokenBudget"]
     apply(
         kubectl,
-        policy("no-secrets", labels=["production"], refuseWarnings=["Secret", "PII"]),
+        policy("no-secrets", labels=["production"], refuseWarnings=refused_kinds),
         version("summarizer-v1"),
         version("summarizer-v2", template=f"Call {OPENAI} about {{ticket}}"),
         version("summarizer-v3", template="Summarize, briefly: {ticket}"),
@@ -169,3 +179,10 @@ def test_a_policy_refusing_secrets_keeps_a_version_with_a_key_off_the_label(
 
     apply(kubectl, release("summarizer-v3"))
     assert released(kubectl, "summarizer-production", 2)["status"]["version"] == "summarizer-v3"
+
+    long = "Summarize {ticket} in the customer's language, briefly, as three bullets."
+    apply(kubectl, version("summarizer-v4", template=long, model={"tokenBudget": 8}))
+    apply(kubectl, release("summarizer-v4"))
+    refused = wait_reason(kubectl, "summarizer-production", "LintRefused")
+    assert "over its budget of 8 (spec.model.tokenBudget)" in condition(refused)["message"]
+    assert kubectl.get("promptrelease", "summarizer-production")["status"]["revision"] == 2

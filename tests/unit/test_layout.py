@@ -13,7 +13,10 @@ PACKAGE = Path(__file__).resolve().parents[2] / "operator" / "prompt_release"
 
 # What each part may import from third parties and from the other parts.
 ALLOWED = {
-    "core": {"third": {"pydantic", "yaml", "jinja2", "pystache", "jsonschema"}, "parts": {"core"}},
+    "core": {
+        "third": {"pydantic", "yaml", "jinja2", "pystache", "jsonschema", "tiktoken"},
+        "parts": {"core"},
+    },
     "sdk": {"third": {"jinja2", "pystache", "jsonschema"}, "parts": {"core", "sdk"}},
     # aiohttp and jinja2: the dashboard only, loaded by `kubectl prompt dashboard` alone
     "plugin": {"third": {"yaml", "aiohttp", "jinja2"}, "parts": {"core", "kube", "plugin", "sdk"}},

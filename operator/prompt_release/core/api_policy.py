@@ -104,7 +104,9 @@ class PromptPolicySpec(ApiModel):
         description="Whose PromptEvaluations count as evidence on the protected labels "
         "(spec.recordedBy, stamped by the API server). Unset: whoever RBAC lets record them.",
     )
-    refuse_warnings: list[Literal["Secret", "PII", "SystemVariable"]] | None = Field(
+    refuse_warnings: (
+        list[Literal["Secret", "PII", "SystemVariable", "TokenBudget", "ContextWindow"]] | None
+    ) = Field(
         default=None,
         description="Lint warnings (kubectl prompt lint, a PromptVersion's status.warnings) "
         "that keep a version off the protected labels: a new revision or canary candidate "

@@ -41,6 +41,21 @@ class ModelSpec(ApiModel):
         description="Free-form model parameters (temperature, max_tokens, ...).",
         json_schema_extra={"x-kubernetes-preserve-unknown-fields": True, "type": "object"},
     )
+    context_window: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000_000,
+        description="The model's context window in tokens (prompt and answer): a prompt that "
+        "with the answer's share (max_tokens, ...) takes more gets a ContextWindow warning. "
+        "Unset: the window documented for a well-known model name, else unchecked.",
+    )
+    token_budget: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000_000,
+        description="The most tokens the prompt's texts, tools and response schema may take "
+        "(o200k_base, before variables are filled in); a larger one gets a TokenBudget warning.",
+    )
 
 
 class VariableSpec(ApiModel):

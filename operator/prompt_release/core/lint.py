@@ -11,23 +11,31 @@ Warnings, each of a kind a PromptPolicy can turn into a refusal for its labels
   examples), a payment card number (that passes the Luhn check), a US social security number, a
   phone number in international format;
 - `SystemVariable`: a system message that uses a variable, so text the caller supplies lands
-  where the model takes its instructions.
-A match is shown masked, never whole.
+  where the model takes its instructions;
+- `TokenBudget`: the prompt takes more tokens than `spec.model.tokenBudget` allows;
+- `ContextWindow`: the prompt, with the answer's share (`max_tokens` and the like), takes more
+  than the model's context window (`core/context_windows.py`).
+A match is shown masked, never whole. Tokens are counted (`core/tokens.py`) over the prompt's
+texts, tools and response schema before variables are filled in, and only when the text's
+length in bytes could reach a limit.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from prompt_release.core import context_windows, tokens
 from prompt_release.core.templates import TemplateError, placeholders, template_format_of
 from prompt_release.core.validation import problems, prompt_texts
 
 ERROR, WARNING = "error", "warning"
 SECRET, PII, SYSTEM_VARIABLE = "Secret", "PII", "SystemVariable"
-KINDS = (SECRET, PII, SYSTEM_VARIABLE)
+TOKEN_BUDGET, CONTEXT_WINDOW = "TokenBudget", "ContextWindow"
+KINDS = (SECRET, PII, SYSTEM_VARIABLE, TOKEN_BUDGET, CONTEXT_WINDOW)
 
 SECRETS: tuple[tuple[str, tuple[str, ...], re.Pattern[str]], ...] = (
     (
@@ -166,12 +174,60 @@ def system_variables(spec: Mapping[str, Any]) -> list[str]:
     return found
 
 
+def _counted(spec: Mapping[str, Any]) -> list[str]:
+    """What the model reads of a version: its texts, and its tools and response schema as the
+    compact JSON an API sends them in."""
+    counted = [text for _, text in prompt_texts(spec)]
+    for key in ("tools", "responseFormat"):
+        if spec.get(key) is not None:
+            counted.append(json.dumps(spec[key], separators=(",", ":"), ensure_ascii=False))
+    return counted
+
+
+def token_limits(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(kind, message) for a prompt over its token budget or its model's context window."""
+    model = spec.get("model")
+    if not isinstance(model, Mapping):
+        return []
+    budget = model.get("tokenBudget")
+    budget = budget if isinstance(budget, int) and not isinstance(budget, bool) else None
+    window = context_windows.window_of(model)
+    answer = context_windows.answer_share(model)
+    room = None if window is None else window.tokens - answer
+    limits = [limit for limit in (budget, room) if limit is not None]
+    counted = _counted(spec)
+    if not limits or sum(tokens.most(text) for text in counted) <= min(limits):
+        return []
+    taken = sum(tokens.count(text) for text in counted)
+    found: list[tuple[str, str]] = []
+    if budget is not None and taken > budget:
+        found.append(
+            (
+                TOKEN_BUDGET,
+                f"the prompt takes {taken} tokens ({tokens.ENCODING}, before variables are "
+                f"filled in), over its budget of {budget} (spec.model.tokenBudget)",
+            )
+        )
+    if window is not None and taken + answer > window.tokens:
+        share = f" and {answer} kept for the answer" if answer else ""
+        found.append(
+            (
+                CONTEXT_WINDOW,
+                f"the prompt takes {taken} tokens ({tokens.ENCODING}, before variables are "
+                f"filled in){share}: {taken + answer} tokens, over the context window of "
+                f"{window.tokens} ({window.source})",
+            )
+        )
+    return found
+
+
 def flagged(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(kind, message) of every warning."""
     return [
         *((SECRET, message) for message in secrets(spec)),
         *((PII, message) for message in personal_data(spec)),
         *((SYSTEM_VARIABLE, message) for message in system_variables(spec)),
+        *token_limits(spec),
     ]
 
 
