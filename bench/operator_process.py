@@ -24,7 +24,27 @@ def _free_port() -> int:
 
 
 def memory(pid: int) -> tuple[int, int]:
-    """(VmRSS, VmHWM) of a process in bytes, from /proc; (0, 0) once it is gone."""
+    """(VmRSS, VmHWM) in bytes of a process with its children (the operator's token counter),
+    from /proc; (0, 0) once it is gone. The children's VmHWM is added to the parent's, an upper
+    bound of their peak together."""
+    rss, hwm = _own_memory(pid)
+    for child in _children(pid):
+        child_rss, child_hwm = _own_memory(child)
+        rss, hwm = rss + child_rss, hwm + child_hwm
+    return rss, hwm
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found.extend(int(child) for child in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return found
+
+
+def _own_memory(pid: int) -> tuple[int, int]:
     found = {"VmRSS:": 0, "VmHWM:": 0}
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -198,7 +198,7 @@ def token_limits(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
     counted = _counted(spec)
     if not limits or sum(tokens.most(text) for text in counted) <= min(limits):
         return []
-    taken = sum(tokens.count(text) for text in counted)
+    taken = sum(tokens.counter()(counted))
     found: list[tuple[str, str]] = []
     if budget is not None and taken > budget:
         found.append(

@@ -13,6 +13,7 @@ import base64
 import gzip
 import hashlib
 import io
+from collections.abc import Callable, Sequence
 from functools import cache
 from importlib.resources import files
 
@@ -70,6 +71,26 @@ def encoding() -> tiktoken.Encoding:
 def count(text: str) -> int:
     """The tokens of `text`, special-token markers counted as plain text."""
     return len(encoding().encode_ordinary(text))
+
+
+def count_all(texts: Sequence[str]) -> list[int]:
+    """The tokens of each text, in this process."""
+    return [count(text) for text in texts]
+
+
+Counter = Callable[[Sequence[str]], list[int]]
+_counter: list[Counter] = [count_all]
+
+
+def counter() -> Counter:
+    """What lint counts with: `count_all` unless the process chose another (`use`)."""
+    return _counter[0]
+
+
+def use(chosen: Counter) -> None:
+    """Count with `chosen` from now on: the operator counts in a process of its own
+    (`operator/token_counter.py`), so the vocabulary's memory leaves with it."""
+    _counter[0] = chosen
 
 
 def most(text: str) -> int:

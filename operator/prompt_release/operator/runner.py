@@ -13,6 +13,7 @@ from prompt_release import __version__
 
 if TYPE_CHECKING:
     from prompt_release.core.notify_config import NotifyConfig
+    from prompt_release.operator.token_counter import TokenCounter
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -86,6 +87,12 @@ def _add_run(run: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="keep watched prompt objects and ConfigMaps as JSON bytes (less memory; default)",
+    )
+    run.add_argument(
+        "--tokens-in-process",
+        action="store_true",
+        help="count lint's tokens in the operator's own process, keeping the vocabulary loaded "
+        "(default: in a child process that leaves after 30 s without a count)",
     )
     run.add_argument(
         "--notifications-config",
@@ -210,17 +217,32 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.metrics_port:
         metrics.serve(args.metrics_port)
+    counter = None if args.tokens_in_process else _count_tokens_apart()
     priority = args.priority if args.priority is not None else random.randint(1, 1_000_000)
-    kopf.run(
-        registry=Manager(kube, options, args.namespace).registry(),
-        standalone=args.peering is None,
-        peering_name=args.peering,
-        priority=priority,
-        namespaces=args.namespace,
-        clusterwide=not args.namespace,
-        liveness_endpoint=args.liveness,
-    )
+    try:
+        kopf.run(
+            registry=Manager(kube, options, args.namespace).registry(),
+            standalone=args.peering is None,
+            peering_name=args.peering,
+            priority=priority,
+            namespaces=args.namespace,
+            clusterwide=not args.namespace,
+            liveness_endpoint=args.liveness,
+        )
+    finally:
+        if counter is not None:
+            counter.close()
     return 0
+
+
+def _count_tokens_apart() -> TokenCounter:
+    """Lint counts tokens in a child process (`operator/token_counter.py`)."""
+    from prompt_release.core import tokens
+    from prompt_release.operator.token_counter import TokenCounter
+
+    counter = TokenCounter()
+    tokens.use(counter)
+    return counter
 
 
 if __name__ == "__main__":
