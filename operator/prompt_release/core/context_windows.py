@@ -51,10 +51,15 @@ class Window:
     source: str
 
 
+def integer(value: Any) -> int | None:
+    """`value` when it is a JSON integer (a boolean is not), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def window_of(model: Mapping[str, Any]) -> Window | None:
     """The window of `spec.model`: as declared, else from `WINDOWS`, else None."""
-    declared = model.get("contextWindow")
-    if isinstance(declared, int) and not isinstance(declared, bool):
+    declared = integer(model.get("contextWindow"))
+    if declared is not None:
         return Window(declared, "spec.model.contextWindow")
     name = model.get("name")
     if not isinstance(name, str):
@@ -72,8 +77,5 @@ def answer_share(model: Mapping[str, Any]) -> int:
     parameters = model.get("parameters")
     if not isinstance(parameters, Mapping):
         return 0
-    limits = [parameters.get(key) for key in OUTPUT_LIMITS]
-    return max(
-        [value for value in limits if isinstance(value, int) and not isinstance(value, bool)],
-        default=0,
-    )
+    limits = [integer(parameters.get(key)) for key in OUTPUT_LIMITS]
+    return max([limit for limit in limits if limit is not None], default=0)

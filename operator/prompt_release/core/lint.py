@@ -189,8 +189,7 @@ def token_limits(spec: Mapping[str, Any]) -> list[tuple[str, str]]:
     model = spec.get("model")
     if not isinstance(model, Mapping):
         return []
-    budget = model.get("tokenBudget")
-    budget = budget if isinstance(budget, int) and not isinstance(budget, bool) else None
+    budget = context_windows.integer(model.get("tokenBudget"))
     window = context_windows.window_of(model)
     answer = context_windows.answer_share(model)
     room = None if window is None else window.tokens - answer

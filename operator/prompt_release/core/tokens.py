@@ -79,18 +79,19 @@ def count_all(texts: Sequence[str]) -> list[int]:
 
 
 Counter = Callable[[Sequence[str]], list[int]]
-_counter: list[Counter] = [count_all]
+_counter: Counter = count_all
 
 
 def counter() -> Counter:
     """What lint counts with: `count_all` unless the process chose another (`use`)."""
-    return _counter[0]
+    return _counter
 
 
 def use(chosen: Counter) -> None:
     """Count with `chosen` from now on: the operator counts in a process of its own
     (`operator/token_counter.py`), so the vocabulary's memory leaves with it."""
-    _counter[0] = chosen
+    global _counter
+    _counter = chosen
 
 
 def most(text: str) -> int:

@@ -32,23 +32,27 @@ class TokenCounter:
         self._process: subprocess.Popen[str] | None = None
 
     def __call__(self, texts: Sequence[str]) -> list[int]:
+        request = json.dumps(list(texts), ensure_ascii=False) + "\n"
         with self._lock:
-            for attempt in (1, 2):  # the child may have left on its idle timeout meanwhile
-                process = self._running()
-                try:
-                    assert process.stdin is not None and process.stdout is not None
-                    process.stdin.write(json.dumps(list(texts), ensure_ascii=False) + "\n")
-                    process.stdin.flush()
-                    answer = process.stdout.readline()
-                except (BrokenPipeError, OSError):
-                    answer = ""
-                if answer:
-                    counts = json.loads(answer)
-                    return [int(found) for found in counts]
-                self._reap()
-                if attempt == 2:
-                    raise RuntimeError("the token counter process ended without an answer")
-        raise AssertionError("unreachable")
+            # a second try: the child may have left on its idle timeout meanwhile
+            answer = self._ask(request) or self._ask(request)
+        if not answer:
+            raise RuntimeError("the token counter process ended without an answer")
+        return [int(found) for found in json.loads(answer)]
+
+    def _ask(self, request: str) -> str:
+        """The child's answer line; "" (and the child reaped) when it is gone."""
+        process = self._running()
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            process.stdin.write(request)
+            process.stdin.flush()
+            answer = process.stdout.readline()
+        except OSError:
+            answer = ""
+        if not answer:
+            self._reap()
+        return answer
 
     def _running(self) -> subprocess.Popen[str]:
         if self._process is None or self._process.poll() is not None:
